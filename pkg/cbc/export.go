@@ -1,0 +1,126 @@
+package cbc
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Job statuses.
+const (
+	JobCreated    = "CREATED"
+	JobInProgress = "IN_PROGRESS"
+	JobCompleted  = "COMPLETED"
+	JobFailed     = "FAILED"
+)
+
+// Export formats.
+const (
+	FormatCSV  = "csv"
+	FormatJSON = "json"
+)
+
+// Job is an asynchronous CBC job, such as an export.
+type Job struct {
+	ID             int64          `json:"id"`
+	Type           string         `json:"type"`
+	OrgKey         string         `json:"org_key"`
+	Status         string         `json:"status"`
+	CreateTime     string         `json:"create_time"`
+	LastUpdateTime string         `json:"last_update_time"`
+	Progress       *JobProgress   `json:"progress,omitempty"`
+	Errors         any            `json:"errors,omitempty"`
+	ConnectorID    string         `json:"connector_id,omitempty"`
+	JobParameters  map[string]any `json:"job_parameters,omitempty"`
+}
+
+// JobProgress is how far a job has come.
+type JobProgress struct {
+	NumTotal     int64  `json:"num_total"`
+	NumCompleted int64  `json:"num_completed"`
+	Message      string `json:"message,omitempty"`
+}
+
+// Done reports whether the job has finished, successfully or not.
+func (j Job) Done() bool { return j.Status == JobCompleted || j.Status == JobFailed }
+
+// StartExport starts an export of req's matches as a file in req.Format and returns the job's id.
+func (c *Client) StartExport(ctx context.Context, req ExportRequest) (int64, error) {
+	if req.Format != FormatCSV && req.Format != FormatJSON {
+		return 0, fmt.Errorf("export format must be %q or %q, not %q", FormatCSV, FormatJSON, req.Format)
+	}
+	var body struct {
+		JobID *int64 `json:"job_id"`
+	}
+	err := c.getJSON(ctx, endpointExport, http.MethodPost, c.orgPath("audit_log/v1", "logs/_export"), req, func(r io.Reader) error {
+		return json.NewDecoder(r).Decode(&body)
+	})
+	if err != nil {
+		return 0, err
+	}
+	if body.JobID == nil {
+		return 0, &Error{Kind: KindMalformed, Message: "Carbon Black Cloud accepted the export but sent no job_id"}
+	}
+	return *body.JobID, nil
+}
+
+func (c *Client) jobPath(id int64, rest string) string {
+	return c.orgPath("jobs/v1", "jobs/"+strconv.FormatInt(id, 10)+rest)
+}
+
+// Job reads one job.
+func (c *Client) Job(ctx context.Context, id int64) (Job, error) {
+	var job Job
+	err := c.getJSON(ctx, endpointJobs, http.MethodGet, c.jobPath(id, ""), nil, func(r io.Reader) error {
+		job = Job{}
+		return json.NewDecoder(r).Decode(&job)
+	})
+	return job, err
+}
+
+// JobProgress reads how far a job has come.
+func (c *Client) JobProgress(ctx context.Context, id int64) (JobProgress, error) {
+	var progress JobProgress
+	err := c.getJSON(ctx, endpointJobs, http.MethodGet, c.jobPath(id, "/progress"), nil, func(r io.Reader) error {
+		progress = JobProgress{}
+		return json.NewDecoder(r).Decode(&progress)
+	})
+	return progress, err
+}
+
+// WaitForJob polls a job until it completes or fails, backing off from 100 ms to 2 s as the SDK does and
+// tolerating two consecutive 404s or server errors (a new job may not be visible at once).
+func (c *Client) WaitForJob(ctx context.Context, id int64) (Job, error) {
+	delay := 100 * time.Millisecond
+	tolerated := 0
+	for {
+		job, err := c.Job(ctx, id)
+		switch {
+		case err == nil && job.Done():
+			return job, nil
+		case err == nil:
+			tolerated = 0
+		case (KindOf(err) == KindNotFound || KindOf(err) == KindServer) && tolerated < 2:
+			tolerated++
+		default:
+			return job, err
+		}
+		if err := sleep(ctx, delay); err != nil {
+			return job, err
+		}
+		delay = min(delay*2, 2*time.Second)
+	}
+}
+
+// Download streams a completed job's file. The caller must close the body; it is never read whole.
+func (c *Client) Download(ctx context.Context, id int64) (io.ReadCloser, string, error) {
+	resp, err := c.send(ctx, c.download, endpointJobs, http.MethodGet, c.jobPath(id, "/download"), nil)
+	if err != nil {
+		return nil, "", err
+	}
+	return resp.Body, resp.Header.Get("Content-Type"), nil
+}

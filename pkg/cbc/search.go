@@ -1,0 +1,363 @@
+package cbc
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// SearchResult is what a search returned.
+type SearchResult struct {
+	Records  []Record // in the requested order, at most the caller's limit
+	NumFound int      // how many records match, as CBC counts them
+	// Sampled is set when the search sorts by a field other than create_time and matched more records than
+	// the caller allowed to scan: the order is then that of the scanned records only.
+	Sampled bool
+}
+
+// Page runs one search request as it is: one page of at most MaxRows records.
+func (c *Client) Page(ctx context.Context, req SearchRequest) (SearchResponse, error) {
+	var page SearchResponse
+	err := c.getJSON(ctx, endpointSearch, http.MethodPost, c.orgPath("audit_log/v1", "logs/_search"), req, func(r io.Reader) error {
+		page = SearchResponse{}
+		var err error
+		page.NumFound, page.NumAvailable, err = decodeEnvelope(r, func(rec Record) {
+			page.Results = append(page.Results, rec)
+		})
+		return err
+	})
+	return page, err
+}
+
+// Search returns up to limit records matching req in req's order. Inside CBC's 10000-record window it pages
+// with start/rows; beyond it, it splits req's create_time range into slices that each fit and fetches them
+// concurrently. maxScan bounds how many records a search sorted by another field than create_time reads
+// before sorting (0 means limit).
+func (c *Client) Search(ctx context.Context, req SearchRequest, limit, maxScan int) (SearchResult, error) {
+	if limit <= 0 {
+		return SearchResult{}, fmt.Errorf("search limit must be positive, got %d", limit)
+	}
+	req.Start = 0
+	req.Rows = min(limit, MaxRows)
+	first, err := c.Page(ctx, req)
+	if err != nil {
+		return SearchResult{}, err
+	}
+	result := SearchResult{NumFound: first.NumFound, Records: first.Results}
+	available := first.NumAvailable
+	if available <= 0 || available > Window {
+		available = min(first.NumFound, Window)
+	}
+	want := min(limit, first.NumFound)
+	if want <= available {
+		result.Records, err = c.pageWindow(ctx, req, first.Results, want)
+		return result, err
+	}
+	from, to, ok := req.timeBounds()
+	if !ok {
+		if from, to, err = c.timeSpan(ctx, req); err != nil {
+			return SearchResult{}, err
+		}
+	}
+	if maxScan < limit {
+		maxScan = limit
+	}
+	records, sampled, err := c.searchSlices(ctx, req, from, to, first.NumFound, limit, maxScan)
+	result.Records, result.Sampled = records, sampled
+	return result, err
+}
+
+// pageWindow continues from the first page until it holds want records, the window ends or a page is empty.
+func (c *Client) pageWindow(ctx context.Context, req SearchRequest, records []Record, want int) ([]Record, error) {
+	if len(records) > want {
+		records = records[:want]
+	}
+	for len(records) < want && len(records) < Window {
+		req.Start = len(records)
+		req.Rows = min(MaxRows, want-len(records), Window-req.Start)
+		page, err := c.Page(ctx, req)
+		if err != nil {
+			return records, err
+		}
+		if len(page.Results) == 0 {
+			break
+		}
+		records = append(records, page.Results[:min(len(page.Results), req.Rows)]...)
+	}
+	return records, nil
+}
+
+// timeSpan finds the oldest and newest create_time among req's matches, for a search without a time range.
+func (c *Client) timeSpan(ctx context.Context, req SearchRequest) (from, to time.Time, err error) {
+	edge := func(order string) (time.Time, error) {
+		probe := req
+		probe.Rows, probe.Start = 1, 0
+		probe.Sort = []SortField{{Field: "create_time", Order: order}}
+		page, err := c.Page(ctx, probe)
+		if err != nil || len(page.Results) == 0 {
+			return time.Time{}, err
+		}
+		return page.Results[0].CreateTime, nil
+	}
+	if from, err = edge(Asc); err != nil {
+		return
+	}
+	to, err = edge(Desc)
+	return
+}
+
+// sliceTarget is how many records the slice plan aims to put in each slice, leaving room under MaxRows for
+// events that cluster in time.
+const sliceTarget = MaxRows * 8 / 10
+
+// searchSlices fetches [from, to] in time slices. Sorted by create_time, it fetches slices in that order and
+// stops once limit records are known; sorted by another field, it reads up to maxScan records, sorts, and cuts.
+func (c *Client) searchSlices(ctx context.Context, req SearchRequest, from, to time.Time, numFound, limit, maxScan int) ([]Record, bool, error) {
+	field, order := sortOf(req)
+	byTime := field == "create_time"
+	need := maxScan
+	rows := MaxRows
+	if byTime {
+		need = limit
+		rows = min(MaxRows, limit)
+	}
+	slices := planSlices(from, to, numFound)
+	if order == Desc {
+		reverse(slices)
+	}
+	perSlice, capped, err := c.fetchSlices(ctx, req, slices, order, rows, need)
+	if err != nil {
+		return nil, false, err
+	}
+	var records []Record
+	for _, s := range perSlice {
+		records = append(records, s...)
+	}
+	if !byTime {
+		SortRecords(records, field, order)
+	}
+	if len(records) > limit {
+		records = records[:limit]
+	}
+	return records, capped && !byTime, nil
+}
+
+type timeSlice struct{ from, to time.Time }
+
+// planSlices splits [from, to] (both inclusive, millisecond steps) into enough equal slices for numFound
+// records to fit sliceTarget each if they were spread evenly; fetchSlice copes with slices that hold more.
+func planSlices(from, to time.Time, numFound int) []timeSlice {
+	from, to = from.Truncate(time.Millisecond), to.Truncate(time.Millisecond)
+	span := to.Sub(from)/time.Millisecond + 1
+	n := int64((numFound + sliceTarget - 1) / sliceTarget)
+	n = max(1, min(n, int64(span)))
+	slices := make([]timeSlice, 0, n)
+	for i := int64(0); i < n; i++ {
+		start := from.Add(time.Duration(int64(span)*i/n) * time.Millisecond)
+		end := from.Add(time.Duration(int64(span)*(i+1)/n-1) * time.Millisecond)
+		slices = append(slices, timeSlice{start, end})
+	}
+	return slices
+}
+
+// fetchSlices fetches slices with bounded concurrency, each worker taking the next slice in order. Once the
+// slices finished in an unbroken run from the first hold need records, the rest are cancelled.
+func (c *Client) fetchSlices(ctx context.Context, req SearchRequest, slices []timeSlice, order string, rows, need int) ([][]Record, bool, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		results  = make([][]Record, len(slices))
+		finished = make([]bool, len(slices))
+		next     int
+		enough   bool
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	take := func() (int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if next >= len(slices) || enough || firstErr != nil {
+			return 0, false
+		}
+		next++
+		return next - 1, true
+	}
+	done := func(i int, records []Record, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if firstErr == nil && !enough {
+				firstErr = err
+			}
+			cancel()
+			return
+		}
+		results[i], finished[i] = records, true
+		known := 0
+		for j := 0; j < len(slices) && finished[j]; j++ {
+			known += len(results[j])
+		}
+		if known >= need {
+			enough = true
+			cancel()
+		}
+	}
+	for w := 0; w < min(c.cfg.Concurrency, len(slices)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i, ok := take(); ok; i, ok = take() {
+				records, err := c.fetchSlice(ctx, req, slices[i], order, rows, need)
+				done(i, records, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, false, firstErr
+	}
+	if !enough {
+		if err := ctx.Err(); err != nil && !allFinished(finished) {
+			return nil, false, err
+		}
+	}
+	var kept [][]Record
+	for i := range slices {
+		if !finished[i] {
+			break
+		}
+		kept = append(kept, results[i])
+	}
+	return kept, enough && len(kept) < len(slices), nil
+}
+
+func allFinished(finished []bool) bool {
+	for _, f := range finished {
+		if !f {
+			return false
+		}
+	}
+	return true
+}
+
+// maxPagesPerSlice guards fetchSlice against a server that never lets the cursor advance.
+const maxPagesPerSlice = 1000
+
+// fetchSlice reads every record of one slice (up to need) sorted by create_time in order. When a page holds
+// fewer records than the slice matches, the slice's edge moves to the last record's time: the records at that
+// exact millisecond are dropped from this page and fetched again with the next.
+func (c *Client) fetchSlice(ctx context.Context, req SearchRequest, s timeSlice, order string, rows, need int) ([]Record, error) {
+	req.Sort = []SortField{{Field: "create_time", Order: order}}
+	req.Start = 0
+	req.Rows = rows
+	var records []Record
+	for pages := 0; len(records) < need; pages++ {
+		if pages == maxPagesPerSlice {
+			return records, &Error{Kind: KindMalformed, Message: "Carbon Black Cloud kept returning the same records while paging by time"}
+		}
+		page, err := c.Page(ctx, req.withTime(s.from, s.to))
+		if err != nil {
+			return records, err
+		}
+		if len(page.Results) == 0 || page.NumFound <= len(page.Results) {
+			return append(records, page.Results...), nil
+		}
+		edge := page.Results[len(page.Results)-1].CreateTime.Truncate(time.Millisecond)
+		kept := 0
+		for _, r := range page.Results {
+			if !r.CreateTime.Truncate(time.Millisecond).Equal(edge) {
+				records = append(records, r)
+				kept++
+			}
+		}
+		if kept == 0 {
+			// More than a page of records share one millisecond: page through it inside the window.
+			same, err := c.pageWindow(ctx, req.withTime(edge, edge), page.Results, min(page.NumFound, Window))
+			records = append(records, same...)
+			if err != nil {
+				return records, err
+			}
+			if order == Desc {
+				s.to = edge.Add(-time.Millisecond)
+			} else {
+				s.from = edge.Add(time.Millisecond)
+			}
+		} else if order == Desc {
+			s.to = edge
+		} else {
+			s.from = edge
+		}
+		if s.from.After(s.to) {
+			return records, nil
+		}
+	}
+	return records, nil
+}
+
+// sortOf returns the request's sort field and order, CBC's default being create_time DESC.
+func sortOf(req SearchRequest) (field, order string) {
+	field, order = "create_time", Desc
+	if len(req.Sort) > 0 {
+		if req.Sort[0].Field != "" {
+			field = req.Sort[0].Field
+		}
+		if strings.EqualFold(req.Sort[0].Order, Asc) {
+			order = Asc
+		}
+	}
+	return field, order
+}
+
+// SortRecords orders records by field as CBC does (byte order for text, false before true), newest first
+// among equals.
+func SortRecords(records []Record, field, order string) {
+	key := SortKey(field)
+	sort.SliceStable(records, func(i, j int) bool {
+		a, b := key(records[i]), key(records[j])
+		if a == b {
+			return records[i].CreateTime.After(records[j].CreateTime)
+		}
+		if order == Asc {
+			return a < b
+		}
+		return a > b
+	})
+}
+
+// SortKey returns a function giving the text a record sorts by for field.
+func SortKey(field string) func(Record) string {
+	boolKey := func(b bool) string {
+		if b {
+			return "1"
+		}
+		return "0"
+	}
+	switch field {
+	case "actor":
+		return func(r Record) string { return r.Actor }
+	case "actor_ip":
+		return func(r Record) string { return r.ActorIP }
+	case "description":
+		return func(r Record) string { return r.Description }
+	case "request_url":
+		return func(r Record) string { return r.RequestURL }
+	case "flagged":
+		return func(r Record) string { return boolKey(r.Flagged) }
+	case "verbose":
+		return func(r Record) string { return boolKey(r.Verbose) }
+	default:
+		return func(r Record) string { return FormatTime(r.CreateTime) }
+	}
+}
+
+func reverse[T any](s []T) {
+	for i, j := 0, len(s)-1; i < j; i, j = i+1, j-1 {
+		s[i], s[j] = s[j], s[i]
+	}
+}

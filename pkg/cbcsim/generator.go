@@ -1,0 +1,151 @@
+package cbcsim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/seed/cbcauditlogs/pkg/cbc"
+)
+
+// generator makes realistic audit events from a seed: the same seed, org and times give the same events.
+type generator struct {
+	rng    *rand.Rand
+	orgKey string
+}
+
+func newGenerator(seed uint64, orgKey string) *generator {
+	return &generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), orgKey: orgKey}
+}
+
+var (
+	users = []struct{ email, ip string }{
+		{"alice.admin@acme.example", "203.0.113.10"},
+		{"bob.analyst@acme.example", "203.0.113.24"},
+		{"carol.soc@acme.example", "198.51.100.7"},
+		{"dave.ops@acme.example", "198.51.100.33"},
+		{"erin.ir@acme.example", "192.0.2.45"},
+		{"frank.audit@acme.example", "192.0.2.81"},
+	}
+	connectors = []struct{ name, id, ip string }{
+		{"Splunk forwarder", "KX7Q2M9RTA", "10.20.0.15"},
+		{"SIEM export", "P4N8D2WZLE", "10.20.0.16"},
+		{"Grafana", "G7R4F2AN9B", "10.20.0.40"},
+	}
+	attackerIPs  = []string{"45.155.205.233", "185.220.101.4", "91.240.118.172"}
+	guessedUsers = []string{"admin@acme.example", "root@acme.example", "alice.admin@acme.example", "test@acme.example"}
+	policies     = []string{"Standard", "Advanced", "Monitored", "Servers - Strict", "Developers"}
+	roles        = []string{"Analyst", "Administrator", "Live Response Analyst", "Read Only"}
+	devices      = []string{"WIN-FIN-0142", "MAC-ENG-0077", "SRV-DB-02", "WIN-HR-0311"}
+	reports      = []string{"'MCRN threat feed'", "'Reported by DOP'", "'Malware SSL Certificate Fingerprint'"}
+	consolePages = []string{"/settings/users", "/settings/api-access", "/policies", "/live-response", "/settings/connectors"}
+)
+
+// eventAt makes one event at t, drawn from a mix that resembles a working org: mostly logins and connector
+// traffic, some administration, and rare security-relevant changes.
+func (g *generator) eventAt(t time.Time, host string) cbc.Record {
+	u := users[g.rng.IntN(len(users))]
+	c := connectors[g.rng.IntN(len(connectors))]
+	rec := cbc.Record{CreateTime: t.UTC().Truncate(time.Millisecond), OrgKey: g.orgKey, Actor: u.email, ActorIP: u.ip}
+	page := func() string { return host + consolePages[g.rng.IntN(len(consolePages))] }
+	switch roll := g.rng.IntN(1000); {
+	case roll < 300:
+		rec.Description = "Logged in successfully"
+	case roll < 520:
+		rec.Actor, rec.ActorIP = c.id, c.ip
+		rec.Description = fmt.Sprintf("Connector %s logged in successfully", c.id)
+		rec.Verbose = true
+	case roll < 600:
+		rec.Description = "Logged out"
+	case roll < 640:
+		rec.Description = fmt.Sprintf("Login failed for user %s", u.email)
+		rec.Flagged = true
+	case roll < 700:
+		rec.Description = fmt.Sprintf("Updated connector %s with api key %s", c.name, c.id)
+		rec.RequestURL = page()
+	case roll < 715:
+		rec.Description = fmt.Sprintf("Created API key %s with id %s", c.name, g.keyID())
+		rec.Flagged = true
+		rec.RequestURL = page()
+	case roll < 725:
+		rec.Description = fmt.Sprintf("Deleted API key %s", g.keyID())
+		rec.Flagged = true
+		rec.RequestURL = page()
+	case roll < 760:
+		rec.Description = fmt.Sprintf("Updated role of user %s to %s", users[g.rng.IntN(len(users))].email, roles[g.rng.IntN(len(roles))])
+		rec.Flagged = true
+	case roll < 775:
+		rec.Description = fmt.Sprintf("Added user %s with role %s", users[g.rng.IntN(len(users))].email, roles[g.rng.IntN(len(roles))])
+	case roll < 850:
+		rec.Description = fmt.Sprintf("Updated policy '%s'", policies[g.rng.IntN(len(policies))])
+		rec.RequestURL = page()
+	case roll < 860:
+		rec.Description = fmt.Sprintf("Deleted policy '%s'", policies[g.rng.IntN(len(policies))])
+		rec.Flagged = true
+	case roll < 910:
+		rec.Description = fmt.Sprintf("Started Live Response session %d on device %s", 1000+g.rng.IntN(9000), devices[g.rng.IntN(len(devices))])
+		rec.Flagged = true
+	case roll < 960:
+		rec.Description = fmt.Sprintf("Ended Live Response session %d on device %s", 1000+g.rng.IntN(9000), devices[g.rng.IntN(len(devices))])
+	default:
+		rec.Description = fmt.Sprintf("Updated report, %s", reports[g.rng.IntN(len(reports))])
+	}
+	return rec
+}
+
+// failedLoginBurst is a password-guessing run from one outside IP: n failures a few seconds apart.
+func (g *generator) failedLoginBurst(start time.Time, n int) []cbc.Record {
+	ip := attackerIPs[g.rng.IntN(len(attackerIPs))]
+	t := start
+	out := make([]cbc.Record, 0, n)
+	for range n {
+		victim := guessedUsers[g.rng.IntN(len(guessedUsers))]
+		out = append(out, cbc.Record{
+			CreateTime:  t.UTC().Truncate(time.Millisecond),
+			OrgKey:      g.orgKey,
+			Actor:       victim,
+			ActorIP:     ip,
+			Description: fmt.Sprintf("Login failed for user %s", victim),
+			Flagged:     true,
+		})
+		t = t.Add(time.Duration(500+g.rng.IntN(4000)) * time.Millisecond)
+	}
+	return out
+}
+
+func (g *generator) keyID() string {
+	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 10)
+	for i := range b {
+		b[i] = alphabet[g.rng.IntN(len(alphabet))]
+	}
+	return string(b)
+}
+
+// history makes about perDay events a day over [from, to), oldest first: arrivals are random (exponential gaps)
+// and about one event in 200 starts a burst of failed logins.
+func (g *generator) history(from, to time.Time, perDay int, host string) []cbc.Record {
+	if perDay <= 0 || !from.Before(to) {
+		return nil
+	}
+	meanGap := float64(24*time.Hour) / float64(perDay)
+	want := int(float64(to.Sub(from)) / meanGap)
+	out := make([]cbc.Record, 0, want+want/20)
+	t := from
+	for {
+		t = t.Add(time.Duration(g.rng.ExpFloat64() * meanGap))
+		if !t.Before(to) {
+			break
+		}
+		if g.rng.IntN(200) == 0 {
+			for _, r := range g.failedLoginBurst(t, 5+g.rng.IntN(25)) {
+				if r.CreateTime.Before(to) {
+					out = append(out, r)
+				}
+			}
+			continue
+		}
+		out = append(out, g.eventAt(t, host))
+	}
+	return out
+}

@@ -1,0 +1,247 @@
+// Package cbcsim is a faithful, deterministic stand-in for the Carbon Black Cloud Audit Log API
+// (../../README.md, "The simulator"): search, per-key queues, export jobs, the legacy queue, rate limiting and
+// injectable faults, plus an admin API under /_sim/ for tests.
+package cbcsim
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/seed/cbcauditlogs/pkg/cbc"
+)
+
+// Permissions an API key can hold (READ on each).
+const (
+	PermAudits = "org.audits"
+	PermJobs   = "jobs.status"
+)
+
+// Key is an API key the simulator accepts.
+type Key struct {
+	ID          string   `json:"id"`
+	Secret      string   `json:"secret"`
+	Permissions []string `json:"permissions"`
+}
+
+// Config sets up a simulator. Zero values take the defaults documented on each field.
+type Config struct {
+	OrgKey       string        // default "ABCD1234"
+	Keys         []Key         // default DefaultKeys()
+	Seed         uint64        // generator seed
+	Span         time.Duration // history before Now; default 7 days
+	EventsPerDay int           // history density; default 2000; negative means no history
+	Now          func() time.Time
+	LiveRate     float64       // new events a minute after start; 0 means none
+	Latency      time.Duration // added to every CBC request, to stand for a network
+	JobDuration  time.Duration // from CREATED to COMPLETED; 0 completes exports at once
+	JobTTL       time.Duration // how long export jobs are kept; default 30 days
+	RateLimit    int           // requests per RateWindow per source IP; 0 means unlimited
+	RateWindow   time.Duration // default 5 minutes
+	QueueBatch   int           // records one queue read returns at most; default 2500
+	QueueHistory time.Duration // what a key's queue holds at start; default 3 days
+	DefaultRows  int           // rows when a search gives none; default 20
+	Host         string        // the console URL written into request_url values; default https://defense.conferdeploy.net
+}
+
+// DefaultKeys are the keys a simulator accepts unless told otherwise: one with every permission, one that may
+// search but not read jobs, and one with no permission at all.
+func DefaultKeys() []Key {
+	return []Key{
+		{ID: "GRAFANA001", Secret: "SIMULATORSECRET0GRAFANA01", Permissions: []string{PermAudits, PermJobs}},
+		{ID: "AUDITONLY1", Secret: "SIMULATORSECRET0AUDITONLY", Permissions: []string{PermAudits}},
+		{ID: "NOPERMS001", Secret: "SIMULATORSECRET00NOPERMS1", Permissions: nil},
+	}
+}
+
+func (c Config) withDefaults() Config {
+	if c.OrgKey == "" {
+		c.OrgKey = "ABCD1234"
+	}
+	if c.Keys == nil {
+		c.Keys = DefaultKeys()
+	}
+	if c.Span <= 0 {
+		c.Span = 7 * 24 * time.Hour
+	}
+	if c.EventsPerDay == 0 {
+		c.EventsPerDay = 2000
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.JobTTL <= 0 {
+		c.JobTTL = 30 * 24 * time.Hour
+	}
+	if c.RateWindow <= 0 {
+		c.RateWindow = 5 * time.Minute
+	}
+	if c.QueueBatch <= 0 {
+		c.QueueBatch = 2500
+	}
+	if c.QueueHistory <= 0 {
+		c.QueueHistory = 3 * 24 * time.Hour
+	}
+	if c.DefaultRows <= 0 {
+		c.DefaultRows = 20
+	}
+	if c.Host == "" {
+		c.Host = "https://defense.conferdeploy.net"
+	}
+	return c
+}
+
+type keyState struct {
+	Key
+	revoked bool
+	queue   []cbc.Record // arrival order
+}
+
+func (k *keyState) can(perm string) bool {
+	for _, p := range k.Permissions {
+		if p == perm {
+			return true
+		}
+	}
+	return false
+}
+
+// Simulator holds an org's audit logs and serves the CBC API over them.
+type Simulator struct {
+	cfg Config
+
+	mu      sync.Mutex
+	gen     *generator
+	records []cbc.Record // by create_time, oldest first
+	keys    map[string]*keyState
+	jobs    map[int64]*job
+	nextJob int64
+	faults  []*Fault
+	stats   map[string]int
+	sent    map[string][]time.Time // requests per source IP, for the rate limit
+
+	stop chan struct{}
+	done sync.WaitGroup
+}
+
+// New makes a simulator with its generated history and starts the live trickle, if any. Call Close to stop it.
+func New(cfg Config) *Simulator {
+	cfg = cfg.withDefaults()
+	s := &Simulator{
+		cfg:     cfg,
+		gen:     newGenerator(cfg.Seed, cfg.OrgKey),
+		keys:    map[string]*keyState{},
+		jobs:    map[int64]*job{},
+		nextJob: 4805565,
+		stats:   map[string]int{},
+		sent:    map[string][]time.Time{},
+		stop:    make(chan struct{}),
+	}
+	now := cfg.Now()
+	s.records = s.gen.history(now.Add(-cfg.Span), now, cfg.EventsPerDay, cfg.Host)
+	sortByTime(s.records)
+	queueFrom := now.Add(-cfg.QueueHistory)
+	start := sort.Search(len(s.records), func(i int) bool { return !s.records[i].CreateTime.Before(queueFrom) })
+	for _, k := range cfg.Keys {
+		s.keys[k.ID] = &keyState{Key: k, queue: append([]cbc.Record(nil), s.records[start:]...)}
+	}
+	if cfg.LiveRate > 0 {
+		s.done.Add(1)
+		go s.trickle(time.Duration(float64(time.Minute) / cfg.LiveRate))
+	}
+	return s
+}
+
+// Close stops the live trickle.
+func (s *Simulator) Close() {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	s.done.Wait()
+}
+
+func (s *Simulator) trickle(every time.Duration) {
+	defer s.done.Done()
+	ticker := time.NewTicker(every)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-ticker.C:
+			s.mu.Lock()
+			rec := s.gen.eventAt(s.cfg.Now(), s.cfg.Host)
+			s.mu.Unlock()
+			s.Inject(rec)
+		}
+	}
+}
+
+// Inject adds events as if they had just happened: they appear in search and in every key's queue.
+func (s *Simulator) Inject(records ...cbc.Record) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rec := range records {
+		if rec.OrgKey == "" {
+			rec.OrgKey = s.cfg.OrgKey
+		}
+		rec.CreateTime = rec.CreateTime.UTC().Truncate(time.Millisecond)
+		i := sort.Search(len(s.records), func(i int) bool { return s.records[i].CreateTime.After(rec.CreateTime) })
+		s.records = append(s.records, cbc.Record{})
+		copy(s.records[i+1:], s.records[i:])
+		s.records[i] = rec
+		for _, k := range s.keys {
+			k.queue = append(k.queue, rec)
+		}
+	}
+}
+
+// Revoke makes a key's requests fail with 401, as a key deleted in the console would.
+func (s *Simulator) Revoke(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k, ok := s.keys[id]; ok {
+		k.revoked = true
+	}
+}
+
+// Records returns every record the simulator holds, oldest first: the ground truth tests compare against.
+func (s *Simulator) Records() []cbc.Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]cbc.Record(nil), s.records...)
+}
+
+// QueueBacklog is how many records wait in a key's queue.
+func (s *Simulator) QueueBacklog(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k, ok := s.keys[id]; ok {
+		return len(k.queue)
+	}
+	return 0
+}
+
+// Requests is how many requests reached an endpoint ("search", "queue", "export", "legacy", "jobs", "job",
+// "progress", "download"), or all of them for "".
+func (s *Simulator) Requests(endpoint string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if endpoint != "" {
+		return s.stats[endpoint]
+	}
+	total := 0
+	for _, n := range s.stats {
+		total += n
+	}
+	return total
+}
+
+// OrgKey is the org the simulator serves.
+func (s *Simulator) OrgKey() string { return s.cfg.OrgKey }
+
+func sortByTime(records []cbc.Record) {
+	sort.SliceStable(records, func(i, j int) bool { return records[i].CreateTime.Before(records[j].CreateTime) })
+}

@@ -1,0 +1,235 @@
+package models
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+)
+
+// CustomRegion is the region id that makes the data source use Settings.URL.
+const CustomRegion = "custom"
+
+// Region is a Carbon Black Cloud console host a user can pick.
+type Region struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+	URL   string `json:"url"`
+}
+
+//go:embed regions.json
+var regionsJSON []byte
+
+var regions = mustParseRegions(regionsJSON)
+
+func mustParseRegions(raw []byte) []Region {
+	var parsed []Region
+	if err := json.Unmarshal(raw, &parsed); err != nil {
+		panic(fmt.Sprintf("regions.json is invalid: %v", err)) // embedded at build time, so this fails every test
+	}
+	return parsed
+}
+
+// Regions lists the known Carbon Black Cloud hosts. The frontend reads the same file.
+func Regions() []Region {
+	return append([]Region(nil), regions...)
+}
+
+// Defaults for the advanced settings; the config editor shows the same numbers as placeholders.
+const (
+	DefaultTimeout        = 30 * time.Second
+	DefaultConcurrency    = 4
+	DefaultMaxRecords     = 1_000_000
+	DefaultRequestBudget  = 600 // per 5 minutes; CBC documents 1000 per 5 minutes per source IP
+	DefaultCacheTTL       = 30 * time.Second
+	DefaultQueuePoll      = 60 * time.Second
+	MinQueuePoll          = 10 * time.Second
+	DefaultQueueBackfill  = 15 * time.Minute
+	DefaultQueueBufferCap = 100_000
+)
+
+// Settings are a data source instance's configuration: jsonData plus the decrypted API secret.
+type Settings struct {
+	Region            string `json:"region"`
+	URL               string `json:"url"`
+	OrgKey            string `json:"orgKey"`
+	APIID             string `json:"apiId"`
+	AllowInsecureHTTP bool   `json:"allowInsecureHttp"`
+
+	TimeoutSeconds       int `json:"timeoutSeconds"`
+	Concurrency          int `json:"concurrency"`
+	MaxRecords           int `json:"maxRecords"`
+	RequestBudget        int `json:"requestBudget"`
+	CacheSeconds         int `json:"cacheSeconds"`
+	QueuePollSeconds     int `json:"queuePollSeconds"`
+	QueueBackfillMinutes int `json:"queueBackfillMinutes"`
+	QueueBufferSize      int `json:"queueBufferSize"`
+
+	APISecret string `json:"-"`
+}
+
+// LoadSettings reads an instance's settings. It fails only when jsonData is not JSON; missing or malformed
+// values are reported by Validate, so the health check can name each of them.
+func LoadSettings(source backend.DataSourceInstanceSettings) (Settings, error) {
+	var s Settings
+	if len(source.JSONData) > 0 {
+		if err := json.Unmarshal(source.JSONData, &s); err != nil {
+			return Settings{}, fmt.Errorf("the data source settings are not valid JSON: %w", err)
+		}
+	}
+	s.APISecret = source.DecryptedSecureJSONData["apiSecret"]
+	s.Region = strings.TrimSpace(s.Region)
+	s.URL = strings.TrimRight(strings.TrimSpace(s.URL), "/")
+	s.OrgKey = strings.TrimSpace(s.OrgKey)
+	s.APIID = strings.TrimSpace(s.APIID)
+	return s, nil
+}
+
+var (
+	orgKeyPattern = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
+	apiIDPattern  = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
+)
+
+// Validate returns one error per missing or malformed setting, joined; nil when the settings are usable.
+func (s Settings) Validate() error {
+	var problems []error
+	if _, err := s.BaseURL(); err != nil {
+		problems = append(problems, err)
+	}
+	switch {
+	case s.OrgKey == "":
+		problems = append(problems, errors.New("org key is missing: find it in the Carbon Black Cloud console under Settings > API Access"))
+	case !orgKeyPattern.MatchString(s.OrgKey):
+		problems = append(problems, fmt.Errorf("org key %q is malformed: it has only letters and digits, e.g. ABCD1234", s.OrgKey))
+	}
+	switch {
+	case s.APIID == "":
+		problems = append(problems, errors.New("API ID is missing: create a custom API key with READ on org.audits and copy its API ID"))
+	case !apiIDPattern.MatchString(s.APIID):
+		problems = append(problems, fmt.Errorf("API ID %q is malformed: it has only letters and digits, e.g. ABCDEFGHIJ", s.APIID))
+	}
+	switch {
+	case s.APISecret == "":
+		problems = append(problems, errors.New("API secret key is missing: paste the secret of the same API key"))
+	case strings.ContainsAny(s.APISecret, " \t\r\n"):
+		problems = append(problems, errors.New("API secret key is malformed: it contains white space"))
+	}
+	for _, n := range []struct {
+		name  string
+		value int
+	}{
+		{"timeout", s.TimeoutSeconds},
+		{"concurrency", s.Concurrency},
+		{"max records", s.MaxRecords},
+		{"request budget", s.RequestBudget},
+		{"cache time", s.CacheSeconds},
+		{"queue poll interval", s.QueuePollSeconds},
+		{"queue backfill", s.QueueBackfillMinutes},
+		{"queue buffer size", s.QueueBufferSize},
+	} {
+		if n.value < 0 {
+			problems = append(problems, fmt.Errorf("%s must not be negative (leave it empty for the default)", n.name))
+		}
+	}
+	if s.QueuePollSeconds > 0 && time.Duration(s.QueuePollSeconds)*time.Second < MinQueuePoll {
+		problems = append(problems, fmt.Errorf("queue poll interval must be at least %d seconds", int(MinQueuePoll.Seconds())))
+	}
+	return errors.Join(problems...)
+}
+
+// BaseURL is the console host the client calls, without a trailing slash.
+func (s Settings) BaseURL() (string, error) {
+	raw := s.URL
+	if s.Region != "" && s.Region != CustomRegion {
+		region, ok := regionByID(s.Region)
+		if !ok {
+			return "", fmt.Errorf("region %q is unknown: pick one from the list or choose a custom URL", s.Region)
+		}
+		raw = region.URL
+	}
+	if raw == "" {
+		return "", errors.New("Carbon Black Cloud URL is missing: pick a region or enter your console's URL")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("URL %q is malformed: expected e.g. https://defense.conferdeploy.net", raw)
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && s.AllowInsecureHTTP:
+	case u.Scheme == "http":
+		return "", fmt.Errorf("URL %q uses plain HTTP: Carbon Black Cloud is served over HTTPS (plain HTTP is allowed only when 'Allow insecure HTTP' is on, e.g. for the simulator)", raw)
+	default:
+		return "", fmt.Errorf("URL %q must start with https://", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+		return "", fmt.Errorf("URL %q must be the console host only, without a path or query", raw)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+func regionByID(id string) (Region, bool) {
+	for _, r := range regions {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return Region{}, false
+}
+
+// Timeout is the per-request HTTP timeout.
+func (s Settings) Timeout() time.Duration {
+	return secondsOr(s.TimeoutSeconds, DefaultTimeout)
+}
+
+// CacheTTL is how long identical query results are reused.
+func (s Settings) CacheTTL() time.Duration {
+	return secondsOr(s.CacheSeconds, DefaultCacheTTL)
+}
+
+// QueuePoll is how often the queue drainer reads the CBC queue.
+func (s Settings) QueuePoll() time.Duration {
+	return secondsOr(s.QueuePollSeconds, DefaultQueuePoll)
+}
+
+// QueueBackfill is the window searched when the drainer starts, so a restart leaves no gap.
+func (s Settings) QueueBackfill() time.Duration {
+	if s.QueueBackfillMinutes > 0 {
+		return time.Duration(s.QueueBackfillMinutes) * time.Minute
+	}
+	return DefaultQueueBackfill
+}
+
+// EffectiveConcurrency is how many CBC requests one data source runs at once.
+func (s Settings) EffectiveConcurrency() int { return intOr(s.Concurrency, DefaultConcurrency) }
+
+// EffectiveMaxRecords caps how many records a count query scans.
+func (s Settings) EffectiveMaxRecords() int { return intOr(s.MaxRecords, DefaultMaxRecords) }
+
+// EffectiveRequestBudget is the number of CBC requests allowed per five minutes.
+func (s Settings) EffectiveRequestBudget() int { return intOr(s.RequestBudget, DefaultRequestBudget) }
+
+// EffectiveQueueBufferSize caps how many drained queue records are kept in memory.
+func (s Settings) EffectiveQueueBufferSize() int {
+	return intOr(s.QueueBufferSize, DefaultQueueBufferCap)
+}
+
+func secondsOr(seconds int, fallback time.Duration) time.Duration {
+	if seconds > 0 {
+		return time.Duration(seconds) * time.Second
+	}
+	return fallback
+}
+
+func intOr(v, fallback int) int {
+	if v > 0 {
+		return v
+	}
+	return fallback
+}

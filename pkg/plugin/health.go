@@ -1,0 +1,83 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+
+	"github.com/seed/cbcauditlogs/pkg/cbc"
+)
+
+// healthDetails is the JSON Grafana shows under the health message.
+type healthDetails struct {
+	Problems []string `json:"problems,omitempty"`
+	Kind     string   `json:"kind,omitempty"`
+	Status   int      `json:"status,omitempty"`
+	Error    string   `json:"error,omitempty"`
+}
+
+// CheckHealth validates the settings, then runs a one-row search. It never reads the queue: that would take
+// events away from the drainer.
+func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequest) (*backend.CheckHealthResult, error) {
+	if d.settingsErr != nil {
+		problems := splitJoined(d.settingsErr)
+		return healthResult(backend.HealthStatusError, "Settings need attention: "+strings.Join(problems, "; "), healthDetails{Problems: problems}), nil
+	}
+	_, err := d.client.Page(ctx, cbc.SearchRequest{Rows: 1})
+	if err == nil {
+		return healthResult(backend.HealthStatusOk, "Connected to Carbon Black Cloud: audit log search works for org "+d.settings.OrgKey, healthDetails{}), nil
+	}
+	details := healthDetails{Error: err.Error()}
+	var apiErr *cbc.Error
+	if errors.As(err, &apiErr) {
+		details.Kind, details.Status = kindName(apiErr.Kind), apiErr.Status
+	}
+	return healthResult(backend.HealthStatusError, healthMessage(err, d.settings.OrgKey), details), nil
+}
+
+func healthResult(status backend.HealthStatus, message string, details healthDetails) *backend.CheckHealthResult {
+	raw, _ := json.Marshal(details)
+	return &backend.CheckHealthResult{Status: status, Message: message, JSONDetails: raw}
+}
+
+// healthMessage says what a failed probe means for the settings the user just saved.
+func healthMessage(err error, orgKey string) string {
+	switch cbc.KindOf(err) {
+	case cbc.KindUnauthorized:
+		return "API key invalid: Carbon Black Cloud refused the API ID and secret (401). Check both, and whether the key was revoked"
+	case cbc.KindForbidden:
+		return "The API key lacks READ permission on org.audits (403). Give its access level READ on org.audits (and on jobs.status for exports)"
+	case cbc.KindNotFound:
+		return "Org key " + orgKey + " was not found (404). Copy the org key from Settings > API Access in the Carbon Black Cloud console"
+	case cbc.KindRateLimited:
+		return "Carbon Black Cloud is rate limiting this API key (429); try again shortly. " + err.Error()
+	case cbc.KindUnreachable:
+		return "Cannot reach Carbon Black Cloud: " + err.Error()
+	default:
+		return "The test search failed: " + err.Error()
+	}
+}
+
+func kindName(k cbc.Kind) string {
+	return map[cbc.Kind]string{
+		cbc.KindQuerySyntax: "query_syntax", cbc.KindBadRequest: "bad_request", cbc.KindUnauthorized: "unauthorized",
+		cbc.KindForbidden: "forbidden", cbc.KindNotFound: "not_found", cbc.KindConflict: "conflict",
+		cbc.KindRateLimited: "rate_limited", cbc.KindServer: "server_error", cbc.KindUnreachable: "unreachable",
+		cbc.KindMalformed: "malformed_response",
+	}[k]
+}
+
+// splitJoined lists the errors inside an errors.Join.
+func splitJoined(err error) []string {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []string
+		for _, e := range joined.Unwrap() {
+			out = append(out, e.Error())
+		}
+		return out
+	}
+	return []string{err.Error()}
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs everything the project needs and runs every check: Go vet and tests (with -race), the Python SDK
+# conformance tests against the simulator, Jest, typecheck, lint, the frontend and backend builds, the plugin
+# archive and the Grafana plugin validator. Exits non-zero as soon as anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Frontend dependencies (npm ci)"
+npm ci --no-audit --no-fund
+
+step "Go modules"
+go mod download
+
+step "Python packages for the SDK conformance tests"
+python3 -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt
+
+step "Go vet"
+go vet ./...
+
+step "Go tests (race detector)"
+go test -race -count=1 ./...
+
+step "Frontend typecheck, lint and unit tests"
+npm run typecheck
+npm run lint
+npm run test:ci
+
+step "Frontend production build"
+npm run build
+
+step "Backend build for every platform (mage)"
+go tool mage -v buildAll
+
+step "Official Python SDK against the simulator"
+go build -o .cache/cbcsim ./cmd/cbcsim
+CBCSIM=.cache/cbcsim .venv/bin/python -m pytest -q tests/sdk
+
+step "Plugin archive"
+version=$(node -p "require('./package.json').version")
+archive=".cache/seed-cbcauditlogs-datasource-${version}.zip"
+.venv/bin/python scripts/package.py dist "$archive"
+
+step "Grafana plugin validator"
+bash scripts/validate.sh "$archive"
+
+printf '\nAll checks passed.\n'
