@@ -52,6 +52,8 @@ func tokenize(q string) ([]token, error) {
 					return nil, syntaxErrorf("a field name is missing before ':' at position %d", start)
 				}
 				i++
+			} else {
+				i = start
 			}
 			if i < len(rs) && rs[i] == '"' {
 				end := i + 1

@@ -14,6 +14,7 @@ import (
 
 var (
 	_ backend.CheckHealthHandler    = (*Datasource)(nil)
+	_ backend.CallResourceHandler   = (*Datasource)(nil)
 	_ instancemgmt.InstanceDisposer = (*Datasource)(nil)
 )
 
@@ -23,16 +24,19 @@ type Datasource struct {
 	// settingsErr holds every problem with the settings; the health check shows them and queries refuse to run.
 	settingsErr error
 	client      *cbc.Client
+	cache       *searchCache
+	resources   backend.CallResourceHandler
 }
 
 // NewDatasource is the instance factory the SDK calls when a data source is created or its settings change.
 // Bad settings do not fail the factory: the health check must be able to say what is wrong.
 func NewDatasource(_ context.Context, source backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
 	settings, err := models.LoadSettings(source)
-	if err != nil {
-		return &Datasource{settingsErr: err}, nil
+	ds := &Datasource{settings: settings, settingsErr: err}
+	if err == nil {
+		ds.settingsErr = settings.Validate()
 	}
-	ds := &Datasource{settings: settings, settingsErr: settings.Validate()}
+	ds.resources = ds.resourceHandler()
 	if ds.settingsErr == nil {
 		baseURL, _ := settings.BaseURL()
 		ds.client = cbc.New(cbc.Config{
@@ -44,6 +48,7 @@ func NewDatasource(_ context.Context, source backend.DataSourceInstanceSettings)
 			Concurrency:   settings.EffectiveConcurrency(),
 			RequestBudget: settings.EffectiveRequestBudget(),
 		})
+		ds.cache = newSearchCache(settings.CacheTTL())
 	}
 	return ds, nil
 }

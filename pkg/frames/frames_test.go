@@ -1,0 +1,56 @@
+package frames_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/seed/cbcauditlogs/pkg/cbc"
+	"github.com/seed/cbcauditlogs/pkg/cbcsim"
+	"github.com/seed/cbcauditlogs/pkg/frames"
+	"github.com/seed/cbcauditlogs/pkg/models"
+)
+
+func simRecords(t *testing.T, perDay int) []cbc.Record {
+	t.Helper()
+	sim := cbcsim.New(cbcsim.Config{Seed: 1, EventsPerDay: perDay, Now: func() time.Time { return time.Date(2024, 1, 8, 0, 0, 0, 0, time.UTC) }})
+	defer sim.Close()
+	return sim.Records()
+}
+
+// RecordBytes is an upper bound of the real encoding, and the largest limit a user can set fits the budget.
+func TestSizeEstimateBoundsTheEncoding(t *testing.T) {
+	records := simRecords(t, 10000)[:models.MaxLimit]
+	estimate := 0
+	for _, r := range records {
+		estimate += frames.RecordBytes(r)
+	}
+	for name, frame := range map[string]*data.Frame{"logs": frames.Logs("A", records), "table": frames.Table("A", records)} {
+		raw, err := frame.MarshalArrow()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(raw) > estimate {
+			t.Errorf("%s frame of %d records is %d bytes, over the estimate %d", name, len(records), len(raw), estimate)
+		}
+	}
+	if fit := frames.Fit(records, frames.MaxResponseBytes); fit != len(records) {
+		t.Errorf("only %d of the %d records of a maximal query fit in one response", fit, len(records))
+	}
+	long := cbc.Record{Description: string(make([]byte, 1<<20))}
+	if fit := frames.Fit([]cbc.Record{long, long, long}, 3<<20); fit != 1 {
+		t.Errorf("%d records of 1 MiB descriptions fit in 3 MiB, want 1", fit)
+	}
+}
+
+func TestDuplicateRecordsGetDistinctIDs(t *testing.T) {
+	r := cbc.Record{CreateTime: time.Unix(1, 0), Description: "Logged out"}
+	ids := frames.IDs([]cbc.Record{r, r, {Description: "other"}})
+	if ids[0] == ids[1] || ids[1] != ids[0]+"-2" || ids[2] == ids[0] {
+		t.Errorf("ids %v", ids)
+	}
+	if again := frames.IDs([]cbc.Record{r}); again[0] != ids[0] {
+		t.Error("ids are not stable")
+	}
+}

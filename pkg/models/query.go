@@ -1,0 +1,248 @@
+package models
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+)
+
+// Query types.
+const (
+	QueryTypeSearch = "search"
+	QueryTypeCount  = "count"
+	QueryTypeQueue  = "queue"
+)
+
+// Formats of search and queue results.
+const (
+	FormatLogs  = "logs"
+	FormatTable = "table"
+)
+
+// Limits on a query's limit. MaxLimit keeps a response of long records under the plugin protocol's 16 MiB.
+const (
+	DefaultLimit = 1000
+	MaxLimit     = 50000
+)
+
+// SortableFields are the fields CBC sorts by; FilterFields the ones criteria and exclusions take as lists.
+var (
+	SortableFields = []string{"create_time", "actor", "actor_ip", "description", "request_url", "flagged", "verbose"}
+	FilterFields   = []string{"actor", "actor_ip", "description", "request_url"}
+	GroupByFields  = []string{"actor", "actor_ip", "description", "category", "flagged"}
+)
+
+// Filters are criteria or exclusions: a record matches a list when it matches any value of it.
+type Filters struct {
+	Actor       []string `json:"actor,omitempty"`
+	ActorIP     []string `json:"actor_ip,omitempty"`
+	Description []string `json:"description,omitempty"`
+	RequestURL  []string `json:"request_url,omitempty"`
+	Flagged     *bool    `json:"flagged,omitempty"`
+	Verbose     *bool    `json:"verbose,omitempty"`
+}
+
+// Sort is a search's order.
+type Sort struct {
+	Field string `json:"field"`
+	Order string `json:"order"`
+}
+
+// Query is what the query editor sends, shared with src/types.ts.
+type Query struct {
+	QueryType  string  `json:"queryType"`
+	Query      string  `json:"query"`
+	Criteria   Filters `json:"criteria"`
+	Exclusions Filters `json:"exclusions"`
+	Sort       *Sort   `json:"sort,omitempty"`
+	Format     string  `json:"format"`
+	Limit      int     `json:"limit"`
+	GroupBy    string  `json:"groupBy"`
+	Interval   string  `json:"interval"`
+	TopN       int     `json:"topN"`
+
+	// Set from the request, not from the JSON.
+	RefID     string        `json:"-"`
+	TimeRange TimeRange     `json:"-"`
+	Step      time.Duration `json:"-"` // the count query's bucket width
+}
+
+// TimeRange is Grafana's time range for the query; the frontend never sends its own.
+type TimeRange struct{ From, To time.Time }
+
+// grafanaKeys are the keys Grafana itself adds to every query.
+var grafanaKeys = map[string]bool{
+	"refId": true, "datasource": true, "datasourceId": true, "intervalMs": true, "maxDataPoints": true,
+	"hide": true, "key": true, "queryType": true, "timeRange": true, "interval": true, "format": true,
+}
+
+var queryKeys = map[string]bool{
+	"query": true, "criteria": true, "exclusions": true, "sort": true, "limit": true, "groupBy": true, "topN": true,
+}
+
+// ParseQuery reads and validates one query. The error says what is wrong and what is allowed.
+func ParseQuery(q backend.DataQuery) (Query, error) {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(q.JSON, &keys); err != nil {
+		return Query{}, fmt.Errorf("the query is not valid JSON: %v", err)
+	}
+	for k := range keys {
+		if !grafanaKeys[k] && !queryKeys[k] {
+			return Query{}, fmt.Errorf("unknown query field %q: a query has %s", k, strings.Join(sortedKeys(queryKeys), ", "))
+		}
+	}
+	var query Query
+	dec := json.NewDecoder(bytes.NewReader(q.JSON))
+	if err := decodeQuery(dec, &query); err != nil {
+		return Query{}, err
+	}
+	query.RefID = q.RefID
+	if query.QueryType == "" {
+		query.QueryType = q.QueryType
+	}
+	query.TimeRange = TimeRange{From: q.TimeRange.From.UTC(), To: q.TimeRange.To.UTC()}
+	if err := query.normalize(q.Interval); err != nil {
+		return Query{}, err
+	}
+	return query, nil
+}
+
+// decodeQuery decodes strictly inside criteria, exclusions and sort, and leaves Grafana's keys alone.
+func decodeQuery(dec *json.Decoder, into *Query) error {
+	var loose struct {
+		Query
+		Criteria   json.RawMessage `json:"criteria"`
+		Exclusions json.RawMessage `json:"exclusions"`
+		Sort       json.RawMessage `json:"sort"`
+	}
+	if err := dec.Decode(&loose); err != nil {
+		return describeJSONError(err)
+	}
+	*into = loose.Query
+	for _, part := range []struct {
+		name string
+		raw  json.RawMessage
+		into any
+	}{
+		{"criteria", loose.Criteria, &into.Criteria},
+		{"exclusions", loose.Exclusions, &into.Exclusions},
+		{"sort", loose.Sort, &into.Sort},
+	} {
+		if len(part.raw) == 0 || string(part.raw) == "null" {
+			continue
+		}
+		d := json.NewDecoder(bytes.NewReader(part.raw))
+		d.DisallowUnknownFields()
+		if err := d.Decode(part.into); err != nil {
+			if strings.Contains(err.Error(), "unknown field") {
+				return fmt.Errorf("%s has an %v: it takes actor, actor_ip, description, request_url, flagged and verbose", part.name, err)
+			}
+			return fmt.Errorf("%s is malformed: %v", part.name, describeJSONError(err))
+		}
+	}
+	return nil
+}
+
+func describeJSONError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		field := typeErr.Field[strings.LastIndex(typeErr.Field, ".")+1:]
+		want := map[string]string{"int": "a number", "string": "text", "bool": "true or false", "[]string": "a list of text"}[typeErr.Type.String()]
+		if want == "" {
+			want = typeErr.Type.String()
+		}
+		return fmt.Errorf("field %q must be %s, not %s", field, want, typeErr.Value)
+	}
+	return fmt.Errorf("the query is malformed: %v", err)
+}
+
+func (q *Query) normalize(grafanaInterval time.Duration) error {
+	var problems []string
+	q.Query = strings.TrimSpace(q.Query)
+	switch q.QueryType {
+	case "":
+		q.QueryType = QueryTypeSearch
+	case QueryTypeSearch, QueryTypeCount, QueryTypeQueue:
+	default:
+		problems = append(problems, fmt.Sprintf("query type %q is unknown: use search, count or queue", q.QueryType))
+	}
+	switch q.Format = strings.ToLower(q.Format); q.Format {
+	case "":
+		q.Format = FormatLogs
+	case FormatLogs, FormatTable:
+	default:
+		problems = append(problems, fmt.Sprintf("format %q is unknown: use logs or table", q.Format))
+	}
+	switch {
+	case q.Limit < 0:
+		problems = append(problems, fmt.Sprintf("limit %d is negative: use a number from 1 to %d", q.Limit, MaxLimit))
+	case q.Limit > MaxLimit:
+		problems = append(problems, fmt.Sprintf("limit %d is too large: at most %d records fit in one response (use an export for more)", q.Limit, MaxLimit))
+	case q.Limit == 0:
+		q.Limit = DefaultLimit
+	}
+	if q.Sort != nil {
+		q.Sort.Order = strings.ToUpper(q.Sort.Order)
+		if q.Sort.Order == "" {
+			q.Sort.Order = "DESC"
+		}
+		if !slices.Contains(SortableFields, q.Sort.Field) {
+			problems = append(problems, fmt.Sprintf("cannot sort by %q: sortable fields are %s", q.Sort.Field, strings.Join(SortableFields, ", ")))
+		}
+		if q.Sort.Order != "ASC" && q.Sort.Order != "DESC" {
+			problems = append(problems, fmt.Sprintf("sort order %q is unknown: use ASC or DESC", q.Sort.Order))
+		}
+	}
+	if q.GroupBy != "" && !slices.Contains(GroupByFields, q.GroupBy) {
+		problems = append(problems, fmt.Sprintf("cannot group by %q: use one of %s", q.GroupBy, strings.Join(GroupByFields, ", ")))
+	}
+	if q.TopN < 0 {
+		problems = append(problems, fmt.Sprintf("top %d is negative: use 0 for every group, or the number of groups to keep", q.TopN))
+	}
+	if q.TimeRange.To.Before(q.TimeRange.From) {
+		problems = append(problems, fmt.Sprintf("the time range is inverted: %s is after %s", q.TimeRange.From.Format(time.RFC3339), q.TimeRange.To.Format(time.RFC3339)))
+	}
+	q.Step = grafanaInterval
+	if q.Interval != "" {
+		step, err := parseInterval(q.Interval)
+		if err != nil || step <= 0 {
+			problems = append(problems, fmt.Sprintf("interval %q is malformed: use e.g. 30s, 5m, 1h or 1d", q.Interval))
+		}
+		q.Step = step
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// parseInterval reads a bucket width as Grafana writes one: 30s, 5m, 1h, 1d or 1w.
+func parseInterval(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			var v int
+			if _, err := fmt.Sscanf(n, "%d", &v); err != nil || fmt.Sprint(v) != n {
+				return 0, fmt.Errorf("not an interval")
+			}
+			return time.Duration(v) * unit, nil
+		}
+	}
+	return time.ParseDuration(s)
+}

@@ -1,0 +1,68 @@
+package models
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+)
+
+func load(t *testing.T, jsonData, secret string) Settings {
+	t.Helper()
+	s, err := LoadSettings(backend.DataSourceInstanceSettings{JSONData: []byte(jsonData), DecryptedSecureJSONData: map[string]string{"apiSecret": secret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestRegionsResolveToTheirHosts(t *testing.T) {
+	if len(Regions()) != 8 {
+		t.Fatalf("%d regions, want the 8 hosts of the API contract", len(Regions()))
+	}
+	s := load(t, `{"region":"prod06","orgKey":"ABCD1234","apiId":"ABCDEFGHIJ"}`, "SECRET")
+	if url, err := s.BaseURL(); err != nil || url != "https://defense-eu.conferdeploy.net" {
+		t.Errorf("prod06 resolves to %q, %v", url, err)
+	}
+	if err := s.Validate(); err != nil {
+		t.Errorf("valid settings: %v", err)
+	}
+}
+
+func TestSettingsValidation(t *testing.T) {
+	cases := map[string]struct{ json, secret, want string }{
+		"unknown region":   {`{"region":"mars","orgKey":"A","apiId":"B"}`, "S", `region "mars" is unknown`},
+		"no url":           {`{"region":"custom","orgKey":"A","apiId":"B"}`, "S", "URL is missing"},
+		"plain http":       {`{"url":"http://cbc.example","orgKey":"A","apiId":"B"}`, "S", "plain HTTP"},
+		"url with path":    {`{"url":"https://cbc.example/api","orgKey":"A","apiId":"B"}`, "S", "without a path"},
+		"ftp":              {`{"url":"ftp://cbc.example","orgKey":"A","apiId":"B"}`, "S", "must start with https://"},
+		"org key missing":  {`{"region":"prod02","apiId":"B"}`, "S", "org key is missing"},
+		"org key shape":    {`{"region":"prod02","orgKey":"AB CD","apiId":"B"}`, "S", "org key \"AB CD\" is malformed"},
+		"api id shape":     {`{"region":"prod02","orgKey":"A","apiId":"B/C"}`, "S", "API ID \"B/C\" is malformed"},
+		"secret missing":   {`{"region":"prod02","orgKey":"A","apiId":"B"}`, "", "API secret key is missing"},
+		"secret spaces":    {`{"region":"prod02","orgKey":"A","apiId":"B"}`, "a b", "white space"},
+		"negative timeout": {`{"region":"prod02","orgKey":"A","apiId":"B","timeoutSeconds":-1}`, "S", "timeout must not be negative"},
+		"poll too often":   {`{"region":"prod02","orgKey":"A","apiId":"B","queuePollSeconds":2}`, "S", "at least 10 seconds"},
+	}
+	for name, c := range cases {
+		err := load(t, c.json, c.secret).Validate()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want %q", name, err, c.want)
+		}
+	}
+	insecure := load(t, `{"url":"http://127.0.0.1:8080","allowInsecureHttp":true,"orgKey":"A","apiId":"B"}`, "S")
+	if err := insecure.Validate(); err != nil {
+		t.Errorf("plain HTTP when allowed: %v", err)
+	}
+	if _, err := LoadSettings(backend.DataSourceInstanceSettings{JSONData: []byte(`{`)}); err == nil {
+		t.Error("jsonData that is not JSON was accepted")
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	s := load(t, `{}`, "")
+	if s.Timeout() != DefaultTimeout || s.EffectiveConcurrency() != DefaultConcurrency || s.QueuePoll() != DefaultQueuePoll ||
+		s.QueueBackfill() != DefaultQueueBackfill || s.EffectiveRequestBudget() != DefaultRequestBudget {
+		t.Errorf("defaults not applied: %+v", s)
+	}
+}

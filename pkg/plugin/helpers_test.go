@@ -1,0 +1,112 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+
+	"github.com/seed/cbcauditlogs/pkg/cbcsim"
+)
+
+// update rewrites golden files instead of comparing with them: go test ./pkg/plugin -update
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var simNow = time.Date(2024, 4, 17, 20, 0, 0, 0, time.UTC)
+
+const (
+	simKey    = "GRAFANA001"
+	simSecret = "SIMULATORSECRET0GRAFANA01"
+)
+
+// recorder keeps the bodies of the search requests that reach the simulator.
+type recorder struct {
+	mu     sync.Mutex
+	bodies []json.RawMessage
+}
+
+func (r *recorder) searches() []json.RawMessage {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]json.RawMessage(nil), r.bodies...)
+}
+
+type fixture struct {
+	sim  *cbcsim.Simulator
+	url  string
+	rec  *recorder
+	ds   *Datasource
+	json map[string]any
+}
+
+// newFixture serves a simulator (history of 7 days before simNow) behind a recorder and makes a data source
+// instance for it; jsonData overrides the settings.
+func newFixture(t *testing.T, cfg cbcsim.Config, jsonData map[string]any) *fixture {
+	t.Helper()
+	if cfg.Now == nil {
+		cfg.Now = func() time.Time { return simNow }
+	}
+	sim := cbcsim.New(cfg)
+	rec := &recorder{}
+	inner := sim.Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			rec.mu.Lock()
+			rec.bodies = append(rec.bodies, body)
+			rec.mu.Unlock()
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		srv.Close()
+		sim.Close()
+	})
+	settings := map[string]any{"region": "custom", "url": srv.URL, "allowInsecureHttp": true, "orgKey": "ABCD1234", "apiId": simKey}
+	for k, v := range jsonData {
+		settings[k] = v
+	}
+	f := &fixture{sim: sim, url: srv.URL, rec: rec, json: settings}
+	f.ds = f.instance(t, simSecret)
+	return f
+}
+
+func (f *fixture) instance(t *testing.T, secret string) *Datasource {
+	t.Helper()
+	raw, _ := json.Marshal(f.json)
+	inst, err := NewDatasource(context.Background(), backend.DataSourceInstanceSettings{
+		JSONData: raw, DecryptedSecureJSONData: map[string]string{"apiSecret": secret},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inst.(*Datasource)
+}
+
+// dataQuery is a query over the day before simNow, as Grafana would send it.
+func dataQuery(refID, body string) backend.DataQuery {
+	return backend.DataQuery{
+		RefID:     refID,
+		JSON:      json.RawMessage(body),
+		Interval:  time.Hour,
+		TimeRange: backend.TimeRange{From: simNow.Add(-24 * time.Hour), To: simNow},
+	}
+}
+
+func (f *fixture) run(t *testing.T, queries ...backend.DataQuery) *backend.QueryDataResponse {
+	t.Helper()
+	resp, err := f.ds.QueryData(context.Background(), &backend.QueryDataRequest{Queries: queries})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}

@@ -1,0 +1,189 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/seed/cbcauditlogs/pkg/cbc"
+	"github.com/seed/cbcauditlogs/pkg/frames"
+	"github.com/seed/cbcauditlogs/pkg/models"
+)
+
+var _ backend.QueryDataHandler = (*Datasource)(nil)
+
+// QueryData answers each query on its own: a bad query gets its own error and never fails its siblings.
+// Queries run concurrently, at most the configured concurrency at once, sharing the client's request budget.
+func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
+	response := backend.NewQueryDataResponse()
+	if err := d.configError(); err != nil {
+		for _, q := range req.Queries {
+			response.Responses[q.RefID] = backend.ErrorResponseWithErrorSource(err)
+		}
+		return response, nil
+	}
+	var (
+		mu     sync.Mutex
+		wg     sync.WaitGroup
+		slots  = make(chan struct{}, d.settings.EffectiveConcurrency())
+		budget = frames.MaxResponseBytes / max(1, len(req.Queries))
+	)
+	for _, q := range req.Queries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			res := d.query(ctx, q, budget)
+			mu.Lock()
+			response.Responses[q.RefID] = res
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return response, nil
+}
+
+func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, budget int) backend.DataResponse {
+	q, err := models.ParseQuery(dq)
+	if err != nil {
+		return backend.ErrorResponseWithErrorSource(backend.DownstreamError(err))
+	}
+	var res backend.DataResponse
+	switch q.QueryType {
+	case models.QueryTypeCount:
+		res, err = d.count(ctx, q)
+	case models.QueryTypeQueue:
+		err = backend.DownstreamError(errors.New("the live queue query type is not available in this version of the plugin; use a search"))
+	default:
+		res, err = d.search(ctx, q, budget)
+	}
+	if err != nil {
+		return errorResponse(err)
+	}
+	return res
+}
+
+// errorResponse tags an error with its source: CBC's or the user's (downstream), or ours.
+func errorResponse(err error) backend.DataResponse {
+	var apiErr *cbc.Error
+	switch {
+	case errors.As(err, &apiErr):
+		err = backend.NewErrorWithSource(err, apiErr.Source())
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		err = backend.DownstreamError(fmt.Errorf("the query was cancelled or timed out: %w", err))
+	}
+	return backend.ErrorResponseWithErrorSource(err)
+}
+
+// searchRequest turns the query into the body sent to CBC: Grafana's time range becomes
+// criteria.create_time, everything else passes through as the user wrote it.
+func searchRequest(q models.Query) cbc.SearchRequest {
+	criteria := toCriteria(q.Criteria)
+	criteria.CreateTime = cbc.Between(q.TimeRange.From, q.TimeRange.To)
+	req := cbc.SearchRequest{Query: q.Query, Criteria: &criteria}
+	if exclusions := toCriteria(q.Exclusions); !exclusions.IsEmpty() {
+		req.Exclusions = &exclusions
+	}
+	if q.Sort != nil {
+		req.Sort = []cbc.SortField{{Field: q.Sort.Field, Order: q.Sort.Order}}
+	}
+	return req
+}
+
+func toCriteria(f models.Filters) cbc.Criteria {
+	return cbc.Criteria{Actor: f.Actor, ActorIP: f.ActorIP, Description: f.Description, RequestURL: f.RequestURL, Flagged: f.Flagged, Verbose: f.Verbose}
+}
+
+// runSearch runs a search through the cache.
+func (d *Datasource) runSearch(ctx context.Context, req cbc.SearchRequest, limit int) (cbc.SearchResult, error) {
+	key, _ := json.Marshal(struct {
+		Req   cbc.SearchRequest
+		Limit int
+	}{req, limit})
+	return d.cache.get(ctx, string(key), func(ctx context.Context) (cbc.SearchResult, error) {
+		return d.client.Search(ctx, req, limit, d.settings.EffectiveMaxRecords())
+	})
+}
+
+func (d *Datasource) search(ctx context.Context, q models.Query, budget int) (backend.DataResponse, error) {
+	req := searchRequest(q)
+	result, err := d.runSearch(ctx, req, q.Limit)
+	if err != nil {
+		return backend.DataResponse{}, err
+	}
+	records := result.Records
+	var notices []data.Notice
+	if fit := frames.Fit(records, budget); fit < len(records) {
+		notices = append(notices, warning(fmt.Sprintf("Showing %d of %d records: more would not fit in one response. Narrow the search, or export it.", fit, len(records))))
+		records = records[:fit]
+	}
+	if result.NumFound > len(records) {
+		notices = append(notices, info(fmt.Sprintf("%d records match; showing the first %d. Raise the limit (at most %d), narrow the search, or export it.", result.NumFound, len(records), models.MaxLimit)))
+	}
+	if result.Sampled {
+		notices = append(notices, warning(fmt.Sprintf("Sorted among the newest %d matches only: more match than the data source's max records allow to sort. Sort by create_time for an exact order.", d.settings.EffectiveMaxRecords())))
+	}
+	var frame *data.Frame
+	if q.Format == models.FormatTable {
+		frame = frames.Table(q.RefID, records)
+	} else {
+		frame = frames.Logs(q.RefID, records)
+	}
+	executed := req
+	executed.Rows = min(q.Limit, cbc.MaxRows)
+	shown, _ := json.MarshalIndent(executed, "", "  ")
+	frame.Meta.ExecutedQueryString = string(shown)
+	frame.Meta.Notices = notices
+	return backend.DataResponse{Frames: data.Frames{frame}}, nil
+}
+
+func (d *Datasource) count(ctx context.Context, q models.Query) (backend.DataResponse, error) {
+	step := q.Step
+	if step <= 0 {
+		step = defaultStep(q.TimeRange)
+	}
+	if n := q.TimeRange.To.Sub(q.TimeRange.From) / step; n > frames.MaxBuckets {
+		return backend.DataResponse{}, backend.DownstreamError(fmt.Errorf("interval %s makes %d buckets over this time range; use a wider interval (at most %d buckets)", step, n, frames.MaxBuckets))
+	}
+	req := searchRequest(q)
+	req.Sort = nil
+	maxRecords := d.settings.EffectiveMaxRecords()
+	// Not cached: a count may read up to maxRecords records, too many to keep around.
+	result, err := d.client.Search(ctx, req, maxRecords, maxRecords)
+	if err != nil {
+		return backend.DataResponse{}, err
+	}
+	counter := frames.NewCounter(q.TimeRange.From, q.TimeRange.To, step, q.GroupBy)
+	for _, r := range result.Records {
+		counter.Add(r)
+	}
+	out := counter.Frames(q.RefID, q.TopN)
+	if result.NumFound > len(result.Records) {
+		out[0].Meta.Notices = append(out[0].Meta.Notices, warning(fmt.Sprintf("Counted %d of %d matching events: the data source's max records (%d) stopped the count. Narrow the time range or raise max records.", len(result.Records), result.NumFound, maxRecords)))
+	}
+	return backend.DataResponse{Frames: out}, nil
+}
+
+// defaultStep gives about 100 buckets when Grafana sent no interval.
+func defaultStep(tr models.TimeRange) time.Duration {
+	step := tr.To.Sub(tr.From) / 100
+	for _, nice := range []time.Duration{time.Second, 10 * time.Second, time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour, 3 * time.Hour, 6 * time.Hour, 24 * time.Hour} {
+		if step <= nice {
+			return nice
+		}
+	}
+	return 24 * time.Hour
+}
+
+func warning(text string) data.Notice {
+	return data.Notice{Severity: data.NoticeSeverityWarning, Text: text}
+}
+
+func info(text string) data.Notice { return data.Notice{Severity: data.NoticeSeverityInfo, Text: text} }

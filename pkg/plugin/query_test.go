@@ -1,0 +1,181 @@
+package plugin
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/grafana/grafana-plugin-sdk-go/experimental"
+
+	"github.com/seed/cbcauditlogs/pkg/cbcsim"
+)
+
+// Each feature of the query model reaches CBC as exactly this body (testdata/requests/*.json).
+func TestRequestSnapshots(t *testing.T) {
+	cases := map[string]string{
+		"empty":         `{}`,
+		"query-text":    `{"query":"description:\"Login failed\" AND NOT actor_ip:10.*"}`,
+		"criteria":      `{"criteria":{"actor":["alice.admin@acme.example","bob.analyst@acme.example"],"actor_ip":["203.0.113.10"],"description":["Logged in successfully"],"request_url":["https://defense.conferdeploy.net/policies"],"flagged":true,"verbose":false}}`,
+		"exclusions":    `{"exclusions":{"actor":["G7R4F2AN9B"],"verbose":true}}`,
+		"sort":          `{"sort":{"field":"actor_ip","order":"asc"}}`,
+		"limit":         `{"limit":25,"format":"table"}`,
+		"grafana-keys":  `{"refId":"A","datasource":{"type":"seed-cbcauditlogs-datasource","uid":"x"},"intervalMs":60000,"maxDataPoints":500,"queryType":"search","query":"flagged:true"}`,
+		"count-grouped": `{"queryType":"count","groupBy":"category","query":"flagged:true","sort":{"field":"actor","order":"DESC"}}`,
+	}
+	for name, body := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, cbcsim.Config{Seed: 1, EventsPerDay: 200}, nil)
+			resp := f.run(t, dataQuery("A", body))
+			if err := resp.Responses["A"].Error; err != nil {
+				t.Fatal(err)
+			}
+			sent := f.rec.searches()
+			if len(sent) == 0 {
+				t.Fatal("no search reached CBC")
+			}
+			checkGoldenJSON(t, filepath.Join("testdata", "requests", name+".json"), sent[0])
+		})
+	}
+}
+
+func checkGoldenJSON(t *testing.T, path string, got json.RawMessage) {
+	t.Helper()
+	var pretty any
+	if err := json.Unmarshal(got, &pretty); err != nil {
+		t.Fatal(err)
+	}
+	gotText, _ := json.MarshalIndent(pretty, "", "  ")
+	gotText = append(gotText, '\n')
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, gotText, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./pkg/plugin -update to create it)", err)
+	}
+	if string(want) != string(gotText) {
+		t.Errorf("request sent differs from %s\n got: %s\nwant: %s", path, gotText, want)
+	}
+}
+
+func TestGoldenFrames(t *testing.T) {
+	cases := map[string]string{
+		"logs":             `{"query":"flagged:true","limit":15}`,
+		"table":            `{"format":"table","limit":10,"sort":{"field":"actor","order":"ASC"}}`,
+		"count":            `{"queryType":"count","interval":"3h"}`,
+		"count-by-category": `{"queryType":"count","groupBy":"category","interval":"6h"}`,
+		"count-top2-actors": `{"queryType":"count","groupBy":"actor","topN":2,"interval":"12h"}`,
+	}
+	for name, body := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, cbcsim.Config{Seed: 7, EventsPerDay: 300}, nil)
+			resp := f.run(t, dataQuery("A", body))
+			dr := resp.Responses["A"]
+			experimental.CheckGoldenJSONResponse(t, "testdata/frames", name, &dr, *update)
+		})
+	}
+}
+
+func TestLogsFrameIsDataPlaneLogLines(t *testing.T) {
+	f := newFixture(t, cbcsim.Config{Seed: 2, EventsPerDay: 500}, nil)
+	dr := f.run(t, dataQuery("A", `{"limit":5}`)).Responses["A"]
+	if dr.Error != nil || len(dr.Frames) != 1 {
+		t.Fatalf("got %v, %d frames", dr.Error, len(dr.Frames))
+	}
+	frame := dr.Frames[0]
+	if frame.Meta.Type != data.FrameTypeLogLines || frame.Meta.PreferredVisualization != data.VisTypeLogs {
+		t.Errorf("meta %+v", frame.Meta)
+	}
+	names := []string{}
+	for _, fld := range frame.Fields {
+		names = append(names, fld.Name)
+	}
+	if strings.Join(names, ",") != "timestamp,body,severity,id,labels" {
+		t.Errorf("fields %v", names)
+	}
+	if !strings.Contains(frame.Meta.ExecutedQueryString, `"create_time"`) {
+		t.Errorf("executed query %q does not show the request sent", frame.Meta.ExecutedQueryString)
+	}
+	if len(frame.Meta.Notices) != 1 || !strings.Contains(frame.Meta.Notices[0].Text, "showing the first 5") {
+		t.Errorf("notices %+v; want one saying the limit cut the results", frame.Meta.Notices)
+	}
+}
+
+// A bad query gets its own error, naming what is wrong and what is allowed; the good one beside it answers.
+func TestBadQueriesDoNotBreakTheirNeighbours(t *testing.T) {
+	f := newFixture(t, cbcsim.Config{Seed: 2, EventsPerDay: 500}, nil)
+	bad := map[string]struct{ body, want string }{
+		"unknown field":   {`{"querry":"x"}`, `unknown query field "querry"`},
+		"unknown filter":  {`{"criteria":{"category":["x"]}}`, `unknown field "category"`},
+		"bad sort field":  {`{"sort":{"field":"category","order":"ASC"}}`, "sortable fields are create_time"},
+		"bad sort order":  {`{"sort":{"field":"actor","order":"UP"}}`, "use ASC or DESC"},
+		"negative limit":  {`{"limit":-1}`, "limit -1 is negative"},
+		"huge limit":      {`{"limit":10000000}`, "at most 50000"},
+		"malformed JSON":  {`{"query":`, "not valid JSON"},
+		"wrong type":      {`{"limit":"ten"}`, `field "limit" must be a number, not string`},
+		"bad group by":    {`{"queryType":"count","groupBy":"org"}`, "cannot group by"},
+		"bad query type":  {`{"queryType":"sql"}`, "use search, count or queue"},
+		"bad interval":    {`{"queryType":"count","interval":"soon"}`, "interval \"soon\" is malformed"},
+		"query syntax":    {`{"query":"description:\"open"}`, "query syntax error"},
+		"tiny interval":   {`{"queryType":"count","interval":"1s"}`, "use a wider interval"},
+		"cbc sort reject": {`{"sort":{"field":"create_time","order":"ASC"},"query":"(a"}`, "query syntax error"},
+	}
+	queries := []backend.DataQuery{dataQuery("good", `{"limit":3}`)}
+	for name, c := range bad {
+		queries = append(queries, dataQuery(name, c.body))
+	}
+	inverted := dataQuery("inverted", `{}`)
+	inverted.TimeRange.From, inverted.TimeRange.To = inverted.TimeRange.To, inverted.TimeRange.From
+	queries = append(queries, inverted)
+
+	resp := f.run(t, queries...)
+	if good := resp.Responses["good"]; good.Error != nil || good.Frames[0].Rows() != 3 {
+		t.Fatalf("the good query: %v", good.Error)
+	}
+	for name, c := range bad {
+		res := resp.Responses[name]
+		if res.Error == nil || !strings.Contains(res.Error.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error containing %q", name, res.Error, c.want)
+		} else if res.ErrorSource != backend.ErrorSourceDownstream {
+			t.Errorf("%s: error source %q, want downstream (the user's)", name, res.ErrorSource)
+		}
+	}
+	if res := resp.Responses["inverted"]; res.Error == nil || !strings.Contains(res.Error.Error(), "inverted") {
+		t.Errorf("inverted time range: %v", res.Error)
+	}
+}
+
+func TestIdenticalQueriesAreFetchedOnce(t *testing.T) {
+	f := newFixture(t, cbcsim.Config{Seed: 2, EventsPerDay: 500, Latency: 50 * 1e6}, nil)
+	resp := f.run(t, dataQuery("A", `{"query":"flagged:true"}`), dataQuery("B", `{"query":"flagged:true"}`), dataQuery("C", `{"query":"flagged:true"}`))
+	for _, ref := range []string{"A", "B", "C"} {
+		if resp.Responses[ref].Error != nil {
+			t.Fatal(resp.Responses[ref].Error)
+		}
+	}
+	if n := f.sim.Requests("search"); n != 1 {
+		t.Errorf("three identical queries made %d searches, want 1", n)
+	}
+	f.run(t, dataQuery("A", `{"query":"flagged:true"}`))
+	if n := f.sim.Requests("search"); n != 1 {
+		t.Errorf("a repeat within the cache time made %d searches, want 1", n)
+	}
+}
+
+func TestMisconfiguredDataSourceExplainsItself(t *testing.T) {
+	f := newFixture(t, cbcsim.Config{EventsPerDay: 10}, map[string]any{"orgKey": ""})
+	res := f.run(t, dataQuery("A", `{}`)).Responses["A"]
+	if res.Error == nil || !strings.Contains(res.Error.Error(), "org key is missing") {
+		t.Errorf("got %v", res.Error)
+	}
+}

@@ -1,0 +1,119 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
+
+	"github.com/seed/cbcauditlogs/pkg/category"
+	"github.com/seed/cbcauditlogs/pkg/cbc"
+	"github.com/seed/cbcauditlogs/pkg/frames"
+	"github.com/seed/cbcauditlogs/pkg/models"
+)
+
+// valuesSample is how many of the newest matching records the values resource reads.
+const valuesSample = 5000
+
+// field describes a record field for editors: whether criteria take it and whether CBC sorts by it.
+type field struct {
+	Name       string `json:"name"`
+	Type       string `json:"type"`
+	Filterable bool   `json:"filterable"`
+	Sortable   bool   `json:"sortable"`
+	Groupable  bool   `json:"groupable"`
+}
+
+func (d *Datasource) resourceHandler() backend.CallResourceHandler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /fields", d.handleFields)
+	mux.HandleFunc("GET /values", d.handleValues)
+	mux.HandleFunc("GET /categories", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, category.All()) })
+	return httpadapter.New(mux)
+}
+
+// CallResource serves the data source's resources (fields, values, categories) to the editors.
+func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResourceRequest, sender backend.CallResourceResponseSender) error {
+	return d.resources.CallResource(ctx, req, sender)
+}
+
+func (d *Datasource) handleFields(w http.ResponseWriter, _ *http.Request) {
+	var out []field
+	for _, name := range []string{"create_time", "actor", "actor_ip", "description", "request_url", "flagged", "verbose", "org_key", "category"} {
+		typ := "string"
+		switch name {
+		case "create_time":
+			typ = "time"
+		case "flagged", "verbose":
+			typ = "boolean"
+		}
+		out = append(out, field{
+			Name: name, Type: typ,
+			Filterable: slices.Contains(models.FilterFields, name) || typ == "boolean",
+			Sortable:   slices.Contains(models.SortableFields, name),
+			Groupable:  slices.Contains(models.GroupByFields, name),
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handleValues answers GET values?field=actor&from=<ms>&to=<ms>: the field's distinct values among the newest
+// matching records, most frequent first.
+func (d *Datasource) handleValues(w http.ResponseWriter, r *http.Request) {
+	if err := d.configError(); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	name := r.URL.Query().Get("field")
+	if !slices.Contains(models.GroupByFields, name) && name != "request_url" {
+		writeError(w, http.StatusBadRequest, "field must be one of actor, actor_ip, description, request_url, category, flagged")
+		return
+	}
+	to := time.Now()
+	from := to.Add(-24 * time.Hour)
+	if v, err := strconv.ParseInt(r.URL.Query().Get("from"), 10, 64); err == nil {
+		from = time.UnixMilli(v)
+	}
+	if v, err := strconv.ParseInt(r.URL.Query().Get("to"), 10, 64); err == nil {
+		to = time.UnixMilli(v)
+	}
+	result, err := d.runSearch(r.Context(), cbc.SearchRequest{Criteria: &cbc.Criteria{CreateTime: cbc.Between(from, to)}}, valuesSample)
+	if err != nil {
+		writeError(w, http.StatusBadGateway, err.Error())
+		return
+	}
+	key := frames.GroupKey(name)
+	counts := map[string]int{}
+	for _, rec := range result.Records {
+		counts[key(rec)]++
+	}
+	values := make([]string, 0, len(counts))
+	for v := range counts {
+		if v != frames.NoValue {
+			values = append(values, v)
+		}
+	}
+	sort.Slice(values, func(i, j int) bool {
+		if counts[values[i]] != counts[values[j]] {
+			return counts[values[i]] > counts[values[j]]
+		}
+		return values[i] < values[j]
+	})
+	writeJSON(w, http.StatusOK, values)
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func writeError(w http.ResponseWriter, status int, message string) {
+	writeJSON(w, status, map[string]string{"message": message})
+}
