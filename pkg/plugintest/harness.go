@@ -1,0 +1,231 @@
+// Package plugintest starts the built plugin binary the way Grafana does — hashicorp go-plugin over gRPC with
+// the SDK's handshake and protocol version — and the standalone simulator beside it, so tests drive
+// QueryData, CheckHealth, CallResource and RunStream through the real protocol.
+package plugintest
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/grpcplugin"
+	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
+	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
+)
+
+// PluginID is the plugin's id, as in src/plugin.json.
+const PluginID = "seed-cbcauditlogs-datasource"
+
+// Build compiles the package at pkgPath (relative to the module root, e.g. "./pkg") into dir and returns the
+// binary's path.
+func Build(dir, pkgPath, name string) (string, error) {
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-o", out, pkgPath)
+	cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %v\n%s", pkgPath, err, msg)
+	}
+	return out, nil
+}
+
+// Simulator is the standalone cbcsim binary running on a free loopback port.
+type Simulator struct {
+	URL string
+	cmd *exec.Cmd
+}
+
+// StartSimulator runs the simulator binary with args (plus a free loopback address) until the test ends.
+func StartSimulator(t testing.TB, binary string, args ...string) *Simulator {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	lines := bufio.NewScanner(stdout)
+	found := make(chan string, 1)
+	go func() {
+		for lines.Scan() {
+			if _, rest, ok := strings.Cut(lines.Text(), "listening on "); ok {
+				found <- strings.Fields(rest)[0]
+			}
+		}
+		close(found)
+	}()
+	select {
+	case url, ok := <-found:
+		if !ok {
+			t.Fatal("the simulator exited before listening")
+		}
+		return &Simulator{URL: url, cmd: cmd}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the simulator did not start within a minute")
+	}
+	return nil
+}
+
+// Plugin is a running plugin process and its gRPC clients.
+type Plugin struct {
+	client      *goplugin.Client
+	Data        pluginv2.DataClient
+	Diagnostics pluginv2.DiagnosticsClient
+	Resource    pluginv2.ResourceClient
+	Stream      pluginv2.StreamClient
+}
+
+// StartPlugin starts the plugin binary as Grafana does and connects to every service it offers.
+func StartPlugin(t testing.TB, binary string) *Plugin {
+	t.Helper()
+	client := goplugin.NewClient(&goplugin.ClientConfig{
+		HandshakeConfig: goplugin.HandshakeConfig{
+			ProtocolVersion:  grpcplugin.ProtocolVersion,
+			MagicCookieKey:   grpcplugin.MagicCookieKey,
+			MagicCookieValue: grpcplugin.MagicCookieValue,
+		},
+		VersionedPlugins: map[int]goplugin.PluginSet{
+			grpcplugin.ProtocolVersion: {
+				"data":        &grpcplugin.DataGRPCPlugin{},
+				"diagnostics": &grpcplugin.DiagnosticsGRPCPlugin{},
+				"resource":    &grpcplugin.ResourceGRPCPlugin{},
+				"stream":      &grpcplugin.StreamGRPCPlugin{},
+			},
+		},
+		Cmd:              exec.Command(binary),
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		Logger:           hclog.New(&hclog.LoggerOptions{Output: io.Discard}),
+	})
+	t.Cleanup(client.Kill)
+	rpc, err := client.Client()
+	if err != nil {
+		t.Fatalf("start %s: %v", binary, err)
+	}
+	p := &Plugin{client: client}
+	for name, into := range map[string]any{"data": &p.Data, "diagnostics": &p.Diagnostics, "resource": &p.Resource, "stream": &p.Stream} {
+		raw, err := rpc.Dispense(name)
+		if err != nil {
+			t.Fatalf("the plugin offers no %s service: %v", name, err)
+		}
+		if err := assign(into, raw); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	return p
+}
+
+func assign(into, raw any) error {
+	switch dst := into.(type) {
+	case *pluginv2.DataClient:
+		c, ok := raw.(pluginv2.DataClient)
+		*dst = c
+		return okOr(ok)
+	case *pluginv2.DiagnosticsClient:
+		c, ok := raw.(pluginv2.DiagnosticsClient)
+		*dst = c
+		return okOr(ok)
+	case *pluginv2.ResourceClient:
+		c, ok := raw.(pluginv2.ResourceClient)
+		*dst = c
+		return okOr(ok)
+	case *pluginv2.StreamClient:
+		c, ok := raw.(pluginv2.StreamClient)
+		*dst = c
+		return okOr(ok)
+	}
+	return fmt.Errorf("unknown client type %T", into)
+}
+
+func okOr(ok bool) error {
+	if !ok {
+		return fmt.Errorf("unexpected client type")
+	}
+	return nil
+}
+
+// Exited reports whether the plugin process has ended (it must not, whatever it is sent).
+func (p *Plugin) Exited() bool { return p.client.Exited() }
+
+// DataSource is a data source instance's settings as Grafana sends them with each call.
+type DataSource struct {
+	UID      string
+	JSONData map[string]any
+	Secret   string
+}
+
+// PluginContext is the context Grafana attaches to every call for this data source.
+func (ds DataSource) PluginContext() backend.PluginContext {
+	raw, _ := json.Marshal(ds.JSONData)
+	return backend.PluginContext{
+		OrgID:    1,
+		PluginID: PluginID,
+		DataSourceInstanceSettings: &backend.DataSourceInstanceSettings{
+			UID: ds.UID, Name: ds.UID, Type: PluginID, JSONData: raw, Updated: time.Unix(1700000000, 0),
+			DecryptedSecureJSONData: map[string]string{"apiSecret": ds.Secret},
+		},
+	}
+}
+
+// QueryData sends queries as Grafana does, with headers (e.g. the alerting engine's), and decodes the reply.
+func (p *Plugin) QueryData(ctx context.Context, ds DataSource, headers map[string]string, queries ...backend.DataQuery) (*backend.QueryDataResponse, error) {
+	req := backend.ToProto().QueryDataRequest(&backend.QueryDataRequest{PluginContext: ds.PluginContext(), Headers: headers, Queries: queries})
+	resp, err := p.Data.QueryData(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return backend.FromProto().QueryDataResponse(resp)
+}
+
+// CheckHealth runs the health check as the "Save & test" button does.
+func (p *Plugin) CheckHealth(ctx context.Context, ds DataSource) (*backend.CheckHealthResult, error) {
+	resp, err := p.Diagnostics.CheckHealth(ctx, &pluginv2.CheckHealthRequest{PluginContext: backend.ToProto().PluginContext(ds.PluginContext())})
+	if err != nil {
+		return nil, err
+	}
+	return backend.FromProto().CheckHealthResponse(resp), nil
+}
+
+// CallResource calls a resource route and returns its status and whole body.
+func (p *Plugin) CallResource(ctx context.Context, ds DataSource, method, path string, body []byte) (int, []byte, error) {
+	stream, err := p.Resource.CallResource(ctx, backend.ToProto().CallResourceRequest(&backend.CallResourceRequest{
+		PluginContext: ds.PluginContext(), Method: method, Path: path, URL: path, Body: body,
+	}))
+	if err != nil {
+		return 0, nil, err
+	}
+	status := 0
+	var out []byte
+	for {
+		chunk, err := stream.Recv()
+		if err == io.EOF {
+			return status, out, nil
+		}
+		if err != nil {
+			return status, out, err
+		}
+		if chunk.Code != 0 {
+			status = int(chunk.Code)
+		}
+		out = append(out, chunk.Body...)
+	}
+}
