@@ -70,9 +70,9 @@ func checkGoldenJSON(t *testing.T, path string, got json.RawMessage) {
 
 func TestGoldenFrames(t *testing.T) {
 	cases := map[string]string{
-		"logs":             `{"query":"flagged:true","limit":15}`,
-		"table":            `{"format":"table","limit":10,"sort":{"field":"actor","order":"ASC"}}`,
-		"count":            `{"queryType":"count","interval":"3h"}`,
+		"logs":              `{"query":"flagged:true","limit":15}`,
+		"table":             `{"format":"table","limit":10,"sort":{"field":"actor","order":"ASC"}}`,
+		"count":             `{"queryType":"count","interval":"3h"}`,
 		"count-by-category": `{"queryType":"count","groupBy":"category","interval":"6h"}`,
 		"count-top2-actors": `{"queryType":"count","groupBy":"actor","topN":2,"interval":"12h"}`,
 	}
