@@ -9,7 +9,6 @@ RUN npm ci --no-audit --no-fund
 COPY .config ./.config
 COPY tsconfig.json .prettierrc.js README.md CHANGELOG.md LICENSE ./
 COPY src ./src
-COPY pkg/models/regions.json ./pkg/models/regions.json
 RUN npm run build
 
 FROM golang:1.26-bookworm AS backend

@@ -1,26 +1,95 @@
-import { DataSourceInstanceSettings, CoreApp, ScopedVars } from '@grafana/data';
-import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
+import {
+  AdHocVariableFilter,
+  CoreApp,
+  DataSourceInstanceSettings,
+  MetricFindValue,
+  QueryFixAction,
+  ScopedVars,
+  TimeRange,
+} from '@grafana/data';
+import { DataSourceWithBackend, getTemplateSrv, TemplateSrv } from '@grafana/runtime';
 
-import { MyQuery, MyDataSourceOptions, DEFAULT_QUERY } from './types';
+import { applyAdHocFilters, interpolateQuery } from './interpolate';
+import { queryHasFilter, toggleFilter } from './modifyQuery';
+import { CBCOptions, CBCQuery, DEFAULT_QUERY, FILTER_FIELDS } from './types';
 
-export class DataSource extends DataSourceWithBackend<MyQuery, MyDataSourceOptions> {
-  constructor(instanceSettings: DataSourceInstanceSettings<MyDataSourceOptions>) {
+export interface FieldInfo {
+  name: string;
+  type: string;
+  filterable: boolean;
+  sortable: boolean;
+  groupable: boolean;
+}
+
+export class DataSource extends DataSourceWithBackend<CBCQuery, CBCOptions> {
+  constructor(
+    instanceSettings: DataSourceInstanceSettings<CBCOptions>,
+    private readonly templateSrv: TemplateSrv = getTemplateSrv()
+  ) {
     super(instanceSettings);
   }
 
-  getDefaultQuery(_: CoreApp): Partial<MyQuery> {
+  getDefaultQuery(_: CoreApp): Partial<CBCQuery> {
     return DEFAULT_QUERY;
   }
 
-  applyTemplateVariables(query: MyQuery, scopedVars: ScopedVars) {
-    return {
-      ...query,
-      queryText: getTemplateSrv().replace(query.queryText, scopedVars),
-    };
+  filterQuery(query: CBCQuery): boolean {
+    return !query.hide;
   }
 
-  filterQuery(query: MyQuery): boolean {
-    // if no query has been provided, prevent the query from being executed
-    return !!query.queryText;
+  applyTemplateVariables(query: CBCQuery, scopedVars: ScopedVars, filters?: AdHocVariableFilter[]): CBCQuery {
+    const interpolated = interpolateQuery(query, this.templateSrv, scopedVars);
+    return filters?.length ? applyAdHocFilters(interpolated, filters) : interpolated;
+  }
+
+  /** Distinct values of a record field over the time range, most frequent first (the backend's values resource). */
+  async fieldValues(field: string, range?: TimeRange): Promise<string[]> {
+    const params: Record<string, string> = { field };
+    if (range) {
+      params.from = String(range.from.valueOf());
+      params.to = String(range.to.valueOf());
+    }
+    return this.getResource<string[]>('values', params);
+  }
+
+  async fields(): Promise<FieldInfo[]> {
+    return this.getResource<FieldInfo[]>('fields');
+  }
+
+  /** Ad hoc filters: the fields criteria take, and flagged/verbose. */
+  async getTagKeys(): Promise<MetricFindValue[]> {
+    return [...FILTER_FIELDS, 'flagged', 'verbose'].map((text) => ({ text }));
+  }
+
+  async getTagValues(options: { key: string; timeRange?: TimeRange }): Promise<MetricFindValue[]> {
+    if (options.key === 'flagged' || options.key === 'verbose') {
+      return [{ text: 'true' }, { text: 'false' }];
+    }
+    const values = await this.fieldValues(options.key, options.timeRange);
+    return values.map((text) => ({ text }));
+  }
+
+  /** Explore's "filter for value" / "filter out value" in log details. */
+  toggleQueryFilter(query: CBCQuery, filter: { type: 'FILTER_FOR' | 'FILTER_OUT'; options: { key: string; value: string } }): CBCQuery {
+    return toggleFilter(query, filter.options.key, filter.options.value, filter.type === 'FILTER_OUT');
+  }
+
+  queryHasFilter(query: CBCQuery, filter: { key: string; value: string }): boolean {
+    return queryHasFilter(query, filter.key, filter.value);
+  }
+
+  modifyQuery(query: CBCQuery, action: QueryFixAction): CBCQuery {
+    const { key, value } = action.options ?? {};
+    if (!key || value === undefined) {
+      return query;
+    }
+    switch (action.type) {
+      case 'ADD_FILTER':
+        return queryHasFilter(query, key, value) ? query : toggleFilter(query, key, value);
+      case 'ADD_FILTER_OUT':
+        return queryHasFilter(query, key, value, true) ? query : toggleFilter(query, key, value, true);
+      default:
+        return query;
+    }
   }
 }

@@ -1,34 +1,73 @@
 import { DataSourceJsonData } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
 
-export interface MyQuery extends DataQuery {
-  queryText?: string;
-  constant: number;
+/** The query types the backend answers (pkg/models/query.go). */
+export type QueryType = 'search' | 'count';
+
+/** Record fields that criteria and exclusions take as lists of values. */
+export const FILTER_FIELDS = ['actor', 'actor_ip', 'description', 'request_url'] as const;
+export type FilterField = (typeof FILTER_FIELDS)[number];
+
+export const SORTABLE_FIELDS = ['create_time', 'actor', 'actor_ip', 'description', 'request_url', 'flagged', 'verbose'] as const;
+export type SortField = (typeof SORTABLE_FIELDS)[number];
+
+export const GROUP_BY_FIELDS = ['actor', 'actor_ip', 'description', 'category', 'flagged'] as const;
+export type GroupBy = (typeof GROUP_BY_FIELDS)[number];
+
+export type SortOrder = 'ASC' | 'DESC';
+
+export interface Filters {
+  actor?: string[];
+  actor_ip?: string[];
+  description?: string[];
+  request_url?: string[];
+  flagged?: boolean;
+  verbose?: boolean;
 }
 
-export const DEFAULT_QUERY: Partial<MyQuery> = {
-  constant: 6.5,
+export interface CBCQuery extends DataQuery {
+  queryType?: QueryType;
+  query?: string;
+  criteria?: Filters;
+  exclusions?: Filters;
+  sort?: { field: SortField; order: SortOrder };
+  format?: 'logs' | 'table';
+  limit?: number;
+  groupBy?: GroupBy | '';
+  interval?: string;
+  topN?: number;
+}
+
+export const DEFAULT_LIMIT = 1000;
+export const MAX_LIMIT = 50000;
+
+export const DEFAULT_QUERY: Partial<CBCQuery> = {
+  queryType: 'search',
+  query: '',
+  format: 'logs',
+  limit: DEFAULT_LIMIT,
 };
 
-export interface DataPoint {
-  Time: number;
-  Value: number;
+/** Settings kept in jsonData (pkg/models/settings.go). */
+export interface CBCOptions extends DataSourceJsonData {
+  region?: string;
+  url?: string;
+  allowInsecureHttp?: boolean;
+  orgKey?: string;
+  apiId?: string;
+  timeoutSeconds?: number;
+  concurrency?: number;
+  maxRecords?: number;
+  requestBudget?: number;
+  cacheSeconds?: number;
+  queuePollSeconds?: number;
+  queueBackfillMinutes?: number;
+  queueBufferSize?: number;
 }
 
-export interface DataSourceResponse {
-  datapoints: DataPoint[];
+/** Settings kept encrypted, never sent back to the browser. */
+export interface CBCSecureJsonData {
+  apiSecret?: string;
 }
 
-/**
- * These are options configured for each DataSource instance
- */
-export interface MyDataSourceOptions extends DataSourceJsonData {
-  path?: string;
-}
-
-/**
- * Value that is used in the backend, but never sent over HTTP to the frontend
- */
-export interface MySecureJsonData {
-  apiKey?: string;
-}
+export const CUSTOM_REGION = 'custom';

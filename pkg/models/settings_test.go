@@ -1,6 +1,7 @@
 package models
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -64,5 +65,16 @@ func TestDefaults(t *testing.T) {
 	if s.Timeout() != DefaultTimeout || s.EffectiveConcurrency() != DefaultConcurrency || s.QueuePoll() != DefaultQueuePoll ||
 		s.QueueBackfill() != DefaultQueueBackfill || s.EffectiveRequestBudget() != DefaultRequestBudget {
 		t.Errorf("defaults not applied: %+v", s)
+	}
+}
+
+// The config editor reads src/regions.json; the backend embeds its own copy. They must not drift apart.
+func TestRegionsMatchTheFrontend(t *testing.T) {
+	frontend, err := os.ReadFile("../../src/regions.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(frontend) != string(regionsJSON) {
+		t.Error("src/regions.json and pkg/models/regions.json differ: copy one over the other")
 	}
 }

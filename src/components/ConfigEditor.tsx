@@ -1,71 +1,132 @@
 import React, { ChangeEvent } from 'react';
-import { InlineField, Input, SecretInput } from '@grafana/ui';
 import { DataSourcePluginOptionsEditorProps } from '@grafana/data';
-import { MyDataSourceOptions, MySecureJsonData } from '../types';
+import { ConfigSection, DataSourceDescription } from '@grafana/plugin-ui';
+import { Combobox, Divider, Field, Input, SecretInput, Switch } from '@grafana/ui';
 
-interface Props extends DataSourcePluginOptionsEditorProps<MyDataSourceOptions, MySecureJsonData> {}
+import regions from '../regions.json';
+import { CBCOptions, CBCSecureJsonData, CUSTOM_REGION } from '../types';
 
-export function ConfigEditor(props: Props) {
-  const { onOptionsChange, options } = props;
-  const { jsonData, secureJsonFields, secureJsonData } = options;
+type Props = DataSourcePluginOptionsEditorProps<CBCOptions, CBCSecureJsonData>;
 
-  const onPathChange = (event: ChangeEvent<HTMLInputElement>) => {
-    onOptionsChange({
-      ...options,
-      jsonData: {
-        ...jsonData,
-        path: event.target.value,
-      },
-    });
-  };
+const regionOptions = [
+  ...regions.map((r) => ({ label: r.label, value: r.id, description: r.url })),
+  { label: 'Custom URL', value: CUSTOM_REGION, description: 'Another console host' },
+];
 
-  // Secure field (only sent to the backend)
-  const onAPIKeyChange = (event: ChangeEvent<HTMLInputElement>) => {
-    onOptionsChange({
-      ...options,
-      secureJsonData: {
-        apiKey: event.target.value,
-      },
-    });
-  };
+/** Advanced settings: jsonData key, label, what it does, and the backend's default. */
+const advanced: Array<{ key: keyof CBCOptions; label: string; description: string; placeholder: number }> = [
+  { key: 'timeoutSeconds', label: 'Timeout (seconds)', description: 'Per request to Carbon Black Cloud.', placeholder: 30 },
+  { key: 'concurrency', label: 'Concurrency', description: 'Requests in flight at once for one data source.', placeholder: 4 },
+  {
+    key: 'maxRecords',
+    label: 'Max records',
+    description: 'Most records a count or a sort by a field other than time reads.',
+    placeholder: 1000000,
+  },
+  {
+    key: 'requestBudget',
+    label: 'Request budget (per 5 minutes)',
+    description: 'Carbon Black Cloud allows 1000 per 5 minutes per source IP; keep room for other tools.',
+    placeholder: 600,
+  },
+  { key: 'cacheSeconds', label: 'Cache time (seconds)', description: 'Identical queries within this time are fetched once.', placeholder: 30 },
+  { key: 'queuePollSeconds', label: 'Queue poll interval (seconds)', description: 'How often the live queue is read; at least 10.', placeholder: 60 },
+  { key: 'queueBackfillMinutes', label: 'Queue backfill (minutes)', description: 'Searched on start so a restart leaves no gap.', placeholder: 15 },
+];
 
-  const onResetAPIKey = () => {
-    onOptionsChange({
-      ...options,
-      secureJsonFields: {
-        ...options.secureJsonFields,
-        apiKey: false,
-      },
-      secureJsonData: {
-        ...options.secureJsonData,
-        apiKey: '',
-      },
-    });
+export function ConfigEditor({ options, onOptionsChange }: Props) {
+  const { jsonData, secureJsonFields } = options;
+  const region = jsonData.region ?? (jsonData.url ? CUSTOM_REGION : undefined);
+
+  const setJson = (patch: Partial<CBCOptions>) => onOptionsChange({ ...options, jsonData: { ...jsonData, ...patch } });
+  const text = (key: keyof CBCOptions) => (e: ChangeEvent<HTMLInputElement>) => setJson({ [key]: e.currentTarget.value.trim() });
+  const number = (key: keyof CBCOptions) => (e: ChangeEvent<HTMLInputElement>) => {
+    const value = e.currentTarget.value === '' ? undefined : Number(e.currentTarget.value);
+    setJson({ [key]: value });
   };
 
   return (
     <>
-      <InlineField label="Path" labelWidth={14} interactive tooltip={'Json field returned to frontend'}>
-        <Input
-          id="config-editor-path"
-          onChange={onPathChange}
-          value={jsonData.path}
-          placeholder="Enter the path, e.g. /api/v1"
-          width={40}
-        />
-      </InlineField>
-      <InlineField label="API Key" labelWidth={14} interactive tooltip={'Secure json field (backend only)'}>
-        <SecretInput
-          required
-          id="config-editor-api-key"
-          isConfigured={secureJsonFields.apiKey}
-          value={secureJsonData?.apiKey}
-          placeholder="Enter your API key"
-          width={40}
-          onReset={onResetAPIKey}
-          onChange={onAPIKeyChange}
-        />
-      </InlineField>
+      <DataSourceDescription
+        dataSourceName="Carbon Black Cloud Audit Logs"
+        docsLink="https://developer.carbonblack.com/reference/carbon-black-cloud/platform/latest/audit-log-api/"
+        hasRequiredFields
+      />
+      <Divider />
+      <ConfigSection title="Connection" description="The Carbon Black Cloud console your organization signs in to.">
+        <Field label="Region" required description="Pick the host of your console, or a custom URL.">
+          <Combobox
+            id="config-region"
+            width={50}
+            options={regionOptions}
+            value={region ?? null}
+            placeholder="Choose a region"
+            onChange={(o) => setJson({ region: o.value, url: o.value === CUSTOM_REGION ? jsonData.url : undefined })}
+          />
+        </Field>
+        {region === CUSTOM_REGION && (
+          <>
+            <Field label="URL" required description="The console's address, e.g. https://defense.conferdeploy.net">
+              <Input id="config-url" width={50} value={jsonData.url ?? ''} onChange={text('url')} placeholder="https://" />
+            </Field>
+            <Field
+              label="Allow plain HTTP"
+              description="Only for the Carbon Black Cloud simulator or a local proxy; Carbon Black Cloud itself is HTTPS only."
+            >
+              <Switch
+                id="config-insecure"
+                value={jsonData.allowInsecureHttp ?? false}
+                onChange={(e) => setJson({ allowInsecureHttp: e.currentTarget.checked })}
+              />
+            </Field>
+          </>
+        )}
+      </ConfigSection>
+      <Divider />
+      <ConfigSection
+        title="Authentication"
+        description="Create a custom API key (Settings > API Access) whose access level has READ on org.audits, and READ on jobs.status for exports. Use a key for Grafana alone: reading the audit log queue takes events away from any other reader of the same key."
+      >
+        <Field label="Org key" required description="Shown under Settings > API Access, e.g. ABCD1234.">
+          <Input id="config-org-key" width={50} value={jsonData.orgKey ?? ''} onChange={text('orgKey')} placeholder="ABCD1234" />
+        </Field>
+        <Field label="API ID" required>
+          <Input id="config-api-id" width={50} value={jsonData.apiId ?? ''} onChange={text('apiId')} placeholder="ABCDEFGHIJ" />
+        </Field>
+        <Field label="API secret key" required>
+          <SecretInput
+            id="config-api-secret"
+            width={50}
+            isConfigured={Boolean(secureJsonFields?.apiSecret)}
+            value={options.secureJsonData?.apiSecret ?? ''}
+            placeholder="The API key's secret"
+            onChange={(e) => onOptionsChange({ ...options, secureJsonData: { apiSecret: e.currentTarget.value } })}
+            onReset={() =>
+              onOptionsChange({
+                ...options,
+                secureJsonFields: { ...secureJsonFields, apiSecret: false },
+                secureJsonData: { ...options.secureJsonData, apiSecret: '' },
+              })
+            }
+          />
+        </Field>
+      </ConfigSection>
+      <Divider />
+      <ConfigSection title="Advanced settings" isCollapsible isInitiallyOpen={false}>
+        {advanced.map((a) => (
+          <Field key={a.key} label={a.label} description={a.description}>
+            <Input
+              id={`config-${a.key}`}
+              type="number"
+              min={0}
+              width={20}
+              value={(jsonData[a.key] as number | undefined) ?? ''}
+              placeholder={String(a.placeholder)}
+              onChange={number(a.key)}
+            />
+          </Field>
+        ))}
+      </ConfigSection>
     </>
   );
 }

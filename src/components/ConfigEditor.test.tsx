@@ -1,0 +1,69 @@
+import React from 'react';
+import { render, screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { DataSourceSettings } from '@grafana/data';
+
+import { ConfigEditor } from './ConfigEditor';
+import { CBCOptions, CBCSecureJsonData } from '../types';
+
+function settings(jsonData: CBCOptions, configured = false): DataSourceSettings<CBCOptions, CBCSecureJsonData> {
+  return {
+    id: 1,
+    uid: 'cbc',
+    orgId: 1,
+    name: 'CBC',
+    type: 'seed-cbcauditlogs-datasource',
+    typeName: '',
+    typeLogoUrl: '',
+    access: 'proxy',
+    url: '',
+    user: '',
+    basicAuth: false,
+    basicAuthUser: '',
+    isDefault: false,
+    readOnly: false,
+    withCredentials: false,
+    jsonData,
+    secureJsonFields: { apiSecret: configured },
+  } as unknown as DataSourceSettings<CBCOptions, CBCSecureJsonData>;
+}
+
+describe('ConfigEditor', () => {
+  it('says which key and permissions to create', () => {
+    render(<ConfigEditor options={settings({})} onOptionsChange={jest.fn()} />);
+    expect(screen.getByText(/READ on org.audits/)).toBeInTheDocument();
+  });
+
+  it('saves the org key and API ID as typed', async () => {
+    const onChange = jest.fn();
+    render(<ConfigEditor options={settings({ region: 'prod02' })} onOptionsChange={onChange} />);
+    await userEvent.type(screen.getByPlaceholderText('ABCD1234'), 'K');
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ jsonData: { region: 'prod02', orgKey: 'K' } }));
+  });
+
+  it('shows the URL and plain-HTTP switch only for a custom region', () => {
+    const { rerender } = render(<ConfigEditor options={settings({ region: 'prod02' })} onOptionsChange={jest.fn()} />);
+    expect(screen.queryByPlaceholderText('https://')).not.toBeInTheDocument();
+    rerender(<ConfigEditor options={settings({ region: 'custom', url: 'http://sim:8080' })} onOptionsChange={jest.fn()} />);
+    expect(screen.getByPlaceholderText('https://')).toHaveValue('http://sim:8080');
+    expect(screen.getByText('Allow plain HTTP')).toBeInTheDocument();
+  });
+
+  it('never shows a saved secret, and can reset it', async () => {
+    const onChange = jest.fn();
+    render(<ConfigEditor options={settings({ region: 'prod02' }, true)} onOptionsChange={onChange} />);
+    expect(screen.getByDisplayValue('configured')).toBeDisabled();
+    await userEvent.click(screen.getByRole('button', { name: 'Reset' }));
+    expect(onChange).toHaveBeenCalledWith(
+      expect.objectContaining({ secureJsonFields: { apiSecret: false }, secureJsonData: { apiSecret: '' } })
+    );
+  });
+
+  it('lists every known region', async () => {
+    render(<ConfigEditor options={settings({})} onOptionsChange={jest.fn()} />);
+    await userEvent.click(screen.getByRole('combobox'));
+    expect(await screen.findByText('Europe (Prod06)')).toBeInTheDocument();
+    expect(screen.getByText('US GovCloud')).toBeInTheDocument();
+    expect(screen.getByText('Custom URL')).toBeInTheDocument();
+  });
+});
