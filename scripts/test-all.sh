@@ -36,7 +36,7 @@ go tool mage -v buildAll
 
 step "Official Python SDK against the simulator"
 go build -o .cache/cbcsim ./cmd/cbcsim
-CBCSIM=.cache/cbcsim .venv/bin/python -m pytest -q tests/sdk
+CBCSIM=.cache/cbcsim .venv/bin/python -m pytest -q -p no:cacheprovider tests/sdk
 
 step "Plugin archive"
 version=$(node -p "require('./package.json').version")

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,10 +39,11 @@ func (k *keyFlags) Set(v string) error {
 
 func main() {
 	var (
-		cfg  cbcsim.Config
-		keys keyFlags
-		addr = flag.String("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
-		seed = flag.Uint64("seed", 1, "generator seed: the same seed gives the same events")
+		cfg    cbcsim.Config
+		keys   keyFlags
+		addr   = flag.String("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
+		seed   = flag.Uint64("seed", 1, "generator seed: the same seed gives the same events")
+		useTLS = flag.Bool("tls", false, "serve HTTPS with a throwaway self-signed certificate")
 	)
 	flag.StringVar(&cfg.OrgKey, "org", "ABCD1234", "org key")
 	flag.DurationVar(&cfg.Span, "span", 7*24*time.Hour, "history to generate before now")
@@ -65,7 +67,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cbcsim:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("cbcsim listening on http://%s (org %s, %d records)\n", ln.Addr(), sim.OrgKey(), len(sim.Records()))
+	scheme := "http"
+	if *useTLS {
+		cert, err := selfSignedCert()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "cbcsim:", err)
+			os.Exit(1)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		scheme = "https"
+	}
+	fmt.Printf("cbcsim listening on %s://%s (org %s, %d records)\n", scheme, ln.Addr(), sim.OrgKey(), len(sim.Records()))
 
 	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
