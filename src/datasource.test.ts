@@ -93,3 +93,15 @@ describe('filterQuery and defaults', () => {
     expect(keys.map((k) => k.text)).toEqual(['actor', 'actor_ip', 'description', 'request_url', 'flagged', 'verbose']);
   });
 });
+
+describe('variables', () => {
+  it('lists the distinct values of the field a variable names, over the dashboard range', async () => {
+    const ds = makeDataSource();
+    const getResource = jest.spyOn(ds, 'getResource').mockResolvedValue(['alice@acme.example', 'bob@acme.example']);
+    const range = { from: { valueOf: () => 1000 }, to: { valueOf: () => 2000 } } as never;
+    const values = await ds.metricFindQuery(' actor ', { range });
+    expect(getResource).toHaveBeenCalledWith('values', { field: 'actor', from: '1000', to: '2000' });
+    expect(values).toEqual([{ text: 'alice@acme.example' }, { text: 'bob@acme.example' }]);
+    await expect(ds.metricFindQuery('')).resolves.toEqual([]);
+  });
+});

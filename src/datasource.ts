@@ -52,6 +52,19 @@ export class DataSource extends DataSourceWithBackend<CBCQuery, CBCOptions> {
     return this.getResource<string[]>('values', params);
   }
 
+  /**
+   * Dashboard variables: the query is a field name (actor, actor_ip, description, request_url, category or
+   * flagged); the values are its distinct values over the dashboard's time range.
+   */
+  async metricFindQuery(query: string, options?: { range?: TimeRange }): Promise<MetricFindValue[]> {
+    const field = this.templateSrv.replace(query ?? '').trim();
+    if (!field) {
+      return [];
+    }
+    const values = await this.fieldValues(field, options?.range);
+    return values.map((text) => ({ text }));
+  }
+
   async fields(): Promise<FieldInfo[]> {
     return this.getResource<FieldInfo[]>('fields');
   }
