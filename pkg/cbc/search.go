@@ -49,12 +49,8 @@ func (c *Client) Search(ctx context.Context, req SearchRequest, limit, maxScan i
 		return SearchResult{}, err
 	}
 	result := SearchResult{NumFound: first.NumFound, Records: first.Results}
-	available := first.NumAvailable
-	if available <= 0 || available > Window {
-		available = min(first.NumFound, Window)
-	}
 	want := min(limit, first.NumFound)
-	if want <= available {
+	if want <= available(first) {
 		result.Records, err = c.pageWindow(ctx, req, first.Results, want)
 		return result, err
 	}
@@ -70,6 +66,15 @@ func (c *Client) Search(ctx context.Context, req SearchRequest, limit, maxScan i
 	records, sampled, err := c.searchSlices(ctx, req, from, to, first.NumFound, limit, maxScan)
 	result.Records, result.Sampled = records, sampled
 	return result, err
+}
+
+// available is how many of a search's matches CBC pages through: num_available, or the window when the server
+// leaves it out.
+func available(first SearchResponse) int {
+	if first.NumAvailable <= 0 || first.NumAvailable > Window {
+		return min(first.NumFound, Window)
+	}
+	return first.NumAvailable
 }
 
 // pageWindow continues from the first page until it holds want records, the window ends or a page is empty.
@@ -168,11 +173,38 @@ func planSlices(from, to time.Time, numFound int) []timeSlice {
 // fetchSlices fetches slices with bounded concurrency, each worker taking the next slice in order. Once the
 // slices finished in an unbroken run from the first hold need records, the rest are cancelled.
 func (c *Client) fetchSlices(ctx context.Context, req SearchRequest, slices []timeSlice, order string, rows, need int) ([][]Record, bool, error) {
+	results := make([][]Record, len(slices))
+	finished := make([]bool, len(slices))
+	enough := false
+	err := c.eachSlice(ctx, req, slices, order, rows, need, func(i int, records []Record) bool {
+		results[i], finished[i] = records, true
+		known := 0
+		for j := 0; j < len(slices) && finished[j]; j++ {
+			known += len(results[j])
+		}
+		enough = known >= need
+		return enough
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	var kept [][]Record
+	for i := range slices {
+		if !finished[i] {
+			break
+		}
+		kept = append(kept, results[i])
+	}
+	return kept, enough && len(kept) < len(slices), nil
+}
+
+// eachSlice fetches slices with bounded concurrency, each worker taking the next slice in order, and hands
+// each finished slice to consume (one call at a time). When consume reports enough, the rest are cancelled.
+func (c *Client) eachSlice(ctx context.Context, req SearchRequest, slices []timeSlice, order string, rows, need int, consume func(i int, records []Record) (enough bool)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
 		mu       sync.Mutex
-		results  = make([][]Record, len(slices))
 		finished = make([]bool, len(slices))
 		next     int
 		enough   bool
@@ -191,19 +223,18 @@ func (c *Client) fetchSlices(ctx context.Context, req SearchRequest, slices []ti
 	done := func(i int, records []Record, err error) {
 		mu.Lock()
 		defer mu.Unlock()
+		if enough {
+			return
+		}
 		if err != nil {
-			if firstErr == nil && !enough {
+			if firstErr == nil {
 				firstErr = err
 			}
 			cancel()
 			return
 		}
-		results[i], finished[i] = records, true
-		known := 0
-		for j := 0; j < len(slices) && finished[j]; j++ {
-			known += len(results[j])
-		}
-		if known >= need {
+		finished[i] = true
+		if consume(i, records) {
 			enough = true
 			cancel()
 		}
@@ -220,21 +251,56 @@ func (c *Client) fetchSlices(ctx context.Context, req SearchRequest, slices []ti
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return nil, false, firstErr
+		return firstErr
 	}
-	if !enough {
-		if err := ctx.Err(); err != nil && !allFinished(finished) {
-			return nil, false, err
+	if err := ctx.Err(); err != nil && !enough && !allFinished(finished) {
+		return err
+	}
+	return nil
+}
+
+// ScanResult is what a scan read.
+type ScanResult struct {
+	NumFound int // how many records match, as CBC counts them
+	Scanned  int // how many were visited: NumFound, unless the scan stopped at its maximum
+}
+
+// Scan visits the records req matches, up to max, in no particular order and keeping none: memory follows one
+// page per concurrent request, not the number of matches. Counts use it.
+func (c *Client) Scan(ctx context.Context, req SearchRequest, max int, visit func(Record)) (ScanResult, error) {
+	if max <= 0 {
+		return ScanResult{}, fmt.Errorf("scan maximum must be positive, got %d", max)
+	}
+	req.Start, req.Sort = 0, nil
+	req.Rows = min(max, MaxRows)
+	first, err := c.Page(ctx, req)
+	if err != nil {
+		return ScanResult{}, err
+	}
+	result := ScanResult{NumFound: first.NumFound}
+	if want := min(max, first.NumFound); want <= available(first) {
+		records, err := c.pageWindow(ctx, req, first.Results, want)
+		for _, r := range records {
+			visit(r)
+		}
+		result.Scanned = len(records)
+		return result, err
+	}
+	from, to, ok := req.timeBounds()
+	if !ok {
+		if from, to, err = c.timeSpan(ctx, req); err != nil {
+			return ScanResult{}, err
 		}
 	}
-	var kept [][]Record
-	for i := range slices {
-		if !finished[i] {
-			break
+	err = c.eachSlice(ctx, req, planSlices(from, to, first.NumFound), Desc, MaxRows, max, func(_ int, records []Record) bool {
+		take := min(len(records), max-result.Scanned)
+		for _, r := range records[:take] {
+			visit(r)
 		}
-		kept = append(kept, results[i])
-	}
-	return kept, enough && len(kept) < len(slices), nil
+		result.Scanned += take
+		return result.Scanned >= max
+	})
+	return result, err
 }
 
 func allFinished(finished []bool) bool {

@@ -155,18 +155,15 @@ func (d *Datasource) count(ctx context.Context, q models.Query) (backend.DataRes
 	req := searchRequest(q)
 	req.Sort = nil
 	maxRecords := d.settings.EffectiveMaxRecords()
-	// Not cached: a count may read up to maxRecords records, too many to keep around.
-	result, err := d.client.Search(ctx, req, maxRecords, maxRecords)
+	counter := frames.NewCounter(q.TimeRange.From, q.TimeRange.To, step, q.GroupBy)
+	// Not cached, and nothing kept: a count may read up to maxRecords records.
+	scanned, err := d.client.Scan(ctx, req, maxRecords, counter.Add)
 	if err != nil {
 		return backend.DataResponse{}, err
 	}
-	counter := frames.NewCounter(q.TimeRange.From, q.TimeRange.To, step, q.GroupBy)
-	for _, r := range result.Records {
-		counter.Add(r)
-	}
 	out := counter.Frames(q.RefID, q.TopN)
-	if result.NumFound > len(result.Records) {
-		out[0].Meta.Notices = append(out[0].Meta.Notices, warning(fmt.Sprintf("Counted %d of %d matching events: the data source's max records (%d) stopped the count. Narrow the time range or raise max records.", len(result.Records), result.NumFound, maxRecords)))
+	if scanned.NumFound > scanned.Scanned && len(out) > 0 {
+		out[0].Meta.Notices = append(out[0].Meta.Notices, warning(fmt.Sprintf("Counted %d of %d matching events: the data source's max records (%d) stopped the count. Narrow the time range or raise max records.", scanned.Scanned, scanned.NumFound, maxRecords)))
 	}
 	return backend.DataResponse{Frames: out}, nil
 }
