@@ -26,6 +26,7 @@ type Datasource struct {
 	client      *cbc.Client
 	cache       *searchCache
 	resources   backend.CallResourceHandler
+	exports     exportRegistry
 }
 
 // NewDatasource is the instance factory the SDK calls when a data source is created or its settings change.

@@ -33,14 +33,28 @@ type field struct {
 func (d *Datasource) resourceHandler() backend.CallResourceHandler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /fields", d.handleFields)
-	mux.HandleFunc("GET /values", d.handleValues)
+	mux.HandleFunc("GET /values", d.configured(d.handleValues))
 	mux.HandleFunc("GET /categories", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, category.All()) })
+	mux.HandleFunc("POST /exports", d.configured(d.handleStartExport))
+	mux.HandleFunc("GET /exports/{id}", d.configured(d.handleExportStatus))
+	mux.HandleFunc("GET /exports/{id}/download", d.configured(d.handleExportDownload))
 	return httpadapter.New(mux)
 }
 
 // CallResource serves the data source's resources (fields, values, categories) to the editors.
 func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResourceRequest, sender backend.CallResourceResponseSender) error {
 	return d.resources.CallResource(ctx, req, sender)
+}
+
+// configured answers with the settings' problems instead of calling next while the settings are unusable.
+func (d *Datasource) configured(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := d.configError(); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		next(w, r)
+	}
 }
 
 func (d *Datasource) handleFields(w http.ResponseWriter, _ *http.Request) {
@@ -66,10 +80,6 @@ func (d *Datasource) handleFields(w http.ResponseWriter, _ *http.Request) {
 // handleValues answers GET values?field=actor&from=<ms>&to=<ms>: the field's distinct values among the newest
 // matching records, most frequent first.
 func (d *Datasource) handleValues(w http.ResponseWriter, r *http.Request) {
-	if err := d.configError(); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
 	name := r.URL.Query().Get("field")
 	if !slices.Contains(models.GroupByFields, name) && name != "request_url" {
 		writeError(w, http.StatusBadRequest, "field must be one of actor, actor_ip, description, request_url, category, flagged")
@@ -85,7 +95,7 @@ func (d *Datasource) handleValues(w http.ResponseWriter, r *http.Request) {
 	}
 	result, err := d.runSearch(r.Context(), cbc.SearchRequest{Criteria: &cbc.Criteria{CreateTime: cbc.Between(from, to)}}, valuesSample)
 	if err != nil {
-		writeError(w, http.StatusBadGateway, err.Error())
+		writeAPIError(w, err)
 		return
 	}
 	key := frames.GroupKey(name)

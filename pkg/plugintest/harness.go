@@ -163,6 +163,24 @@ func okOr(ok bool) error {
 	return nil
 }
 
+// PeakRSS is the plugin process's peak resident memory in bytes (VmHWM), read from /proc on Linux.
+func (p *Plugin) PeakRSS() (int64, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.client.ReattachConfig().Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%d kB", &kb); err != nil {
+				return 0, err
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc status")
+}
+
 // Exited reports whether the plugin process has ended (it must not, whatever it is sent).
 func (p *Plugin) Exited() bool { return p.client.Exited() }
 

@@ -1,0 +1,237 @@
+package plugin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+
+	"github.com/seed/cbcauditlogs/pkg/cbc"
+	"github.com/seed/cbcauditlogs/pkg/models"
+)
+
+// Exports of one data source instance. CBC keeps a job 30 days; so does the registry, for at most maxExports jobs.
+const (
+	exportTTL     = 30 * 24 * time.Hour
+	maxExports    = 500
+	downloadChunk = 64 << 10
+)
+
+type exportJob struct {
+	format  string
+	created time.Time
+}
+
+// exportRegistry remembers the jobs started through this data source: only those are served, so a user cannot
+// read another export of the same API key by guessing its id.
+type exportRegistry struct {
+	mu   sync.Mutex
+	jobs map[int64]exportJob
+}
+
+func (r *exportRegistry) add(id int64, format string, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.jobs == nil {
+		r.jobs = map[int64]exportJob{}
+	}
+	var oldest int64
+	for jid, j := range r.jobs {
+		if now.Sub(j.created) > exportTTL {
+			delete(r.jobs, jid)
+		} else if oldest == 0 || j.created.Before(r.jobs[oldest].created) {
+			oldest = jid
+		}
+	}
+	if len(r.jobs) >= maxExports {
+		delete(r.jobs, oldest)
+	}
+	r.jobs[id] = exportJob{format: format, created: now}
+}
+
+func (r *exportRegistry) get(id int64) (exportJob, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	j, ok := r.jobs[id]
+	return j, ok
+}
+
+// exportRequest is the body of POST exports: the panel's query as the editor holds it (variables already
+// interpolated), the format, and the dashboard's time range in epoch milliseconds.
+type exportRequest struct {
+	Query  json.RawMessage `json:"query"`
+	Format string          `json:"format"`
+	From   int64           `json:"from"`
+	To     int64           `json:"to"`
+}
+
+// exportStatus is what GET exports/{id} answers.
+type exportStatus struct {
+	ID           int64  `json:"id"`
+	Status       string `json:"status"`
+	NumTotal     int64  `json:"numTotal"`
+	NumCompleted int64  `json:"numCompleted"`
+	Message      string `json:"message,omitempty"`
+	Format       string `json:"format"`
+}
+
+func (d *Datasource) handleStartExport(w http.ResponseWriter, r *http.Request) {
+	var body exportRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
+		writeError(w, http.StatusBadRequest, "the export request is not valid JSON: "+err.Error())
+		return
+	}
+	if body.Format != cbc.FormatCSV && body.Format != cbc.FormatJSON {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("format must be csv or json, not %q", body.Format))
+		return
+	}
+	if body.From <= 0 || body.To <= 0 {
+		writeError(w, http.StatusBadRequest, "from and to (epoch milliseconds) are required: an export covers the dashboard's time range")
+		return
+	}
+	if len(body.Query) == 0 {
+		body.Query = json.RawMessage(`{}`)
+	}
+	q, err := models.ParseQuery(backend.DataQuery{RefID: "export", JSON: body.Query, TimeRange: backend.TimeRange{
+		From: time.UnixMilli(body.From), To: time.UnixMilli(body.To),
+	}})
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	search := searchRequest(q)
+	req := cbc.ExportRequest{Query: search.Query, Criteria: search.Criteria, Exclusions: search.Exclusions, Sort: search.Sort, Format: body.Format}
+	id, err := d.client.StartExport(r.Context(), req)
+	if err != nil {
+		writeAPIError(w, err)
+		return
+	}
+	d.exports.add(id, body.Format, time.Now())
+	writeJSON(w, http.StatusCreated, exportStatus{ID: id, Status: cbc.JobCreated, Format: body.Format})
+}
+
+// exportID reads and checks the {id} of an export route.
+func (d *Datasource) exportID(w http.ResponseWriter, r *http.Request) (int64, exportJob, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("export id %q is not a job id", r.PathValue("id")))
+		return 0, exportJob{}, false
+	}
+	job, ok := d.exports.get(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("export %d was not started through this data source (or is older than 30 days)", id))
+		return 0, exportJob{}, false
+	}
+	return id, job, true
+}
+
+func (d *Datasource) handleExportStatus(w http.ResponseWriter, r *http.Request) {
+	id, job, ok := d.exportID(w, r)
+	if !ok {
+		return
+	}
+	cbcJob, err := d.client.Job(r.Context(), id)
+	if err != nil {
+		writeAPIError(w, expired(err, id))
+		return
+	}
+	status := exportStatus{ID: id, Status: cbcJob.Status, Format: job.format}
+	if cbcJob.Progress != nil {
+		status.NumTotal, status.NumCompleted, status.Message = cbcJob.Progress.NumTotal, cbcJob.Progress.NumCompleted, cbcJob.Progress.Message
+	}
+	if cbcJob.Status == cbc.JobFailed {
+		status.Message = fmt.Sprintf("Carbon Black Cloud could not complete the export (%v); start it again", cbcJob.Errors)
+	}
+	writeJSON(w, http.StatusOK, status)
+}
+
+// handleExportDownload streams the file through in chunks: it is never held whole, nor written to disk.
+func (d *Datasource) handleExportDownload(w http.ResponseWriter, r *http.Request) {
+	id, job, ok := d.exportID(w, r)
+	if !ok {
+		return
+	}
+	cbcJob, err := d.client.Job(r.Context(), id)
+	if err != nil {
+		writeAPIError(w, expired(err, id))
+		return
+	}
+	switch cbcJob.Status {
+	case cbc.JobCompleted:
+	case cbc.JobFailed:
+		writeError(w, http.StatusConflict, fmt.Sprintf("export %d failed in Carbon Black Cloud; start it again", id))
+		return
+	default:
+		writeError(w, http.StatusConflict, fmt.Sprintf("export %d is %s; download it once it is COMPLETED", id, cbcJob.Status))
+		return
+	}
+	body, contentType, err := d.client.Download(r.Context(), id)
+	if err != nil {
+		writeAPIError(w, expired(err, id))
+		return
+	}
+	defer body.Close()
+	if contentType == "" {
+		contentType = map[string]string{cbc.FormatCSV: "text/csv", cbc.FormatJSON: "application/json"}[job.format]
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="cbc-audit-logs-%d.%s"`, id, job.format))
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	buf := make([]byte, downloadChunk)
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				backend.Logger.Warn("export download cut short", "job", id, "error", err)
+			}
+			return
+		}
+	}
+}
+
+// expired turns CBC's 404 for a job this data source started into "expired": CBC drops jobs after 30 days.
+func expired(err error, id int64) error {
+	if cbc.KindOf(err) == cbc.KindNotFound {
+		return &cbc.Error{Kind: cbc.KindNotFound, Status: http.StatusGone, Message: fmt.Sprintf("export %d has expired in Carbon Black Cloud (jobs are kept 30 days); start it again", id)}
+	}
+	return err
+}
+
+// writeAPIError answers with the status that fits a CBC error and its message.
+func writeAPIError(w http.ResponseWriter, err error) {
+	status := http.StatusBadGateway
+	var apiErr *cbc.Error
+	if errors.As(err, &apiErr) {
+		switch apiErr.Kind {
+		case cbc.KindQuerySyntax, cbc.KindBadRequest:
+			status = http.StatusBadRequest
+		case cbc.KindForbidden:
+			status = http.StatusForbidden
+		case cbc.KindNotFound:
+			status = http.StatusNotFound
+			if apiErr.Status == http.StatusGone {
+				status = http.StatusGone
+			}
+		case cbc.KindConflict:
+			status = http.StatusConflict
+		case cbc.KindRateLimited:
+			status = http.StatusTooManyRequests
+		}
+	}
+	writeError(w, status, err.Error())
+}
