@@ -7,7 +7,7 @@ import {
   ScopedVars,
   TimeRange,
 } from '@grafana/data';
-import { DataSourceWithBackend, getTemplateSrv, TemplateSrv } from '@grafana/runtime';
+import { config, DataSourceWithBackend, getTemplateSrv, TemplateSrv } from '@grafana/runtime';
 
 import { applyAdHocFilters, interpolateQuery } from './interpolate';
 import { queryHasFilter, toggleFilter } from './modifyQuery';
@@ -19,6 +19,16 @@ export interface FieldInfo {
   filterable: boolean;
   sortable: boolean;
   groupable: boolean;
+}
+
+/** An export job as the backend reports it (GET exports/{id}). */
+export interface ExportStatus {
+  id: number;
+  status: 'CREATED' | 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+  numTotal: number;
+  numCompleted: number;
+  message?: string;
+  format: 'csv' | 'json';
 }
 
 export class DataSource extends DataSourceWithBackend<CBCQuery, CBCOptions> {
@@ -63,6 +73,26 @@ export class DataSource extends DataSourceWithBackend<CBCQuery, CBCOptions> {
     }
     const values = await this.fieldValues(field, options?.range);
     return values.map((text) => ({ text }));
+  }
+
+  /** Starts a CBC export of the query (variables interpolated) over the time range. */
+  async startExport(query: CBCQuery, format: 'csv' | 'json', range: TimeRange): Promise<ExportStatus> {
+    const { refId, datasource, ...model } = this.applyTemplateVariables(query, {});
+    return this.postResource<ExportStatus>('exports', {
+      query: model,
+      format,
+      from: range.from.valueOf(),
+      to: range.to.valueOf(),
+    });
+  }
+
+  async exportStatus(id: number): Promise<ExportStatus> {
+    return this.getResource<ExportStatus>(`exports/${id}`);
+  }
+
+  /** Where the browser downloads a completed export; the backend streams the file through. */
+  exportDownloadUrl(id: number): string {
+    return `${config.appSubUrl ?? ''}/api/datasources/uid/${this.uid}/resources/exports/${id}/download`;
   }
 
   async fields(): Promise<FieldInfo[]> {

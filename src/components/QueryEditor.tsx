@@ -4,6 +4,7 @@ import { EditorField, EditorRow, EditorRows } from '@grafana/plugin-ui';
 import { Combobox, Input, RadioButtonGroup, Stack, Text } from '@grafana/ui';
 
 import { DataSource } from '../datasource';
+import { ExportButton } from './ExportButton';
 import { FilterChips } from './FilterChips';
 import {
   CBCOptions,
@@ -201,6 +202,11 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
           </>
         )}
       </EditorRow>
+      {mode !== 'count' && (
+        <EditorRow>
+          <ExportButton datasource={datasource} query={query} range={range} />
+        </EditorRow>
+      )}
     </EditorRows>
   );
 }

@@ -1,0 +1,68 @@
+import React from 'react';
+import { act, render, screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { dateTime, TimeRange } from '@grafana/data';
+
+import { DataSource, ExportStatus } from '../datasource';
+import { ExportButton } from './ExportButton';
+
+const range: TimeRange = { from: dateTime(1000), to: dateTime(2000), raw: { from: 'now-1h', to: 'now' } };
+
+function job(status: ExportStatus['status'], numCompleted = 0): ExportStatus {
+  return { id: 7, status, numTotal: 500, numCompleted, format: 'json' };
+}
+
+function setup(statuses: ExportStatus[], start: () => Promise<ExportStatus> = () => Promise.resolve(job('CREATED'))) {
+  const datasource = {
+    startExport: jest.fn(start),
+    exportStatus: jest.fn(() => Promise.resolve(statuses.shift()!)),
+    exportDownloadUrl: (id: number) => `/api/datasources/uid/cbc/resources/exports/${id}/download`,
+  } as unknown as DataSource;
+  render(<ExportButton datasource={datasource} query={{ refId: 'A', query: 'flagged:true', limit: 10 }} range={range} pollMs={20} />);
+  return datasource;
+}
+
+describe('ExportButton', () => {
+  const user = () => userEvent.setup();
+
+  it('starts an export in the chosen format, shows progress and offers the download', async () => {
+    const ds = setup([job('IN_PROGRESS', 200), job('COMPLETED', 500)]);
+    const u = user();
+    await u.click(screen.getByText('Export'));
+    await u.click(screen.getByText('JSON'));
+    await u.click(screen.getByText('Start export'));
+    expect(ds.startExport).toHaveBeenCalledWith(expect.objectContaining({ query: 'flagged:true' }), 'json', range);
+    expect(await screen.findByText('Exporting 200 of 500 events…')).toBeInTheDocument();
+    const link = (await screen.findByText('Download 500 events (JSON)')).closest('a');
+    expect(link).toHaveAttribute('href', '/api/datasources/uid/cbc/resources/exports/7/download');
+  });
+
+  it('stops following when cancelled', async () => {
+    const ds = setup([job('IN_PROGRESS', 10), job('IN_PROGRESS', 20)]);
+    const u = user();
+    await u.click(screen.getByText('Export'));
+    await u.click(screen.getByText('Start export'));
+    await u.click(screen.getByText('Cancel'));
+    const calls = (ds.exportStatus as jest.Mock).mock.calls.length;
+    await act(() => new Promise((resolve) => setTimeout(resolve, 100)));
+    expect((ds.exportStatus as jest.Mock).mock.calls.length).toBe(calls);
+    expect(screen.getByText('Start export')).toBeInTheDocument();
+  });
+
+  it('shows why an export could not start', async () => {
+    setup([], () => Promise.reject({ data: { message: 'cannot sort by "nope"' } }));
+    const u = user();
+    await u.click(screen.getByText('Export'));
+    await u.click(screen.getByText('Start export'));
+    expect(await screen.findByText('cannot sort by "nope"')).toBeInTheDocument();
+  });
+
+  it('reports a failed job', async () => {
+    setup([{ ...job('FAILED'), message: 'Carbon Black Cloud could not complete the export; start it again' }]);
+    const u = user();
+    await u.click(screen.getByText('Export'));
+    await u.click(screen.getByText('Start export'));
+    expect(await screen.findByText('Export failed')).toBeInTheDocument();
+    expect(screen.getByText(/start it again/)).toBeInTheDocument();
+  });
+});

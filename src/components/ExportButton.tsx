@@ -1,0 +1,119 @@
+import React, { useEffect, useState } from 'react';
+import { TimeRange } from '@grafana/data';
+import { Alert, Button, LinkButton, RadioButtonGroup, Stack, Text } from '@grafana/ui';
+
+import { DataSource, ExportStatus } from '../datasource';
+import { CBCQuery } from '../types';
+
+interface Props {
+  datasource: DataSource;
+  query: CBCQuery;
+  range?: TimeRange;
+  /** How often a running export's status is read. */
+  pollMs?: number;
+}
+
+function errorText(err: unknown): string {
+  const e = err as { data?: { message?: string }; message?: string };
+  return e?.data?.message ?? e?.message ?? String(err);
+}
+
+/**
+ * Exports every record the query matches over the time range (not only the displayed limit) through a CBC
+ * export job: pick a format, follow the progress, download the file.
+ */
+export function ExportButton({ datasource, query, range, pollMs = 1000 }: Props) {
+  const [open, setOpen] = useState(false);
+  const [format, setFormat] = useState<'csv' | 'json'>('csv');
+  const [job, setJob] = useState<ExportStatus | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const following = job && (job.status === 'CREATED' || job.status === 'IN_PROGRESS');
+
+  useEffect(() => {
+    if (!following || !job) {
+      return;
+    }
+    const timer = setTimeout(() => {
+      datasource
+        .exportStatus(job.id)
+        .then(setJob)
+        .catch((err) => {
+          setError(errorText(err));
+          setJob(undefined);
+        });
+    }, pollMs);
+    return () => clearTimeout(timer);
+  }, [datasource, job, following, pollMs]);
+
+  const start = async () => {
+    if (!range) {
+      setError('No time range to export.');
+      return;
+    }
+    setError(undefined);
+    try {
+      setJob(await datasource.startExport(query, format, range));
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+
+  if (!open) {
+    return (
+      <Button size="sm" variant="secondary" icon="download-alt" onClick={() => setOpen(true)}>
+        Export
+      </Button>
+    );
+  }
+  return (
+    <Stack direction="column" gap={1}>
+      <Stack gap={1} alignItems="center" wrap="wrap">
+        <Text variant="bodySmall">Export all matching events as</Text>
+        <RadioButtonGroup
+          size="sm"
+          options={[
+            { label: 'CSV', value: 'csv' },
+            { label: 'JSON', value: 'json' },
+          ]}
+          value={format}
+          onChange={setFormat}
+          disabled={following}
+        />
+        {!following && (
+          <Button size="sm" onClick={start}>
+            Start export
+          </Button>
+        )}
+        {following && job && (
+          <>
+            <Text variant="bodySmall" color="secondary">
+              {job.status === 'CREATED' ? 'Starting…' : `Exporting ${job.numCompleted} of ${job.numTotal} events…`}
+            </Text>
+            <Button size="sm" variant="secondary" onClick={() => setJob(undefined)}>
+              Cancel
+            </Button>
+          </>
+        )}
+        {job?.status === 'COMPLETED' && (
+          <LinkButton size="sm" icon="download-alt" href={datasource.exportDownloadUrl(job.id)} download>
+            Download {job.numTotal} events ({job.format.toUpperCase()})
+          </LinkButton>
+        )}
+        <Button size="sm" variant="secondary" fill="text" onClick={() => setOpen(false)}>
+          Close
+        </Button>
+      </Stack>
+      {following && (
+        <Text variant="bodySmall" color="secondary">
+          Cancel stops following the job here; Carbon Black Cloud finishes it and keeps it for 30 days.
+        </Text>
+      )}
+      {job?.status === 'FAILED' && <Alert severity="error" title="Export failed">{job.message}</Alert>}
+      {error && (
+        <Alert severity="error" title="Export" onRemove={() => setError(undefined)}>
+          {error}
+        </Alert>
+      )}
+    </Stack>
+  );
+}
