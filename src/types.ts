@@ -2,7 +2,7 @@ import { DataSourceJsonData } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
 
 /** The query types the backend answers (pkg/models/query.go). */
-export type QueryType = 'search' | 'count';
+export type QueryType = 'search' | 'count' | 'queue';
 
 /** Record fields that criteria and exclusions take as lists of values. */
 export const FILTER_FIELDS = ['actor', 'actor_ip', 'description', 'request_url'] as const;

@@ -52,6 +52,7 @@ const (
 	MinQueuePoll          = 10 * time.Second
 	DefaultQueueBackfill  = 15 * time.Minute
 	DefaultQueueBufferCap = 100_000
+	QueueBufferAge        = 24 * time.Hour
 )
 
 // Settings are a data source instance's configuration: jsonData plus the decrypted API secret.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/models"
+	"github.com/seed/cbcauditlogs/pkg/queue"
 )
 
 var (
@@ -27,13 +28,15 @@ type Datasource struct {
 	cache       *searchCache
 	resources   backend.CallResourceHandler
 	exports     exportRegistry
+	drainer     *queue.Drainer
+	uid         string
 }
 
 // NewDatasource is the instance factory the SDK calls when a data source is created or its settings change.
 // Bad settings do not fail the factory: the health check must be able to say what is wrong.
 func NewDatasource(_ context.Context, source backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
 	settings, err := models.LoadSettings(source)
-	ds := &Datasource{settings: settings, settingsErr: err}
+	ds := &Datasource{settings: settings, settingsErr: err, uid: source.UID}
 	if err == nil {
 		ds.settingsErr = settings.Validate()
 	}
@@ -50,12 +53,23 @@ func NewDatasource(_ context.Context, source backend.DataSourceInstanceSettings)
 			RequestBudget: settings.EffectiveRequestBudget(),
 		})
 		ds.cache = newSearchCache(settings.CacheTTL())
+		ds.drainer = queue.New(ds.client, queue.Config{
+			Poll:     settings.QueuePoll(),
+			Backfill: settings.QueueBackfill(),
+			MaxCount: settings.EffectiveQueueBufferSize(),
+			MaxAge:   models.QueueBufferAge,
+		})
 	}
 	return ds, nil
 }
 
-// Dispose releases the instance when its settings change or the data source is deleted.
-func (d *Datasource) Dispose() {}
+// Dispose releases the instance when its settings change or the data source is deleted: the queue drain stops
+// and no goroutine outlives the instance.
+func (d *Datasource) Dispose() {
+	if d.drainer != nil {
+		d.drainer.Stop()
+	}
+}
 
 // configError is what queries and resources answer while the settings are unusable.
 func (d *Datasource) configError() error {

@@ -9,14 +9,16 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
+	"github.com/seed/cbcauditlogs/pkg/queue"
 )
 
 // healthDetails is the JSON Grafana shows under the health message.
 type healthDetails struct {
-	Problems []string `json:"problems,omitempty"`
-	Kind     string   `json:"kind,omitempty"`
-	Status   int      `json:"status,omitempty"`
-	Error    string   `json:"error,omitempty"`
+	Problems []string      `json:"problems,omitempty"`
+	Kind     string        `json:"kind,omitempty"`
+	Status   int           `json:"status,omitempty"`
+	Error    string        `json:"error,omitempty"`
+	Queue    *queue.Status `json:"queue,omitempty"`
 }
 
 // CheckHealth validates the settings, then runs a one-row search. It never reads the queue: that would take
@@ -27,10 +29,14 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 		return healthResult(backend.HealthStatusError, "Settings need attention: "+strings.Join(problems, "; "), healthDetails{Problems: problems}), nil
 	}
 	_, err := d.client.Page(ctx, cbc.SearchRequest{Rows: 1})
-	if err == nil {
-		return healthResult(backend.HealthStatusOk, "Connected to Carbon Black Cloud: audit log search works for org "+d.settings.OrgKey, healthDetails{}), nil
+	drain := d.drainer.Status()
+	if err == nil && drain.Stopped == "" {
+		return healthResult(backend.HealthStatusOk, "Connected to Carbon Black Cloud: audit log search works for org "+d.settings.OrgKey, healthDetails{Queue: &drain}), nil
 	}
-	details := healthDetails{Error: err.Error()}
+	if err == nil {
+		return healthResult(backend.HealthStatusError, "Audit log search works, but the live queue drain has stopped: "+drain.Stopped, healthDetails{Queue: &drain}), nil
+	}
+	details := healthDetails{Error: err.Error(), Queue: &drain}
 	var apiErr *cbc.Error
 	if errors.As(err, &apiErr) {
 		details.Kind, details.Status = kindName(apiErr.Kind), apiErr.Status

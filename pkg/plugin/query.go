@@ -60,7 +60,7 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, budget int
 	case models.QueryTypeCount:
 		res, err = d.count(ctx, q)
 	case models.QueryTypeQueue:
-		err = backend.DownstreamError(errors.New("the live queue query type is not available in this version of the plugin; use a search"))
+		res, err = d.queueQuery(q)
 	default:
 		res, err = d.search(ctx, q, budget)
 	}

@@ -128,6 +128,7 @@ func TestBadQueriesDoNotBreakTheirNeighbours(t *testing.T) {
 		"bad interval":    {`{"queryType":"count","interval":"soon"}`, "interval \"soon\" is malformed"},
 		"query syntax":    {`{"query":"description:\"open"}`, "query syntax error"},
 		"tiny interval":   {`{"queryType":"count","interval":"1s"}`, "use a wider interval"},
+		"queue filters":   {`{"queryType":"queue","query":"flagged:true"}`, "live queue shows every new event"},
 		"cbc sort reject": {`{"sort":{"field":"create_time","order":"ASC"},"query":"(a"}`, "query syntax error"},
 	}
 	queries := []backend.DataQuery{dataQuery("good", `{"limit":3}`)}

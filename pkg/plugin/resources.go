@@ -35,6 +35,7 @@ func (d *Datasource) resourceHandler() backend.CallResourceHandler {
 	mux.HandleFunc("GET /fields", d.handleFields)
 	mux.HandleFunc("GET /values", d.configured(d.handleValues))
 	mux.HandleFunc("GET /categories", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, category.All()) })
+	mux.HandleFunc("GET /queue/status", d.configured(d.handleQueueStatus))
 	mux.HandleFunc("POST /exports", d.configured(d.handleStartExport))
 	mux.HandleFunc("GET /exports/{id}", d.configured(d.handleExportStatus))
 	mux.HandleFunc("GET /exports/{id}/download", d.configured(d.handleExportDownload))

@@ -247,3 +247,30 @@ func (p *Plugin) CallResource(ctx context.Context, ds DataSource, method, path s
 		out = append(out, chunk.Body...)
 	}
 }
+
+// RunStream opens a Grafana Live stream of the data source at path and hands each frame's JSON to onFrame
+// until ctx ends or onFrame returns false.
+func (p *Plugin) RunStream(ctx context.Context, ds DataSource, path string, onFrame func([]byte) bool) error {
+	stream, err := p.Stream.RunStream(ctx, backend.ToProto().RunStreamRequest(&backend.RunStreamRequest{PluginContext: ds.PluginContext(), Path: path}))
+	if err != nil {
+		return err
+	}
+	for {
+		packet, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		if !onFrame(packet.Data) {
+			return nil
+		}
+	}
+}
+
+// SubscribeStream asks whether a panel may subscribe to path.
+func (p *Plugin) SubscribeStream(ctx context.Context, ds DataSource, path string) (backend.SubscribeStreamStatus, error) {
+	resp, err := p.Stream.SubscribeStream(ctx, backend.ToProto().SubscribeStreamRequest(&backend.SubscribeStreamRequest{PluginContext: ds.PluginContext(), Path: path}))
+	if err != nil {
+		return 0, err
+	}
+	return backend.SubscribeStreamStatus(resp.Status), nil
+}

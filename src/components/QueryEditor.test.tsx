@@ -63,3 +63,20 @@ describe('QueryEditor', () => {
     expect(onChange).not.toHaveBeenCalledWith(expect.objectContaining({ limit: 999999 }));
   });
 });
+
+describe('QueryEditor live queue', () => {
+  it('switches to the live queue, dropping filters the queue cannot apply', async () => {
+    const { onChange } = setup({ query: 'flagged:true', criteria: { actor: ['a'] } });
+    await userEvent.click(screen.getByText('Live queue'));
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ queryType: 'queue', format: 'logs', query: '', criteria: undefined })
+    );
+  });
+
+  it('explains the queue and hides the search controls', () => {
+    setup({ queryType: 'queue' });
+    expect(screen.getByText(/streamed to the panel as it arrives/)).toBeInTheDocument();
+    expect(screen.queryByLabelText('Query')).not.toBeInTheDocument();
+    expect(screen.queryByText('Export')).not.toBeInTheDocument();
+  });
+});

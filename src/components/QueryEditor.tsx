@@ -24,12 +24,13 @@ import {
 type Props = QueryEditorProps<DataSource, CBCQuery, CBCOptions>;
 
 /** The editor's view of a query type: a search shown as logs or table, or a count over time. */
-type Mode = 'logs' | 'table' | 'count';
+type Mode = 'logs' | 'table' | 'count' | 'queue';
 
 const modes: Array<{ label: string; value: Mode; description: string }> = [
   { label: 'Logs', value: 'logs', description: 'Matching audit events as log lines' },
   { label: 'Table', value: 'table', description: 'Matching audit events, one column per field' },
   { label: 'Count over time', value: 'count', description: 'Events per interval, for charts and alert rules' },
+  { label: 'Live queue', value: 'queue', description: 'New events as they arrive, streamed to the panel' },
 ];
 
 const tristate: Array<{ label: string; value: string }> = [
@@ -46,8 +47,8 @@ const fieldLabels: Record<FilterField, string> = {
 };
 
 export function modeOf(query: CBCQuery): Mode {
-  if (query.queryType === 'count') {
-    return 'count';
+  if (query.queryType === 'count' || query.queryType === 'queue') {
+    return query.queryType;
   }
   return query.format === 'table' ? 'table' : 'logs';
 }
@@ -61,9 +62,25 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
     onChange({ ...query, ...patch });
     onRunQuery();
   };
-  const setFilter = (side: 'criteria' | 'exclusions', patch: Partial<Filters>) => change({ [side]: { ...query[side], ...patch } });
-  const setMode = (m: Mode) =>
-    change(m === 'count' ? { queryType: 'count' } : { queryType: 'search', format: m === 'table' ? 'table' : 'logs' });
+  const setFilter = (side: 'criteria' | 'exclusions', patch: Partial<Filters>) =>
+    change({ [side]: { ...query[side], ...patch } });
+  const setMode = (m: Mode) => {
+    switch (m) {
+      case 'count':
+        return change({ queryType: 'count' });
+      case 'queue':
+        return change({
+          queryType: 'queue',
+          format: 'logs',
+          query: '',
+          criteria: undefined,
+          exclusions: undefined,
+          sort: undefined,
+        });
+      default:
+        return change({ queryType: 'search', format: m });
+    }
+  };
   const boolValue = (v?: boolean) => (v === undefined ? 'any' : String(v));
   const toBool = (v: string) => (v === 'any' ? undefined : v === 'true');
   const limitNumber = Number(limit);
@@ -76,133 +93,151 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
           <RadioButtonGroup<Mode> options={modes} value={mode} onChange={setMode} size="sm" />
         </EditorField>
       </EditorRow>
-      <EditorRow>
-        <EditorField
-          label="Query"
-          width="100%"
-          tooltip='Lucene-like: field:value, field:"a phrase", bare words match the description, AND / OR / NOT, parentheses, a trailing * wildcard.'
-        >
-          <Stack direction="column" gap={0.5}>
-            <Input
-              id="query-text"
-              aria-label="Query"
-              value={text}
-              placeholder='description:"Login failed" AND NOT actor_ip:10.*'
-              onChange={(e) => setText(e.currentTarget.value)}
-              onBlur={() => text !== (query.query ?? '') && change({ query: text })}
-              onKeyDown={(e) => {
-                if (e.key === 'Enter') {
-                  change({ query: text });
-                }
-              }}
-            />
-            <Text variant="bodySmall" color="secondary">
-              Examples: description:&quot;Login failed&quot; · flagged:true · actor:alice* · &quot;api key&quot; OR connector.
-              Press Enter to run.
-            </Text>
-          </Stack>
-        </EditorField>
-      </EditorRow>
-      {(['criteria', 'exclusions'] as const).map((side) => (
-        <EditorRow key={side}>
-          {FILTER_FIELDS.map((field) => (
-            <EditorField key={field} label={`${side === 'criteria' ? 'Include' : 'Exclude'} ${fieldLabels[field]}`}>
-              <FilterChips
-                id={`${side}-${field}`}
-                values={query[side]?.[field] ?? []}
-                placeholder="Any"
-                loadOptions={() => datasource.fieldValues(field, range)}
-                onChange={(values) => setFilter(side, { [field]: values.length ? values : undefined })}
-              />
-            </EditorField>
-          ))}
+      {mode === 'queue' && (
+        <EditorRow>
+          <Text variant="bodySmall" color="secondary">
+            Every new audit event, read from this API key&apos;s queue by the data source (never by the panel, so
+            viewers do not take events from one another) and streamed to the panel as it arrives.
+          </Text>
         </EditorRow>
-      ))}
-      <EditorRow>
-        <EditorField label="Flagged" tooltip="Security-relevant events, such as failed logins.">
-          <RadioButtonGroup
-            options={tristate}
-            size="sm"
-            value={boolValue(query.criteria?.flagged)}
-            onChange={(v) => setFilter('criteria', { flagged: toBool(v) })}
-          />
-        </EditorField>
-        <EditorField label="Verbose">
-          <RadioButtonGroup
-            options={tristate}
-            size="sm"
-            value={boolValue(query.criteria?.verbose)}
-            onChange={(v) => setFilter('criteria', { verbose: toBool(v) })}
-          />
-        </EditorField>
-        {mode !== 'count' && (
-          <>
-            <EditorField label="Sort by">
-              <Combobox<SortField>
-                id="sort-field"
-                width={20}
-                options={SORTABLE_FIELDS.map((f) => ({ label: f, value: f }))}
-                value={query.sort?.field ?? 'create_time'}
-                onChange={(o) => change({ sort: { field: o.value, order: query.sort?.order ?? 'DESC' } })}
-              />
+      )}
+      {mode !== 'queue' && (
+        <>
+          <EditorRow>
+            <EditorField
+              label="Query"
+              width="100%"
+              tooltip='Lucene-like: field:value, field:"a phrase", bare words match the description, AND / OR / NOT, parentheses, a trailing * wildcard.'
+            >
+              <Stack direction="column" gap={0.5}>
+                <Input
+                  id="query-text"
+                  aria-label="Query"
+                  value={text}
+                  placeholder='description:"Login failed" AND NOT actor_ip:10.*'
+                  onChange={(e) => setText(e.currentTarget.value)}
+                  onBlur={() => text !== (query.query ?? '') && change({ query: text })}
+                  onKeyDown={(e) => {
+                    if (e.key === 'Enter') {
+                      change({ query: text });
+                    }
+                  }}
+                />
+                <Text variant="bodySmall" color="secondary">
+                  Examples: description:&quot;Login failed&quot; · flagged:true · actor:alice* · &quot;api key&quot; OR
+                  connector. Press Enter to run.
+                </Text>
+              </Stack>
             </EditorField>
-            <EditorField label="Order">
-              <RadioButtonGroup<SortOrder>
+          </EditorRow>
+          {(['criteria', 'exclusions'] as const).map((side) => (
+            <EditorRow key={side}>
+              {FILTER_FIELDS.map((field) => (
+                <EditorField key={field} label={`${side === 'criteria' ? 'Include' : 'Exclude'} ${fieldLabels[field]}`}>
+                  <FilterChips
+                    id={`${side}-${field}`}
+                    values={query[side]?.[field] ?? []}
+                    placeholder="Any"
+                    loadOptions={() => datasource.fieldValues(field, range)}
+                    onChange={(values) => setFilter(side, { [field]: values.length ? values : undefined })}
+                  />
+                </EditorField>
+              ))}
+            </EditorRow>
+          ))}
+          <EditorRow>
+            <EditorField label="Flagged" tooltip="Security-relevant events, such as failed logins.">
+              <RadioButtonGroup
+                options={tristate}
                 size="sm"
-                options={[
-                  { label: 'Newest / Z-A', value: 'DESC' },
-                  { label: 'Oldest / A-Z', value: 'ASC' },
-                ]}
-                value={query.sort?.order ?? 'DESC'}
-                onChange={(order) => change({ sort: { field: query.sort?.field ?? 'create_time', order } })}
+                value={boolValue(query.criteria?.flagged)}
+                onChange={(v) => setFilter('criteria', { flagged: toBool(v) })}
               />
             </EditorField>
-            <EditorField label="Limit" invalid={limitInvalid} error={`A number from 1 to ${MAX_LIMIT}`}>
-              <Input
-                id="query-limit"
-                type="number"
-                width={12}
-                value={limit}
-                onChange={(e) => setLimit(e.currentTarget.value)}
-                onBlur={() => !limitInvalid && limitNumber !== query.limit && change({ limit: limitNumber })}
+            <EditorField label="Verbose">
+              <RadioButtonGroup
+                options={tristate}
+                size="sm"
+                value={boolValue(query.criteria?.verbose)}
+                onChange={(v) => setFilter('criteria', { verbose: toBool(v) })}
               />
             </EditorField>
-          </>
-        )}
-        {mode === 'count' && (
-          <>
-            <EditorField label="Group by">
-              <Combobox<GroupBy | ''>
-                id="group-by"
-                width={20}
-                options={[{ label: 'Nothing', value: '' }, ...GROUP_BY_FIELDS.map((f) => ({ label: f, value: f }))]}
-                value={query.groupBy ?? ''}
-                onChange={(o) => change({ groupBy: o.value })}
-              />
-            </EditorField>
-            <EditorField label="Interval" tooltip="Bucket width, e.g. 5m or 1h. Empty: Grafana's interval.">
-              <Input
-                id="count-interval"
-                width={10}
-                defaultValue={query.interval ?? ''}
-                placeholder="auto"
-                onBlur={(e) => e.currentTarget.value !== (query.interval ?? '') && change({ interval: e.currentTarget.value.trim() })}
-              />
-            </EditorField>
-            <EditorField label="Top" tooltip="Keep the N biggest groups and sum the rest into 'other'. Empty: all groups.">
-              <Input
-                id="count-top"
-                type="number"
-                width={10}
-                defaultValue={query.topN || ''}
-                placeholder="all"
-                onBlur={(e) => change({ topN: Math.max(0, Number(e.currentTarget.value) || 0) })}
-              />
-            </EditorField>
-          </>
-        )}
-      </EditorRow>
-      {mode !== 'count' && (
+            {mode !== 'count' && (
+              <>
+                <EditorField label="Sort by">
+                  <Combobox<SortField>
+                    id="sort-field"
+                    width={20}
+                    options={SORTABLE_FIELDS.map((f) => ({ label: f, value: f }))}
+                    value={query.sort?.field ?? 'create_time'}
+                    onChange={(o) => change({ sort: { field: o.value, order: query.sort?.order ?? 'DESC' } })}
+                  />
+                </EditorField>
+                <EditorField label="Order">
+                  <RadioButtonGroup<SortOrder>
+                    size="sm"
+                    options={[
+                      { label: 'Newest / Z-A', value: 'DESC' },
+                      { label: 'Oldest / A-Z', value: 'ASC' },
+                    ]}
+                    value={query.sort?.order ?? 'DESC'}
+                    onChange={(order) => change({ sort: { field: query.sort?.field ?? 'create_time', order } })}
+                  />
+                </EditorField>
+                <EditorField label="Limit" invalid={limitInvalid} error={`A number from 1 to ${MAX_LIMIT}`}>
+                  <Input
+                    id="query-limit"
+                    type="number"
+                    width={12}
+                    value={limit}
+                    onChange={(e) => setLimit(e.currentTarget.value)}
+                    onBlur={() => !limitInvalid && limitNumber !== query.limit && change({ limit: limitNumber })}
+                  />
+                </EditorField>
+              </>
+            )}
+            {mode === 'count' && (
+              <>
+                <EditorField label="Group by">
+                  <Combobox<GroupBy | ''>
+                    id="group-by"
+                    width={20}
+                    options={[{ label: 'Nothing', value: '' }, ...GROUP_BY_FIELDS.map((f) => ({ label: f, value: f }))]}
+                    value={query.groupBy ?? ''}
+                    onChange={(o) => change({ groupBy: o.value })}
+                  />
+                </EditorField>
+                <EditorField label="Interval" tooltip="Bucket width, e.g. 5m or 1h. Empty: Grafana's interval.">
+                  <Input
+                    id="count-interval"
+                    width={10}
+                    defaultValue={query.interval ?? ''}
+                    placeholder="auto"
+                    onBlur={(e) =>
+                      e.currentTarget.value !== (query.interval ?? '') &&
+                      change({ interval: e.currentTarget.value.trim() })
+                    }
+                  />
+                </EditorField>
+                <EditorField
+                  label="Top"
+                  tooltip="Keep the N biggest groups and sum the rest into 'other'. Empty: all groups."
+                >
+                  <Input
+                    id="count-top"
+                    type="number"
+                    width={10}
+                    defaultValue={query.topN || ''}
+                    placeholder="all"
+                    onBlur={(e) => change({ topN: Math.max(0, Number(e.currentTarget.value) || 0) })}
+                  />
+                </EditorField>
+              </>
+            )}
+          </EditorRow>
+        </>
+      )}
+      {(mode === 'logs' || mode === 'table') && (
         <EditorRow>
           <ExportButton datasource={datasource} query={query} range={range} />
         </EditorRow>

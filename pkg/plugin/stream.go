@@ -1,0 +1,103 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/grafana/grafana-plugin-sdk-go/live"
+
+	"github.com/seed/cbcauditlogs/pkg/cbc"
+	"github.com/seed/cbcauditlogs/pkg/frames"
+	"github.com/seed/cbcauditlogs/pkg/models"
+)
+
+var _ backend.StreamHandler = (*Datasource)(nil)
+
+// queueStreamPath is the Grafana Live path of the queue's new events in a format ("logs" or "table").
+func queueStreamPath(format string) string { return "queue/" + format }
+
+// queueFrame shapes queue records like the queue query, so streamed frames append to the panel's frame.
+func queueFrame(format string, records []cbc.Record) *data.Frame {
+	if format == models.FormatTable {
+		return frames.Table("queue", records)
+	}
+	return frames.Logs("queue", records)
+}
+
+// queueQuery answers the queue query type from the drainer's buffer, never from CBC, and points the panel at
+// the live channel that carries the events that arrive next.
+func (d *Datasource) queueQuery(q models.Query) (backend.DataResponse, error) {
+	if q.Query != "" || !filtersEmpty(q.Criteria) || !filtersEmpty(q.Exclusions) || q.Sort != nil {
+		return backend.DataResponse{}, backend.DownstreamError(errors.New("the live queue shows every new event: remove the query text, filters and sort, or use a search"))
+	}
+	d.drainer.Start()
+	records := d.drainer.Records(q.TimeRange.From, q.TimeRange.To)
+	var notices []data.Notice
+	if len(records) > q.Limit {
+		notices = append(notices, info(fmt.Sprintf("Showing the newest %d of %d queued events.", q.Limit, len(records))))
+		records = records[len(records)-q.Limit:]
+	}
+	if st := d.drainer.Status(); st.Stopped != "" {
+		notices = append(notices, warning("The queue drain has stopped: "+st.Stopped))
+	}
+	frame := queueFrame(q.Format, records)
+	frame.Meta.Notices = notices
+	frame.Meta.Channel = live.Channel{Scope: live.ScopeDatasource, Namespace: d.uid, Path: queueStreamPath(q.Format)}.String()
+	return backend.DataResponse{Frames: data.Frames{frame}}, nil
+}
+
+func filtersEmpty(f models.Filters) bool {
+	return len(f.Actor) == 0 && len(f.ActorIP) == 0 && len(f.Description) == 0 && len(f.RequestURL) == 0 && f.Flagged == nil && f.Verbose == nil
+}
+
+func streamFormat(path string) (string, bool) {
+	format, ok := strings.CutPrefix(path, "queue/")
+	return format, ok && (format == models.FormatLogs || format == models.FormatTable)
+}
+
+// SubscribeStream lets panels subscribe to the queue's live channels.
+func (d *Datasource) SubscribeStream(_ context.Context, req *backend.SubscribeStreamRequest) (*backend.SubscribeStreamResponse, error) {
+	if _, ok := streamFormat(req.Path); !ok || d.drainer == nil {
+		return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusNotFound}, nil
+	}
+	d.drainer.Start()
+	return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusOK}, nil
+}
+
+// RunStream sends each batch of newly drained events to the channel's subscribers until Grafana closes it.
+func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamRequest, sender *backend.StreamSender) error {
+	format, ok := streamFormat(req.Path)
+	if !ok || d.drainer == nil {
+		return fmt.Errorf("no stream at %q", req.Path)
+	}
+	d.drainer.Start()
+	batches, unsubscribe := d.drainer.Subscribe()
+	defer unsubscribe()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case batch, open := <-batches:
+			if !open {
+				return nil
+			}
+			if err := sender.SendFrame(queueFrame(format, batch), data.IncludeAll); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// PublishStream refuses: panels only listen.
+func (d *Datasource) PublishStream(context.Context, *backend.PublishStreamRequest) (*backend.PublishStreamResponse, error) {
+	return &backend.PublishStreamResponse{Status: backend.PublishStreamStatusPermissionDenied}, nil
+}
+
+func (d *Datasource) handleQueueStatus(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, d.drainer.Status())
+}

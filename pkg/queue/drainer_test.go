@@ -1,0 +1,232 @@
+package queue
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seed/cbcauditlogs/pkg/cbc"
+	"github.com/seed/cbcauditlogs/pkg/cbcsim"
+)
+
+var start = time.Date(2024, 4, 17, 20, 0, 0, 0, time.UTC)
+
+// env is a simulator whose clock runs from start, and a client for its Grafana key.
+type env struct {
+	sim    *cbcsim.Simulator
+	client *cbc.Client
+	now    func() time.Time
+}
+
+func newEnv(t *testing.T, cfg cbcsim.Config) *env {
+	t.Helper()
+	began := time.Now()
+	now := func() time.Time { return start.Add(time.Since(began)) }
+	cfg.Now = now
+	sim := cbcsim.New(cfg)
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		sim.Close()
+	})
+	client := cbc.New(cbc.Config{BaseURL: srv.URL, OrgKey: "ABCD1234", APIID: "GRAFANA001", APISecret: "SIMULATORSECRET0GRAFANA01"})
+	return &env{sim: sim, client: client, now: now}
+}
+
+func (e *env) drainer(poll time.Duration) *Drainer {
+	return New(e.client, Config{Poll: poll, Backfill: 15 * time.Minute, MaxCount: 100000, MaxAge: 72 * time.Hour, Now: e.now})
+}
+
+// inject adds n events, one millisecond apart, just now.
+func (e *env) inject(n int, tag string) []cbc.Record {
+	at := e.now().Truncate(time.Millisecond)
+	var out []cbc.Record
+	for i := range n {
+		out = append(out, cbc.Record{CreateTime: at.Add(time.Duration(i) * time.Millisecond), Actor: fmt.Sprintf("%s-%d@acme.example", tag, i), Description: "Logged in successfully", OrgKey: "ABCD1234"})
+	}
+	e.sim.Inject(out...)
+	return out
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if ok() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func ids(records []cbc.Record) []string {
+	out := make([]string, len(records))
+	for i, r := range records {
+		out[i] = r.ID()
+	}
+	sort.Strings(out)
+	return out
+}
+
+// The buffer ends up with exactly the simulator's events of the buffered window: none lost, none doubled.
+func sameAsTruth(t *testing.T, e *env, d *Drainer, from time.Time) {
+	t.Helper()
+	var truth []cbc.Record
+	for _, r := range e.sim.Records() {
+		if !r.CreateTime.Before(from) {
+			truth = append(truth, r)
+		}
+	}
+	got := d.Records(from, e.now().Add(time.Hour))
+	if fmt.Sprint(ids(got)) != fmt.Sprint(ids(truth)) {
+		t.Fatalf("buffer holds %d events, the simulator %d since %s", len(got), len(truth), from.Format(time.RFC3339))
+	}
+}
+
+func TestSubscribersAllReceiveEveryEvent(t *testing.T) {
+	e := newEnv(t, cbcsim.Config{Seed: 1, EventsPerDay: 500})
+	backlog := e.sim.QueueBacklog("GRAFANA001")
+	d := e.drainer(20 * time.Millisecond)
+	defer d.Stop()
+	d.Start()
+	waitFor(t, "the first drain", func() bool { return d.Status().Drained >= backlog })
+	a, stopA := d.Subscribe()
+	b, stopB := d.Subscribe()
+	defer stopA()
+	defer stopB()
+	sent := e.inject(30, "live")
+	for name, ch := range map[string]<-chan []cbc.Record{"a": a, "b": b} {
+		var got []cbc.Record
+		for len(got) < len(sent) {
+			select {
+			case batch := <-ch:
+				got = append(got, batch...)
+			case <-time.After(5 * time.Second):
+				t.Fatalf("subscriber %s received %d of %d events", name, len(got), len(sent))
+			}
+		}
+		if fmt.Sprint(ids(got)) != fmt.Sprint(ids(sent)) {
+			t.Errorf("subscriber %s received other events than were sent", name)
+		}
+	}
+}
+
+func TestReadingTheBufferDoesNotConsumeTheQueue(t *testing.T) {
+	e := newEnv(t, cbcsim.Config{Seed: 2, EventsPerDay: 500})
+	d := e.drainer(time.Hour)
+	defer d.Stop()
+	d.Start()
+	waitFor(t, "the first drain", func() bool { return d.Status().LastPoll.After(start) })
+	e.inject(5, "later")
+	reads := e.sim.Requests("queue")
+	for range 10 {
+		if n := len(d.Records(start.Add(-time.Hour), e.now())); n == 0 {
+			t.Fatal("the buffer is empty")
+		}
+	}
+	if e.sim.Requests("queue") != reads || e.sim.QueueBacklog("GRAFANA001") != 5 {
+		t.Errorf("reading the buffer touched the queue: %d reads, backlog %d", e.sim.Requests("queue")-reads, e.sim.QueueBacklog("GRAFANA001"))
+	}
+}
+
+// A restart between two drainers, with events arriving meanwhile, loses none and doubles none.
+func TestRestartLeavesNoGapAndNoDuplicate(t *testing.T) {
+	e := newEnv(t, cbcsim.Config{Seed: 3, EventsPerDay: 2000})
+	first := e.drainer(20 * time.Millisecond)
+	first.Start()
+	e.inject(10, "before")
+	waitFor(t, "the first drainer to read everything", func() bool { return e.sim.QueueBacklog("GRAFANA001") == 0 && len(first.Records(e.now().Add(-time.Second), e.now())) >= 10 })
+	first.Stop()
+
+	e.inject(10, "between") // read by nobody yet; and the queue also still holds nothing of the earlier events
+	second := e.drainer(20 * time.Millisecond)
+	defer second.Stop()
+	second.Start()
+	e.inject(10, "after")
+	waitFor(t, "the second drainer", func() bool { return e.sim.QueueBacklog("GRAFANA001") == 0 && second.Status().Drained >= 20 })
+	sameAsTruth(t, e, second, e.now().Add(-15*time.Minute))
+}
+
+func TestFaultsOnTheQueueLoseNothing(t *testing.T) {
+	e := newEnv(t, cbcsim.Config{Seed: 4, EventsPerDay: 300})
+	d := e.drainer(20 * time.Millisecond)
+	defer d.Stop()
+	d.Start()
+	waitFor(t, "the first drain", func() bool { return e.sim.QueueBacklog("GRAFANA001") == 0 })
+	e.sim.AddFault(cbcsim.Fault{Endpoint: "queue", Status: 503, Times: 8})
+	e.sim.AddFault(cbcsim.Fault{Endpoint: "queue", Truncate: true, Times: 2})
+	e.inject(20, "during")
+	waitFor(t, "the faults to pass", func() bool { return e.sim.QueueBacklog("GRAFANA001") == 0 })
+	e.sim.AddFault(cbcsim.Fault{Endpoint: "queue", Status: 429, RetryAfter: 1, Times: 1})
+	e.inject(20, "after")
+	waitFor(t, "the 429 to pass", func() bool { return e.sim.QueueBacklog("GRAFANA001") == 0 })
+	sameAsTruth(t, e, d, start.Add(-72*time.Hour))
+}
+
+func TestRevokedKeyStopsTheDrainer(t *testing.T) {
+	e := newEnv(t, cbcsim.Config{Seed: 5, EventsPerDay: 100})
+	d := e.drainer(20 * time.Millisecond)
+	defer d.Stop()
+	d.Start()
+	e.sim.Revoke("GRAFANA001")
+	waitFor(t, "the drainer to stop", func() bool { return d.Status().Stopped != "" })
+	if st := d.Status(); st.Running || st.LastError == "" {
+		t.Errorf("status after revocation: %+v", st)
+	}
+}
+
+func TestLegacyQueueWhenV1IsMissing(t *testing.T) {
+	e := newEnv(t, cbcsim.Config{Seed: 6, EventsPerDay: 100})
+	e.sim.AddFault(cbcsim.Fault{Endpoint: "queue", Status: 404})
+	d := e.drainer(20 * time.Millisecond)
+	defer d.Stop()
+	d.Start()
+	waitFor(t, "the legacy drain", func() bool { return d.Status().Legacy && e.sim.QueueBacklog("GRAFANA001") == 0 })
+	sent := e.inject(3, "legacy")
+	waitFor(t, "the new events", func() bool { return len(d.Records(sent[0].CreateTime, e.now())) == 3 })
+}
+
+func TestBufferIsBounded(t *testing.T) {
+	e := newEnv(t, cbcsim.Config{Seed: 7, EventsPerDay: 5000})
+	d := New(e.client, Config{Poll: time.Hour, Backfill: time.Minute, MaxCount: 1000, MaxAge: 12 * time.Hour, Now: e.now})
+	defer d.Stop()
+	d.Start()
+	waitFor(t, "the first drain", func() bool { return e.sim.QueueBacklog("GRAFANA001") == 0 })
+	st := d.Status()
+	if st.BufferSize != 1000 || st.Oldest.Before(e.now().Add(-12*time.Hour)) {
+		t.Errorf("buffer of %d records from %s; want at most 1000, none older than 12 h", st.BufferSize, st.Oldest)
+	}
+}
+
+func TestStopLeavesNoGoroutine(t *testing.T) {
+	e := newEnv(t, cbcsim.Config{Seed: 8, EventsPerDay: 100})
+	for range 5 {
+		d := e.drainer(10 * time.Millisecond)
+		d.Start()
+		_, unsubscribe := d.Subscribe()
+		time.Sleep(30 * time.Millisecond)
+		d.Stop()
+		unsubscribe()
+	}
+	never := e.drainer(time.Second)
+	never.Stop()
+	if stacks := drainerGoroutines(); stacks != "" {
+		t.Fatalf("drainer goroutines outlived Stop:\n%s", stacks)
+	}
+}
+
+// drainerGoroutines returns the stacks of running goroutines that are in this package's code.
+func drainerGoroutines() string {
+	buf := make([]byte, 1<<20)
+	all := string(buf[:runtime.Stack(buf, true)])
+	var found []string
+	for _, g := range strings.Split(all, "\n\n") {
+		if strings.Contains(g, "queue.(*Drainer)") && !strings.Contains(g, "drainerGoroutines") {
+			found = append(found, g)
+		}
+	}
+	return strings.Join(found, "\n\n")
+}
