@@ -138,7 +138,9 @@ func TestRestartLeavesNoGapAndNoDuplicate(t *testing.T) {
 	first := e.drainer(20 * time.Millisecond)
 	first.Start()
 	e.inject(10, "before")
-	waitFor(t, "the first drainer to read everything", func() bool { return e.sim.QueueBacklog("GRAFANA001") == 0 && len(first.Records(e.now().Add(-time.Second), e.now())) >= 10 })
+	waitFor(t, "the first drainer to read everything", func() bool {
+		return e.sim.QueueBacklog("GRAFANA001") == 0 && len(first.Records(e.now().Add(-time.Second), e.now())) >= 10
+	})
 	first.Stop()
 
 	e.inject(10, "between") // read by nobody yet; and the queue also still holds nothing of the earlier events
