@@ -1,7 +1,15 @@
-import { DataSourceInstanceSettings, ScopedVars } from '@grafana/data';
+import {
+  DataQueryRequest,
+  DataSourceInstanceSettings,
+  FieldType,
+  ScopedVars,
+  SupplementaryQueryType,
+  toDataFrame,
+} from '@grafana/data';
+import { firstValueFrom } from 'rxjs';
 import { TemplateSrv } from '@grafana/runtime';
 
-import { DataSource } from './datasource';
+import { DataSource, VariableQuery, VariableSupport } from './datasource';
 import { CBCOptions, CBCQuery } from './types';
 
 jest.mock('@grafana/runtime', () => ({
@@ -9,7 +17,11 @@ jest.mock('@grafana/runtime', () => ({
   getTemplateSrv: () => ({ replace: (s: string) => s }),
 }));
 
-const variables: Record<string, string | string[]> = { user: 'alice@acme.example', users: ['a@x', 'b@x'], ip: '10.0.0.1' };
+const variables: Record<string, string | string[]> = {
+  user: 'alice@acme.example',
+  users: ['a@x', 'b@x'],
+  ip: '10.0.0.1',
+};
 
 /** A template service that replaces $name like Grafana's, calling the format function for each value. */
 const templateSrv = {
@@ -24,7 +36,12 @@ const templateSrv = {
 } as unknown as TemplateSrv;
 
 function makeDataSource() {
-  const settings = { uid: 'cbc', type: 'seed-cbcauditlogs-datasource', name: 'CBC', jsonData: {} } as DataSourceInstanceSettings<CBCOptions>;
+  const settings = {
+    uid: 'cbc',
+    type: 'seed-cbcauditlogs-datasource',
+    name: 'CBC',
+    jsonData: {},
+  } as DataSourceInstanceSettings<CBCOptions>;
   return new DataSource(settings, templateSrv);
 }
 
@@ -39,7 +56,10 @@ describe('applyTemplateVariables', () => {
 
   it('turns a multi-value variable in a chip into one value per selection', () => {
     const ds = makeDataSource();
-    const out = ds.applyTemplateVariables({ ...base, criteria: { actor: ['$users', 'carol@x'] }, exclusions: { actor_ip: ['$ip'] } }, {});
+    const out = ds.applyTemplateVariables(
+      { ...base, criteria: { actor: ['$users', 'carol@x'] }, exclusions: { actor_ip: ['$ip'] } },
+      {}
+    );
     expect(out.criteria?.actor).toEqual(['a@x', 'b@x', 'carol@x']);
     expect(out.exclusions?.actor_ip).toEqual(['10.0.0.1']);
   });
@@ -103,5 +123,70 @@ describe('variables', () => {
     expect(getResource).toHaveBeenCalledWith('values', { field: 'actor', from: '1000', to: '2000' });
     expect(values).toEqual([{ text: 'alice@acme.example' }, { text: 'bob@acme.example' }]);
     await expect(ds.metricFindQuery('')).resolves.toEqual([]);
+  });
+});
+
+describe('Explore', () => {
+  it('asks for the logs volume as a count of the same search', () => {
+    const ds = makeDataSource();
+    const q: CBCQuery = {
+      ...base,
+      query: 'flagged:true',
+      criteria: { actor: ['a'] },
+      sort: { field: 'actor', order: 'ASC' },
+    };
+    const volume = ds.getSupplementaryQuery({ type: SupplementaryQueryType.LogsVolume }, q);
+    expect(volume).toEqual(
+      expect.objectContaining({
+        refId: 'log-volume-A',
+        queryType: 'count',
+        query: 'flagged:true',
+        criteria: { actor: ['a'] },
+        sort: undefined,
+      })
+    );
+    expect(
+      ds.getSupplementaryQuery({ type: SupplementaryQueryType.LogsVolume }, { ...base, queryType: 'count' })
+    ).toBeUndefined();
+    expect(ds.getSupportedSupplementaryQueryTypes()).toEqual([SupplementaryQueryType.LogsVolume]);
+    const request = { targets: [q, { ...base, refId: 'B', hide: true }] } as DataQueryRequest<CBCQuery>;
+    expect(ds.getSupplementaryRequest(SupplementaryQueryType.LogsVolume, request)?.targets.map((t) => t.refId)).toEqual(
+      ['log-volume-A']
+    );
+  });
+
+  it('turns audit events into annotations: description as text, actor and category as tags', async () => {
+    const ds = makeDataSource();
+    const frame = toDataFrame({
+      fields: [
+        { name: 'create_time', type: FieldType.time, values: [1700000000000] },
+        { name: 'actor', type: FieldType.string, values: ['alice@acme.example'] },
+        { name: 'description', type: FieldType.string, values: ['Login failed for user alice@acme.example'] },
+        { name: 'category', type: FieldType.string, values: ['login failure'] },
+      ],
+    });
+    const prepared = ds.annotations!.prepareQuery!({ target: { ...base, query: 'flagged:true' } } as never);
+    expect(prepared).toEqual(expect.objectContaining({ queryType: 'search', format: 'table', query: 'flagged:true' }));
+    const events = await firstValueFrom(ds.annotations!.processEvents!({} as never, [frame]));
+    expect(events).toEqual([
+      {
+        time: 1700000000000,
+        text: 'Login failed for user alice@acme.example',
+        tags: ['alice@acme.example', 'login failure'],
+      },
+    ]);
+  });
+});
+
+describe('variable support', () => {
+  it('answers a variable query with the field values', async () => {
+    const ds = makeDataSource();
+    jest.spyOn(ds, 'getResource').mockResolvedValue(['10.0.0.1']);
+    const response = await firstValueFrom(
+      (ds.variables as VariableSupport).query({
+        targets: [{ refId: 'v', field: 'actor_ip' }],
+      } as DataQueryRequest<VariableQuery>)
+    );
+    expect(response.data).toEqual([{ text: '10.0.0.1' }]);
   });
 });

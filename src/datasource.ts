@@ -1,13 +1,25 @@
 import {
   AdHocVariableFilter,
+  AnnotationEvent,
   CoreApp,
+  CustomVariableSupport,
+  DataQueryResponse,
+  DataFrame,
+  DataQueryRequest,
   DataSourceInstanceSettings,
+  DataSourceWithSupplementaryQueriesSupport,
   MetricFindValue,
   QueryFixAction,
   ScopedVars,
+  SupplementaryQueryOptions,
+  SupplementaryQueryType,
   TimeRange,
 } from '@grafana/data';
+import { from, map, Observable, of } from 'rxjs';
+import { DataQuery } from '@grafana/schema';
 import { config, DataSourceWithBackend, getTemplateSrv, TemplateSrv } from '@grafana/runtime';
+
+import { VariableQueryEditor } from './components/VariableQueryEditor';
 
 import { applyAdHocFilters, interpolateQuery } from './interpolate';
 import { queryHasFilter, toggleFilter } from './modifyQuery';
@@ -31,12 +43,98 @@ export interface ExportStatus {
   format: 'csv' | 'json';
 }
 
-export class DataSource extends DataSourceWithBackend<CBCQuery, CBCOptions> {
+/** The variable editor's query: the field whose distinct values the variable lists. */
+export interface VariableQuery extends DataQuery {
+  field: string;
+}
+
+/** Dashboard variables: the distinct values of one field over the dashboard's time range. */
+export class VariableSupport extends CustomVariableSupport<DataSource, VariableQuery> {
+  editor = VariableQueryEditor;
+
+  constructor(private readonly datasource: DataSource) {
+    super();
+  }
+
+  query(request: DataQueryRequest<VariableQuery>): Observable<DataQueryResponse> {
+    return from(this.datasource.metricFindQuery(request.targets[0], { range: request.range })).pipe(
+      map((data) => ({ data }))
+    );
+  }
+}
+
+/** Annotations from audit events: the description as text, the actor and category as tags. */
+export function framesToAnnotations(frames: DataFrame[]): AnnotationEvent[] {
+  const events: AnnotationEvent[] = [];
+  for (const frame of frames) {
+    const column = (name: string) => frame.fields.find((f) => f.name === name)?.values;
+    const times = column('create_time');
+    if (!times) {
+      continue;
+    }
+    const descriptions = column('description') ?? [];
+    const actors = column('actor') ?? [];
+    const categories = column('category') ?? [];
+    for (let i = 0; i < frame.length; i++) {
+      events.push({
+        time: Number(times[i]),
+        text: String(descriptions[i] ?? ''),
+        tags: [actors[i], categories[i]].filter(Boolean).map(String),
+      });
+    }
+  }
+  return events;
+}
+
+export class DataSource
+  extends DataSourceWithBackend<CBCQuery, CBCOptions>
+  implements DataSourceWithSupplementaryQueriesSupport<CBCQuery>
+{
   constructor(
     instanceSettings: DataSourceInstanceSettings<CBCOptions>,
     private readonly templateSrv: TemplateSrv = getTemplateSrv()
   ) {
     super(instanceSettings);
+    this.variables = new VariableSupport(this);
+    this.annotations = {
+      prepareQuery: (anno) =>
+        ({ ...DEFAULT_QUERY, ...anno.target, refId: 'Anno', queryType: 'search', format: 'table' }) as CBCQuery,
+      processEvents: (_anno, frames) => of(framesToAnnotations(frames)),
+    };
+  }
+
+  /** Explore's logs volume: the same search counted over time. */
+  getSupportedSupplementaryQueryTypes(): SupplementaryQueryType[] {
+    return [SupplementaryQueryType.LogsVolume];
+  }
+
+  getSupplementaryQuery(options: SupplementaryQueryOptions, query: CBCQuery): CBCQuery | undefined {
+    if (
+      options.type !== SupplementaryQueryType.LogsVolume ||
+      query.hide ||
+      (query.queryType ?? 'search') !== 'search'
+    ) {
+      return undefined;
+    }
+    return {
+      ...query,
+      refId: `log-volume-${query.refId}`,
+      queryType: 'count',
+      groupBy: '',
+      topN: 0,
+      interval: '',
+      sort: undefined,
+    };
+  }
+
+  getSupplementaryRequest(
+    type: SupplementaryQueryType,
+    request: DataQueryRequest<CBCQuery>
+  ): DataQueryRequest<CBCQuery> | undefined {
+    const targets = request.targets
+      .map((q) => this.getSupplementaryQuery({ type }, q))
+      .filter((q): q is CBCQuery => q !== undefined);
+    return targets.length ? { ...request, targets } : undefined;
   }
 
   getDefaultQuery(_: CoreApp): Partial<CBCQuery> {
@@ -66,8 +164,8 @@ export class DataSource extends DataSourceWithBackend<CBCQuery, CBCOptions> {
    * Dashboard variables: the query is a field name (actor, actor_ip, description, request_url, category or
    * flagged); the values are its distinct values over the dashboard's time range.
    */
-  async metricFindQuery(query: string, options?: { range?: TimeRange }): Promise<MetricFindValue[]> {
-    const field = this.templateSrv.replace(query ?? '').trim();
+  async metricFindQuery(query: VariableQuery | string, options?: { range?: TimeRange }): Promise<MetricFindValue[]> {
+    const field = this.templateSrv.replace(typeof query === 'string' ? query : (query?.field ?? '')).trim();
     if (!field) {
       return [];
     }
@@ -113,7 +211,10 @@ export class DataSource extends DataSourceWithBackend<CBCQuery, CBCOptions> {
   }
 
   /** Explore's "filter for value" / "filter out value" in log details. */
-  toggleQueryFilter(query: CBCQuery, filter: { type: 'FILTER_FOR' | 'FILTER_OUT'; options: { key: string; value: string } }): CBCQuery {
+  toggleQueryFilter(
+    query: CBCQuery,
+    filter: { type: 'FILTER_FOR' | 'FILTER_OUT'; options: { key: string; value: string } }
+  ): CBCQuery {
     return toggleFilter(query, filter.options.key, filter.options.value, filter.type === 'FILTER_OUT');
   }
 

@@ -4,7 +4,11 @@ import { TemplateSrv } from '@grafana/runtime';
 import { CBCQuery, FILTER_FIELDS, FilterField, Filters } from './types';
 
 /** Replaces variables in each value; a multi-value variable becomes one value per selection. */
-function interpolateList(values: string[] | undefined, templateSrv: TemplateSrv, scopedVars: ScopedVars): string[] | undefined {
+function interpolateList(
+  values: string[] | undefined,
+  templateSrv: TemplateSrv,
+  scopedVars: ScopedVars
+): string[] | undefined {
   if (!values) {
     return values;
   }
@@ -25,7 +29,11 @@ function interpolateList(values: string[] | undefined, templateSrv: TemplateSrv,
   return out.filter((v) => v !== '');
 }
 
-function interpolateFilters(filters: Filters | undefined, templateSrv: TemplateSrv, scopedVars: ScopedVars): Filters | undefined {
+function interpolateFilters(
+  filters: Filters | undefined,
+  templateSrv: TemplateSrv,
+  scopedVars: ScopedVars
+): Filters | undefined {
   if (!filters) {
     return filters;
   }

@@ -8,7 +8,15 @@ export type QueryType = 'search' | 'count' | 'queue';
 export const FILTER_FIELDS = ['actor', 'actor_ip', 'description', 'request_url'] as const;
 export type FilterField = (typeof FILTER_FIELDS)[number];
 
-export const SORTABLE_FIELDS = ['create_time', 'actor', 'actor_ip', 'description', 'request_url', 'flagged', 'verbose'] as const;
+export const SORTABLE_FIELDS = [
+  'create_time',
+  'actor',
+  'actor_ip',
+  'description',
+  'request_url',
+  'flagged',
+  'verbose',
+] as const;
 export type SortField = (typeof SORTABLE_FIELDS)[number];
 
 export const GROUP_BY_FIELDS = ['actor', 'actor_ip', 'description', 'category', 'flagged'] as const;

@@ -44,7 +44,9 @@ describe('ConfigEditor', () => {
   it('shows the URL and plain-HTTP switch only for a custom region', () => {
     const { rerender } = render(<ConfigEditor options={settings({ region: 'prod02' })} onOptionsChange={jest.fn()} />);
     expect(screen.queryByPlaceholderText('https://')).not.toBeInTheDocument();
-    rerender(<ConfigEditor options={settings({ region: 'custom', url: 'http://sim:8080' })} onOptionsChange={jest.fn()} />);
+    rerender(
+      <ConfigEditor options={settings({ region: 'custom', url: 'http://sim:8080' })} onOptionsChange={jest.fn()} />
+    );
     expect(screen.getByPlaceholderText('https://')).toHaveValue('http://sim:8080');
     expect(screen.getByText('Allow plain HTTP')).toBeInTheDocument();
   });

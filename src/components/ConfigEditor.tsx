@@ -15,8 +15,18 @@ const regionOptions = [
 
 /** Advanced settings: jsonData key, label, what it does, and the backend's default. */
 const advanced: Array<{ key: keyof CBCOptions; label: string; description: string; placeholder: number }> = [
-  { key: 'timeoutSeconds', label: 'Timeout (seconds)', description: 'Per request to Carbon Black Cloud.', placeholder: 30 },
-  { key: 'concurrency', label: 'Concurrency', description: 'Requests in flight at once for one data source.', placeholder: 4 },
+  {
+    key: 'timeoutSeconds',
+    label: 'Timeout (seconds)',
+    description: 'Per request to Carbon Black Cloud.',
+    placeholder: 30,
+  },
+  {
+    key: 'concurrency',
+    label: 'Concurrency',
+    description: 'Requests in flight at once for one data source.',
+    placeholder: 4,
+  },
   {
     key: 'maxRecords',
     label: 'Max records',
@@ -29,9 +39,24 @@ const advanced: Array<{ key: keyof CBCOptions; label: string; description: strin
     description: 'Carbon Black Cloud allows 1000 per 5 minutes per source IP; keep room for other tools.',
     placeholder: 600,
   },
-  { key: 'cacheSeconds', label: 'Cache time (seconds)', description: 'Identical queries within this time are fetched once.', placeholder: 30 },
-  { key: 'queuePollSeconds', label: 'Queue poll interval (seconds)', description: 'How often the live queue is read; at least 10.', placeholder: 60 },
-  { key: 'queueBackfillMinutes', label: 'Queue backfill (minutes)', description: 'Searched on start so a restart leaves no gap.', placeholder: 15 },
+  {
+    key: 'cacheSeconds',
+    label: 'Cache time (seconds)',
+    description: 'Identical queries within this time are fetched once.',
+    placeholder: 30,
+  },
+  {
+    key: 'queuePollSeconds',
+    label: 'Queue poll interval (seconds)',
+    description: 'How often the live queue is read; at least 10.',
+    placeholder: 60,
+  },
+  {
+    key: 'queueBackfillMinutes',
+    label: 'Queue backfill (minutes)',
+    description: 'Searched on start so a restart leaves no gap.',
+    placeholder: 15,
+  },
 ];
 
 export function ConfigEditor({ options, onOptionsChange }: Props) {
@@ -39,7 +64,8 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
   const region = jsonData.region ?? (jsonData.url ? CUSTOM_REGION : undefined);
 
   const setJson = (patch: Partial<CBCOptions>) => onOptionsChange({ ...options, jsonData: { ...jsonData, ...patch } });
-  const text = (key: keyof CBCOptions) => (e: ChangeEvent<HTMLInputElement>) => setJson({ [key]: e.currentTarget.value.trim() });
+  const text = (key: keyof CBCOptions) => (e: ChangeEvent<HTMLInputElement>) =>
+    setJson({ [key]: e.currentTarget.value.trim() });
   const number = (key: keyof CBCOptions) => (e: ChangeEvent<HTMLInputElement>) => {
     const value = e.currentTarget.value === '' ? undefined : Number(e.currentTarget.value);
     setJson({ [key]: value });
@@ -67,7 +93,13 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         {region === CUSTOM_REGION && (
           <>
             <Field label="URL" required description="The console's address, e.g. https://defense.conferdeploy.net">
-              <Input id="config-url" width={50} value={jsonData.url ?? ''} onChange={text('url')} placeholder="https://" />
+              <Input
+                id="config-url"
+                width={50}
+                value={jsonData.url ?? ''}
+                onChange={text('url')}
+                placeholder="https://"
+              />
             </Field>
             <Field
               label="Allow plain HTTP"
@@ -88,10 +120,22 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         description="Create a custom API key (Settings > API Access) whose access level has READ on org.audits, and READ on jobs.status for exports. Use a key for Grafana alone: reading the audit log queue takes events away from any other reader of the same key."
       >
         <Field label="Org key" required description="Shown under Settings > API Access, e.g. ABCD1234.">
-          <Input id="config-org-key" width={50} value={jsonData.orgKey ?? ''} onChange={text('orgKey')} placeholder="ABCD1234" />
+          <Input
+            id="config-org-key"
+            width={50}
+            value={jsonData.orgKey ?? ''}
+            onChange={text('orgKey')}
+            placeholder="ABCD1234"
+          />
         </Field>
         <Field label="API ID" required>
-          <Input id="config-api-id" width={50} value={jsonData.apiId ?? ''} onChange={text('apiId')} placeholder="ABCDEFGHIJ" />
+          <Input
+            id="config-api-id"
+            width={50}
+            value={jsonData.apiId ?? ''}
+            onChange={text('apiId')}
+            placeholder="ABCDEFGHIJ"
+          />
         </Field>
         <Field label="API secret key" required>
           <SecretInput

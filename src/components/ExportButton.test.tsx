@@ -18,7 +18,14 @@ function setup(statuses: ExportStatus[], start: () => Promise<ExportStatus> = ()
     exportStatus: jest.fn(() => Promise.resolve(statuses.shift()!)),
     exportDownloadUrl: (id: number) => `/api/datasources/uid/cbc/resources/exports/${id}/download`,
   } as unknown as DataSource;
-  render(<ExportButton datasource={datasource} query={{ refId: 'A', query: 'flagged:true', limit: 10 }} range={range} pollMs={20} />);
+  render(
+    <ExportButton
+      datasource={datasource}
+      query={{ refId: 'A', query: 'flagged:true', limit: 10 }}
+      range={range}
+      pollMs={20}
+    />
+  );
   return datasource;
 }
 

@@ -108,7 +108,11 @@ export function ExportButton({ datasource, query, range, pollMs = 1000 }: Props)
           Cancel stops following the job here; Carbon Black Cloud finishes it and keeps it for 30 days.
         </Text>
       )}
-      {job?.status === 'FAILED' && <Alert severity="error" title="Export failed">{job.message}</Alert>}
+      {job?.status === 'FAILED' && (
+        <Alert severity="error" title="Export failed">
+          {job.message}
+        </Alert>
+      )}
       {error && (
         <Alert severity="error" title="Export" onRemove={() => setError(undefined)}>
           {error}

@@ -9,7 +9,9 @@ import { CBCQuery } from '../types';
 function setup(query: Partial<CBCQuery> = {}) {
   const onChange = jest.fn();
   const onRunQuery = jest.fn();
-  const datasource = { fieldValues: jest.fn().mockResolvedValue(['alice@acme.example', 'bob@acme.example']) } as unknown as DataSource;
+  const datasource = {
+    fieldValues: jest.fn().mockResolvedValue(['alice@acme.example', 'bob@acme.example']),
+  } as unknown as DataSource;
   const q: CBCQuery = { refId: 'A', queryType: 'search', ...query };
   render(<QueryEditor query={q} onChange={onChange} onRunQuery={onRunQuery} datasource={datasource} />);
   return { onChange, onRunQuery, datasource };

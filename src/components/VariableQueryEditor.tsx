@@ -1,0 +1,31 @@
+import React from 'react';
+import { Combobox, Field } from '@grafana/ui';
+
+import type { VariableQuery } from '../datasource';
+
+const fields = ['actor', 'actor_ip', 'description', 'request_url', 'category', 'flagged'];
+
+interface Props {
+  query: VariableQuery | string;
+  onChange: (query: VariableQuery) => void;
+}
+
+/** A variable lists the distinct values of one field over the dashboard's time range. */
+export function VariableQueryEditor({ query, onChange }: Props) {
+  const field = typeof query === 'string' ? query : query?.field;
+  return (
+    <Field
+      label="Values of"
+      description="The field's distinct values among the newest audit events of the time range, most frequent first."
+    >
+      <Combobox
+        id="variable-field"
+        width={30}
+        options={fields.map((f) => ({ label: f, value: f }))}
+        value={field || null}
+        placeholder="Choose a field"
+        onChange={(o) => onChange({ ...(typeof query === 'object' ? query : { refId: 'variable' }), field: o.value })}
+      />
+    </Field>
+  );
+}
