@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the project needs and runs every check: Go vet and tests (with -race), the Python SDK
-# conformance tests against the simulator, Jest, typecheck, lint, the frontend and backend builds, the plugin
-# archive and the Grafana plugin validator. Exits non-zero as soon as anything fails.
+# conformance tests against the simulator, Jest, typecheck, lint, the editors in headless Chromium, the frontend
+# and backend builds, the plugin archive and the Grafana plugin validator. Exits non-zero as soon as anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +27,17 @@ step "Frontend typecheck, lint and unit tests"
 npm run typecheck
 npm run lint
 npm run test:ci
+
+step "Browser check of the editors (headless Chromium)"
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "Chromium is missing: sudo apt-get install chromium" >&2
+    exit 1
+  fi
+fi
+CHROMIUM=$(command -v chromium) npm run test:browser
 
 step "Frontend production build"
 npm run build
