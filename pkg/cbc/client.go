@@ -229,8 +229,9 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// getJSON sends a call and decodes its body with decode. A body cut short is fetched again (it is a transient
-// fault and decode keeps nothing of a failed attempt); a body that is not JSON is an error.
+// getJSON sends a call and decodes its body with decode. A search or job body cut short is fetched again (it is a
+// transient fault and decode keeps nothing of a failed attempt); a queue read or an export start is not, since
+// CBC already acted on it. A body that is not JSON is an error.
 func (c *Client) getJSON(ctx context.Context, endpoint, method, path string, body any, decode func(io.Reader) error) error {
 	for attempt := 1; ; attempt++ {
 		resp, err := c.send(ctx, c.http, endpoint, method, path, body)
@@ -247,7 +248,8 @@ func (c *Client) getJSON(ctx context.Context, endpoint, method, path string, bod
 			return c.contextError(ctx, endpoint, err)
 		}
 		truncated := errors.Is(err, io.ErrUnexpectedEOF)
-		if truncated && attempt < maxAttempts {
+		repeatable := endpoint == endpointSearch || endpoint == endpointJobs
+		if truncated && repeatable && attempt < maxAttempts {
 			continue
 		}
 		what := "is not valid JSON"

@@ -58,6 +58,7 @@ type Drainer struct {
 	mu          sync.Mutex
 	buffer      []cbc.Record // by create_time, oldest first
 	backfillIDs map[string]int
+	lastDrained time.Time // create_time of the newest event read from the queue
 	subscribers map[chan []cbc.Record]struct{}
 	status      Status
 }
@@ -134,12 +135,68 @@ func (d *Drainer) backfill(ctx context.Context) {
 	d.add(res.Records)
 }
 
-// poll reads the queue until it is empty (or maxReadsPerPoll reads); false means the drainer must stop.
+// recoverLost runs after a queue read that could not be decoded: CBC removed that batch when it sent it. The
+// queue hands out events oldest first, so the lost ones are about as new as the last event drained or newer (or,
+// before any, within the buffer's age); a search of that span finds them, and what the buffer lacks is kept. Events it finds
+// that are still queued are dropped when the queue delivers them, as after a backfill.
+func (d *Drainer) recoverLost(ctx context.Context) {
+	now := d.cfg.Now()
+	d.mu.Lock()
+	from := now.Add(-d.cfg.MaxAge)
+	if !d.lastDrained.IsZero() {
+		// Events reach the queue in arrival order, which can trail create_time a little: look back a backfill.
+		if since := d.lastDrained.Add(-d.cfg.Backfill); since.After(from) {
+			from = since
+		}
+	}
+	d.mu.Unlock()
+	res, err := d.source.Search(ctx, cbc.SearchRequest{Criteria: &cbc.Criteria{CreateTime: cbc.Between(from, now)}}, d.cfg.MaxCount, d.cfg.MaxCount)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err != nil {
+		d.status.LastError = "recovering an unreadable queue batch: " + err.Error()
+		return
+	}
+	have := map[string]int{}
+	for _, r := range d.buffer {
+		if !r.CreateTime.Before(from) {
+			have[r.ID()]++
+		}
+	}
+	if d.backfillIDs == nil {
+		d.backfillIDs = map[string]int{}
+	}
+	var missing []cbc.Record
+	for _, r := range res.Records {
+		id := r.ID()
+		if have[id] > 0 {
+			have[id]--
+			continue
+		}
+		missing = append(missing, r)
+		d.backfillIDs[id]++
+	}
+	d.add(missing)
+	d.publish(missing)
+}
+
+// poll reads the queue until it is empty (or maxReadsPerPoll reads); false means the drainer must stop. A read
+// under way is never cancelled, since CBC removes what it sends: Stop waits for it (the client's timeout bounds
+// it) and keeps its events.
 func (d *Drainer) poll(ctx context.Context) bool {
 	for range maxReadsPerPoll {
-		batch, err := d.read(ctx)
+		if ctx.Err() != nil {
+			return false
+		}
+		batch, err := d.read(context.WithoutCancel(ctx))
 		d.mu.Lock()
 		d.status.LastPoll = d.cfg.Now()
+		if cbc.KindOf(err) == cbc.KindMalformed {
+			// CBC removed the batch it sent, but we could not read it: find it again by searching.
+			d.mu.Unlock()
+			d.recoverLost(ctx)
+			d.mu.Lock()
+		}
 		if err != nil {
 			d.status.LastError = err.Error()
 			stop := cbc.KindOf(err) == cbc.KindUnauthorized || cbc.KindOf(err) == cbc.KindForbidden
@@ -151,6 +208,11 @@ func (d *Drainer) poll(ctx context.Context) bool {
 			return !stop && ctx.Err() == nil
 		}
 		d.status.LastError = ""
+		for _, r := range batch {
+			if r.CreateTime.After(d.lastDrained) {
+				d.lastDrained = r.CreateTime
+			}
+		}
 		fresh := d.dropBackfilled(batch)
 		d.status.Drained += len(batch)
 		d.add(fresh)
