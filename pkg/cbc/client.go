@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 )
 
@@ -43,7 +42,6 @@ type Client struct {
 	http     *http.Client
 	download *http.Client
 	limiter  *limiter
-	requests atomic.Int64
 	// backoff returns how long to wait before retry n (1-based) of a 5xx; replaced in tests.
 	backoff func(n int) time.Duration
 }
@@ -74,9 +72,6 @@ func New(cfg Config) *Client {
 		backoff:  jitteredBackoff,
 	}
 }
-
-// Requests is the number of HTTP requests sent so far.
-func (c *Client) Requests() int64 { return c.requests.Load() }
 
 func jitteredBackoff(n int) time.Duration {
 	base := 200 * time.Millisecond << (n - 1)
@@ -140,7 +135,6 @@ func (c *Client) roundTrip(ctx context.Context, hc *http.Client, method, path st
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	c.requests.Add(1)
 	return hc.Do(req)
 }
 

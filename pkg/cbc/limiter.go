@@ -75,17 +75,3 @@ func (l *limiter) block(d time.Duration) {
 		l.blockedUntil = until
 	}
 }
-
-// stats reports the requests sent in the current window.
-func (l *limiter) inWindow() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	cutoff := l.now().Add(-l.window)
-	n := 0
-	for _, t := range l.sent {
-		if t.After(cutoff) {
-			n++
-		}
-	}
-	return n
-}

@@ -11,16 +11,7 @@ import (
 // Queue reads this API key's queue of new audit logs, oldest first. CBC removes what it returns: only one
 // reader per API key should ever call it.
 func (c *Client) Queue(ctx context.Context) (SearchResponse, error) {
-	var page SearchResponse
-	err := c.getJSON(ctx, endpointQueue, http.MethodGet, c.orgPath("audit_log/v1", "logs/_queue"), nil, func(r io.Reader) error {
-		page = SearchResponse{}
-		var err error
-		page.NumFound, page.NumAvailable, err = decodeEnvelope(r, func(rec Record) {
-			page.Results = append(page.Results, rec)
-		})
-		return err
-	})
-	return page, err
+	return c.envelope(ctx, endpointQueue, http.MethodGet, c.orgPath("audit_log/v1", "logs/_queue"), nil)
 }
 
 // legacyNotification is a record of the deprecated v3 queue.

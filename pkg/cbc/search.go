@@ -22,8 +22,13 @@ type SearchResult struct {
 
 // Page runs one search request as it is: one page of at most MaxRows records.
 func (c *Client) Page(ctx context.Context, req SearchRequest) (SearchResponse, error) {
+	return c.envelope(ctx, endpointSearch, http.MethodPost, c.orgPath("audit_log/v1", "logs/_search"), req)
+}
+
+// envelope sends a call answered by {num_found, num_available, results}, decoding records as they stream in.
+func (c *Client) envelope(ctx context.Context, endpoint, method, path string, body any) (SearchResponse, error) {
 	var page SearchResponse
-	err := c.getJSON(ctx, endpointSearch, http.MethodPost, c.orgPath("audit_log/v1", "logs/_search"), req, func(r io.Reader) error {
+	err := c.getJSON(ctx, endpoint, method, path, body, func(r io.Reader) error {
 		page = SearchResponse{}
 		var err error
 		page.NumFound, page.NumAvailable, err = decodeEnvelope(r, func(rec Record) {

@@ -131,14 +131,23 @@ func (d *Datasource) exportID(w http.ResponseWriter, r *http.Request) (int64, ex
 	return id, job, true
 }
 
-func (d *Datasource) handleExportStatus(w http.ResponseWriter, r *http.Request) {
+// exportJob reads the {id} of an export route and the job's state in CBC, answering the errors itself.
+func (d *Datasource) exportJob(w http.ResponseWriter, r *http.Request) (int64, exportJob, cbc.Job, bool) {
 	id, job, ok := d.exportID(w, r)
 	if !ok {
-		return
+		return 0, exportJob{}, cbc.Job{}, false
 	}
 	cbcJob, err := d.client.Job(r.Context(), id)
 	if err != nil {
 		writeAPIError(w, expired(err, id))
+		return 0, exportJob{}, cbc.Job{}, false
+	}
+	return id, job, cbcJob, true
+}
+
+func (d *Datasource) handleExportStatus(w http.ResponseWriter, r *http.Request) {
+	id, job, cbcJob, ok := d.exportJob(w, r)
+	if !ok {
 		return
 	}
 	status := exportStatus{ID: id, Status: cbcJob.Status, Format: job.format}
@@ -153,13 +162,8 @@ func (d *Datasource) handleExportStatus(w http.ResponseWriter, r *http.Request) 
 
 // handleExportDownload streams the file through in chunks: it is never held whole, nor written to disk.
 func (d *Datasource) handleExportDownload(w http.ResponseWriter, r *http.Request) {
-	id, job, ok := d.exportID(w, r)
+	id, job, cbcJob, ok := d.exportJob(w, r)
 	if !ok {
-		return
-	}
-	cbcJob, err := d.client.Job(r.Context(), id)
-	if err != nil {
-		writeAPIError(w, expired(err, id))
 		return
 	}
 	switch cbcJob.Status {

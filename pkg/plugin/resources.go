@@ -12,7 +12,6 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
 
-	"github.com/seed/cbcauditlogs/pkg/category"
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/frames"
 	"github.com/seed/cbcauditlogs/pkg/models"
@@ -34,7 +33,6 @@ func (d *Datasource) resourceHandler() backend.CallResourceHandler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /fields", d.handleFields)
 	mux.HandleFunc("GET /values", d.configured(d.handleValues))
-	mux.HandleFunc("GET /categories", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, category.All()) })
 	mux.HandleFunc("GET /queue/status", d.configured(d.handleQueueStatus))
 	mux.HandleFunc("POST /exports", d.configured(d.handleStartExport))
 	mux.HandleFunc("GET /exports/{id}", d.configured(d.handleExportStatus))
@@ -42,7 +40,7 @@ func (d *Datasource) resourceHandler() backend.CallResourceHandler {
 	return httpadapter.New(mux)
 }
 
-// CallResource serves the data source's resources (fields, values, categories) to the editors.
+// CallResource serves the data source's resources: fields and values for the editors, exports, queue status.
 func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResourceRequest, sender backend.CallResourceResponseSender) error {
 	return d.resources.CallResource(ctx, req, sender)
 }

@@ -8,11 +8,11 @@ from cbc_sdk.platform import AuditLog
 
 
 def as_dict(event):
-    info = event._info
-    return {k: info.get(k) for k in ("actor", "actor_ip", "create_time", "description", "flagged", "verbose", "org_key", "request_url")}
+    return normalise(event._info)
 
 
 def normalise(record):
+    """A record with every field, absent booleans false, as the SDK's objects and the simulator's JSON differ."""
     return {
         "actor": record.get("actor"), "actor_ip": record.get("actor_ip"), "create_time": record.get("create_time"),
         "description": record.get("description"), "flagged": record.get("flagged", False),
