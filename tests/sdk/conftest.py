@@ -1,4 +1,5 @@
 """Starts the standalone simulator (the binary named by $CBCSIM) and gives tests the official SDK pointed at it."""
+import datetime
 import json
 import os
 import ssl
@@ -28,6 +29,12 @@ class Simulator:
         with urllib.request.urlopen(req, timeout=30, context=UNVERIFIED) as resp:
             raw = resp.read()
             return json.loads(raw) if raw else None
+
+    def login_now(self, actor):
+        """Injects a successful login by actor, happening now; it reaches search and every key's queue."""
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        self.admin("POST", "/_sim/events", [{"create_time": now, "actor": actor, "actor_ip": "192.0.2.9",
+                                             "description": "Logged in successfully"}])
 
     def truth(self, search):
         """Every record the search matches, in its order, without the 10000-record window."""

@@ -27,9 +27,7 @@ def test_queued_audit_logs_are_cleared_by_reading(api, sim):
     assert times == sorted(times)
     while AuditLog.get_queued_auditlogs(api):
         pass
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    sim.admin("POST", "/_sim/events", [{"create_time": now, "actor": "new@acme.example", "actor_ip": "192.0.2.9",
-                                        "description": "Logged in successfully"}])
+    sim.login_now("new@acme.example")
     second = AuditLog.get_queued_auditlogs(api)
     assert [e.actor for e in second] == ["new@acme.example"], "a second read returns only newer events"
 
@@ -81,9 +79,7 @@ def test_export_csv_and_json(api, sim):
 def test_legacy_queue(api, sim):
     while AuditLog.get_queued_auditlogs(api):
         pass
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    sim.admin("POST", "/_sim/events", [{"create_time": now, "actor": "legacy@acme.example", "actor_ip": "192.0.2.3",
-                                        "description": "Logged in successfully"}])
+    sim.login_now("legacy@acme.example")
     events = AuditLog.get_auditlogs(api)
     assert [e["loginName"] for e in events] == ["legacy@acme.example"]
     assert AuditLog.get_auditlogs(api) == []
