@@ -71,6 +71,7 @@ export interface CBCOptions extends DataSourceJsonData {
   queuePollSeconds?: number;
   queueBackfillMinutes?: number;
   queueBufferSize?: number;
+  queueBufferHours?: number;
 }
 
 /** Settings kept encrypted, never sent back to the browser. */

@@ -1,12 +1,8 @@
 package cbc_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"io"
-	"strconv"
 	"testing"
 	"time"
 
@@ -119,7 +115,10 @@ func TestExportLifecycle(t *testing.T) {
 			}
 			defer body.Close()
 			raw, _ := io.ReadAll(body)
-			got := parseExport(t, format, raw)
+			got, err := cbcsim.ReadExport(format, raw)
+			if err != nil {
+				t.Fatal(err)
+			}
 			sameRecords(t, got, truth)
 			if (format == cbc.FormatCSV) != (contentType == "text/csv") {
 				t.Errorf("content type %q for %s", contentType, format)
@@ -158,34 +157,4 @@ func TestJobsAreVisibleOnlyToTheirKey(t *testing.T) {
 	if _, err := newClient(url, "SECONDKEY1", "SECOND").Job(context.Background(), id); cbc.KindOf(err) != cbc.KindNotFound {
 		t.Errorf("another key reading the job: %v, want 404", err)
 	}
-}
-
-func parseExport(t *testing.T, format string, raw []byte) []cbc.Record {
-	t.Helper()
-	if format == cbc.FormatJSON {
-		var records []cbc.Record
-		if err := json.Unmarshal(raw, &records); err != nil {
-			t.Fatal(err)
-		}
-		return records
-	}
-	rows, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := rows[0]; len(got) != 8 || got[0] != "create_time" || got[7] != "request_url" {
-		t.Fatalf("CSV header %v", got)
-	}
-	var records []cbc.Record
-	for _, row := range rows[1:] {
-		ts, err := time.Parse(time.RFC3339Nano, row[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		flagged, _ := strconv.ParseBool(row[4])
-		verbose, _ := strconv.ParseBool(row[5])
-		records = append(records, cbc.Record{CreateTime: ts, Actor: row[1], ActorIP: row[2], Description: row[3],
-			Flagged: flagged, Verbose: verbose, OrgKey: row[6], RequestURL: row[7]})
-	}
-	return records
 }

@@ -52,7 +52,7 @@ const (
 	MinQueuePoll          = 10 * time.Second
 	DefaultQueueBackfill  = 15 * time.Minute
 	DefaultQueueBufferCap = 100_000
-	QueueBufferAge        = 24 * time.Hour
+	DefaultQueueBufferAge = 24 * time.Hour
 )
 
 // Settings are a data source instance's configuration: jsonData plus the decrypted API secret.
@@ -71,6 +71,7 @@ type Settings struct {
 	QueuePollSeconds     int `json:"queuePollSeconds"`
 	QueueBackfillMinutes int `json:"queueBackfillMinutes"`
 	QueueBufferSize      int `json:"queueBufferSize"`
+	QueueBufferHours     int `json:"queueBufferHours"`
 
 	APISecret string `json:"-"`
 }
@@ -133,6 +134,7 @@ func (s Settings) Validate() error {
 		{"queue poll interval", s.QueuePollSeconds},
 		{"queue backfill", s.QueueBackfillMinutes},
 		{"queue buffer size", s.QueueBufferSize},
+		{"queue buffer hours", s.QueueBufferHours},
 	} {
 		if n.value < 0 {
 			problems = append(problems, fmt.Errorf("%s must not be negative (leave it empty for the default)", n.name))
@@ -219,6 +221,14 @@ func (s Settings) EffectiveRequestBudget() int { return intOr(s.RequestBudget, D
 // EffectiveQueueBufferSize caps how many drained queue records are kept in memory.
 func (s Settings) EffectiveQueueBufferSize() int {
 	return intOr(s.QueueBufferSize, DefaultQueueBufferCap)
+}
+
+// QueueBufferAge is how long drained queue events stay in memory.
+func (s Settings) QueueBufferAge() time.Duration {
+	if s.QueueBufferHours > 0 {
+		return time.Duration(s.QueueBufferHours) * time.Hour
+	}
+	return DefaultQueueBufferAge
 }
 
 func secondsOr(seconds int, fallback time.Duration) time.Duration {

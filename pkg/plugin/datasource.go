@@ -57,7 +57,7 @@ func NewDatasource(_ context.Context, source backend.DataSourceInstanceSettings)
 			Poll:     settings.QueuePoll(),
 			Backfill: settings.QueueBackfill(),
 			MaxCount: settings.EffectiveQueueBufferSize(),
-			MaxAge:   models.QueueBufferAge,
+			MaxAge:   settings.QueueBufferAge(),
 		})
 	}
 	return ds, nil

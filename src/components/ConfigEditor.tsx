@@ -57,6 +57,18 @@ const advanced: Array<{ key: keyof CBCOptions; label: string; description: strin
     description: 'Searched on start so a restart leaves no gap.',
     placeholder: 15,
   },
+  {
+    key: 'queueBufferSize',
+    label: 'Queue buffer (events)',
+    description: 'New events kept in memory for the live queue.',
+    placeholder: 100000,
+  },
+  {
+    key: 'queueBufferHours',
+    label: 'Queue buffer (hours)',
+    description: 'How long new events stay in memory.',
+    placeholder: 24,
+  },
 ];
 
 export function ConfigEditor({ options, onOptionsChange }: Props) {
