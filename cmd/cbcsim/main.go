@@ -39,15 +39,17 @@ func (k *keyFlags) Set(v string) error {
 
 func main() {
 	var (
-		cfg    cbcsim.Config
-		keys   keyFlags
-		addr   = flag.String("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
-		seed   = flag.Uint64("seed", 1, "generator seed: the same seed gives the same events")
-		useTLS = flag.Bool("tls", false, "serve HTTPS with a throwaway self-signed certificate")
+		cfg       cbcsim.Config
+		keys      keyFlags
+		addr      = flag.String("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
+		seed      = flag.Uint64("seed", 1, "generator seed: the same seed gives the same events")
+		useTLS    = flag.Bool("tls", false, "serve HTTPS on -addr with a throwaway self-signed certificate")
+		httpsAddr = flag.String("https-addr", "", "also serve HTTPS here, over the same data (for clients that refuse http)")
 	)
 	flag.StringVar(&cfg.OrgKey, "org", "ABCD1234", "org key")
 	flag.DurationVar(&cfg.Span, "span", 7*24*time.Hour, "history to generate before now")
 	flag.IntVar(&cfg.EventsPerDay, "per-day", 2000, "generated events a day (negative: none)")
+	flag.IntVar(&cfg.Records, "records", 0, "generate exactly this many events over -span instead (0: use -per-day)")
 	flag.Float64Var(&cfg.LiveRate, "rate", 2, "new events a minute after start (0: none)")
 	flag.DurationVar(&cfg.Latency, "latency", 0, "added to every request, to stand for a network")
 	flag.DurationVar(&cfg.JobDuration, "job-duration", 3*time.Second, "time an export takes to complete")
@@ -62,34 +64,53 @@ func main() {
 
 	sim := cbcsim.New(cfg)
 	defer sim.Close()
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cbcsim:", err)
-		os.Exit(1)
+	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	type listener struct {
+		addr   string
+		secure bool
 	}
-	scheme := "http"
-	if *useTLS {
-		cert, err := selfSignedCert()
+	listeners := []listener{{*addr, *useTLS}}
+	if *httpsAddr != "" {
+		listeners = append(listeners, listener{*httpsAddr, true})
+	}
+	served := make(chan error, len(listeners))
+	for _, l := range listeners {
+		ln, url, err := listen(l.addr, l.secure)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "cbcsim:", err)
 			os.Exit(1)
 		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-		scheme = "https"
+		fmt.Printf("cbcsim listening on %s (org %s, %d records)\n", url, sim.OrgKey(), len(sim.Records()))
+		go func() { served <- srv.Serve(ln) }()
 	}
-	fmt.Printf("cbcsim listening on %s://%s (org %s, %d records)\n", scheme, ln.Addr(), sim.OrgKey(), len(sim.Records()))
 
-	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go func() {
-		<-ctx.Done()
+	select {
+	case <-ctx.Done():
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	case err := <-served:
 		fmt.Fprintln(os.Stderr, "cbcsim:", err)
 		os.Exit(1)
 	}
+}
+
+// listen opens addr, wrapped in TLS with a throwaway certificate when secure, and returns the URL it serves.
+func listen(addr string, secure bool) (net.Listener, string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", err
+	}
+	if !secure {
+		return ln, "http://" + ln.Addr().String(), nil
+	}
+	cert, err := selfSignedCert()
+	if err != nil {
+		ln.Close()
+		return nil, "", err
+	}
+	ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	return ln, "https://" + ln.Addr().String(), nil
 }

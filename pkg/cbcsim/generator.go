@@ -2,6 +2,7 @@ package cbcsim
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -148,4 +149,30 @@ func (g *generator) history(from, to time.Time, perDay int, host string) []cbc.R
 		out = append(out, g.eventAt(t, host))
 	}
 	return out
+}
+
+// exactHistory makes exactly n events over [from, to), oldest first: a history a little denser than needed,
+// thinned by dropping randomly chosen events, so the mix and the bursts look like history's.
+func (g *generator) exactHistory(from, to time.Time, n int, host string) []cbc.Record {
+	days := to.Sub(from).Hours() / 24
+	if n <= 0 || days <= 0 {
+		return nil
+	}
+	density := 1.1
+	out := g.history(from, to, int(math.Ceil(float64(n)/days*density)), host)
+	for len(out) < n {
+		density *= 1.5
+		out = g.history(from, to, int(math.Ceil(float64(n)/days*density)), host)
+	}
+	drop := make([]bool, len(out))
+	for _, i := range g.rng.Perm(len(out))[:len(out)-n] {
+		drop[i] = true
+	}
+	kept := out[:0]
+	for i, r := range out {
+		if !drop[i] {
+			kept = append(kept, r)
+		}
+	}
+	return kept
 }

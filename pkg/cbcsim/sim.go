@@ -31,6 +31,7 @@ type Config struct {
 	Seed         uint64        // generator seed
 	Span         time.Duration // history before Now; default 7 days
 	EventsPerDay int           // history density; default 2000; negative means no history
+	Records      int           // when positive, exactly this many history events over Span (EventsPerDay is ignored)
 	Now          func() time.Time
 	LiveRate     float64       // new events a minute after start; 0 means none
 	Latency      time.Duration // added to every CBC request, to stand for a network
@@ -138,7 +139,11 @@ func New(cfg Config) *Simulator {
 		stop:    make(chan struct{}),
 	}
 	now := cfg.Now()
-	s.records = s.gen.history(now.Add(-cfg.Span), now, cfg.EventsPerDay, cfg.Host)
+	if cfg.Records > 0 {
+		s.records = s.gen.exactHistory(now.Add(-cfg.Span), now, cfg.Records, cfg.Host)
+	} else {
+		s.records = s.gen.history(now.Add(-cfg.Span), now, cfg.EventsPerDay, cfg.Host)
+	}
 	sortByTime(s.records)
 	queueFrom := now.Add(-cfg.QueueHistory)
 	start := sort.Search(len(s.records), func(i int) bool { return !s.records[i].CreateTime.Before(queueFrom) })

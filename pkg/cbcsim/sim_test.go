@@ -43,3 +43,17 @@ func TestGeneratorIsDeterministic(t *testing.T) {
 		t.Error("different seeds gave the same history")
 	}
 }
+
+// Records asks for an exact history size, as benchmarks do: 10000 must fit CBC's window, not overflow it.
+func TestRecordsGivesExactlyThatManyEventsOverTheSpan(t *testing.T) {
+	now := time.Date(2024, 1, 8, 0, 0, 0, 0, time.UTC)
+	for _, n := range []int{1, 10000, 25000} {
+		got := New(Config{Seed: 5, Records: n, Now: func() time.Time { return now }}).Records()
+		if len(got) != n {
+			t.Fatalf("Records %d gave %d events", n, len(got))
+		}
+		if n > 1000 && (got[0].CreateTime.After(now.Add(-6*24*time.Hour)) || got[n-1].CreateTime.Before(now.Add(-24*time.Hour))) {
+			t.Errorf("Records %d spans only %s to %s, not the 7 days", n, got[0].CreateTime, got[n-1].CreateTime)
+		}
+	}
+}
