@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,48 +43,75 @@ func Build(dir, pkgPath, name string) (string, error) {
 	return out, nil
 }
 
-// Simulator is the standalone cbcsim binary running on a free loopback port.
+// Simulator is the standalone cbcsim binary running on free loopback ports.
 type Simulator struct {
-	URL string
-	cmd *exec.Cmd
+	URL      string // the first address it serves
+	HTTPSURL string // its HTTPS address, when started with -https-addr
+	cmd      *exec.Cmd
 }
 
-// StartSimulator runs the simulator binary with args (plus a free loopback address) until the test ends.
-func StartSimulator(t testing.TB, binary string, args ...string) *Simulator {
-	t.Helper()
+// RunSimulator runs the simulator binary with args (plus a free loopback address) until Stop.
+func RunSimulator(binary string, args ...string) (*Simulator, error) {
 	cmd := exec.Command(binary, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	lines := bufio.NewScanner(stdout)
-	found := make(chan string, 1)
+	sim := &Simulator{cmd: cmd}
+	wantHTTPS := slices.Contains(args, "-https-addr")
+	urls := make(chan string)
 	go func() {
-		for lines.Scan() {
+		defer close(urls)
+		for lines := bufio.NewScanner(stdout); lines.Scan(); {
 			if _, rest, ok := strings.Cut(lines.Text(), "listening on "); ok {
-				found <- strings.Fields(rest)[0]
+				urls <- strings.Fields(rest)[0]
 			}
 		}
-		close(found)
 	}()
-	select {
-	case url, ok := <-found:
-		if !ok {
-			t.Fatal("the simulator exited before listening")
+	timeout := time.After(60 * time.Second)
+	for sim.URL == "" || (wantHTTPS && sim.HTTPSURL == "") {
+		select {
+		case url, ok := <-urls:
+			if !ok {
+				sim.Stop()
+				return nil, fmt.Errorf("the simulator exited before listening")
+			}
+			if sim.URL == "" {
+				sim.URL = url
+			} else {
+				sim.HTTPSURL = url
+			}
+		case <-timeout:
+			sim.Stop()
+			return nil, fmt.Errorf("the simulator did not start within a minute")
 		}
-		return &Simulator{URL: url, cmd: cmd}
-	case <-time.After(60 * time.Second):
-		t.Fatal("the simulator did not start within a minute")
 	}
-	return nil
+	go func() {
+		for range urls {
+		}
+	}()
+	return sim, nil
+}
+
+// StartSimulator runs the simulator until the test ends.
+func StartSimulator(t testing.TB, binary string, args ...string) *Simulator {
+	t.Helper()
+	sim, err := RunSimulator(binary, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Stop)
+	return sim
+}
+
+// Stop ends the simulator process.
+func (s *Simulator) Stop() {
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
 }
 
 // Plugin is a running plugin process and its gRPC clients.
@@ -95,9 +123,8 @@ type Plugin struct {
 	Stream      pluginv2.StreamClient
 }
 
-// StartPlugin starts the plugin binary as Grafana does and connects to every service it offers.
-func StartPlugin(t testing.TB, binary string) *Plugin {
-	t.Helper()
+// LaunchPlugin starts the plugin binary as Grafana does and connects to every service it offers. Kill ends it.
+func LaunchPlugin(binary string) (*Plugin, error) {
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig: goplugin.HandshakeConfig{
 			ProtocolVersion:  grpcplugin.ProtocolVersion,
@@ -116,23 +143,39 @@ func StartPlugin(t testing.TB, binary string) *Plugin {
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		Logger:           hclog.New(&hclog.LoggerOptions{Output: io.Discard}),
 	})
-	t.Cleanup(client.Kill)
+	p := &Plugin{client: client}
 	rpc, err := client.Client()
 	if err != nil {
-		t.Fatalf("start %s: %v", binary, err)
+		p.Kill()
+		return nil, fmt.Errorf("start %s: %w", binary, err)
 	}
-	p := &Plugin{client: client}
 	for name, into := range map[string]any{"data": &p.Data, "diagnostics": &p.Diagnostics, "resource": &p.Resource, "stream": &p.Stream} {
 		raw, err := rpc.Dispense(name)
 		if err != nil {
-			t.Fatalf("the plugin offers no %s service: %v", name, err)
+			p.Kill()
+			return nil, fmt.Errorf("the plugin offers no %s service: %w", name, err)
 		}
 		if err := assign(into, raw); err != nil {
-			t.Fatalf("%s: %v", name, err)
+			p.Kill()
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}
+	return p, nil
+}
+
+// StartPlugin starts the plugin until the test ends.
+func StartPlugin(t testing.TB, binary string) *Plugin {
+	t.Helper()
+	p, err := LaunchPlugin(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Kill)
 	return p
 }
+
+// Kill ends the plugin process.
+func (p *Plugin) Kill() { p.client.Kill() }
 
 func assign(into, raw any) error {
 	switch dst := into.(type) {
@@ -179,6 +222,11 @@ func (p *Plugin) PeakRSS() (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmHWM in /proc status")
+}
+
+// ResetPeakRSS starts a new peak: PeakRSS then reports the highest resident memory since this call.
+func (p *Plugin) ResetPeakRSS() error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", p.client.ReattachConfig().Pid), []byte("5"), 0)
 }
 
 // Exited reports whether the plugin process has ended (it must not, whatever it is sent).
