@@ -47,7 +47,7 @@ export interface CBCQuery extends DataQuery {
 }
 
 export const DEFAULT_LIMIT = 1000;
-export const MAX_LIMIT = 50000;
+export const MAX_LIMIT = 200000;
 
 export const DEFAULT_QUERY: Partial<CBCQuery> = {
   queryType: 'search',

@@ -2,7 +2,10 @@
 // attempts by outcome" without writing patterns. The rule table is documented in the README.
 package category
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // Categories, in the order the rules try them.
 const (
@@ -36,15 +39,51 @@ var rules = []rule{
 
 // Of returns the category of an event with this description.
 func Of(description string) string {
-	d := strings.ToLower(description)
+	var scratch [256]byte // short descriptions are lower-cased here, without an allocation
+	lowered := append(scratch[:0], description...)
+	if !isASCII(lowered) {
+		lowered = []byte(strings.ToLower(description))
+	}
+	for i, c := range lowered {
+		if 'A' <= c && c <= 'Z' {
+			lowered[i] = c + 'a' - 'A'
+		}
+	}
 	for _, r := range rules {
 		for _, p := range r.phrases {
-			if strings.Contains(d, p) {
+			if bytes.Contains(lowered, []byte(p)) {
 				return r.category
 			}
 		}
 	}
 	return Other
+}
+
+func isASCII(s []byte) bool {
+	for _, c := range s {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// Memo remembers the category of each description it has seen: audit logs repeat their descriptions, and Of
+// tries every rule. Bounded to memoSize descriptions; not safe for concurrent use.
+type Memo map[string]string
+
+const memoSize = 100_000
+
+// Of is the package's Of, remembered.
+func (m Memo) Of(description string) string {
+	if c, ok := m[description]; ok {
+		return c
+	}
+	c := Of(description)
+	if len(m) < memoSize {
+		m[description] = c
+	}
+	return c
 }
 
 // All lists every category, for editors and documentation.

@@ -11,7 +11,7 @@ import (
 // Queue reads this API key's queue of new audit logs, oldest first. CBC removes what it returns: only one
 // reader per API key should ever call it.
 func (c *Client) Queue(ctx context.Context) (SearchResponse, error) {
-	return c.envelope(ctx, endpointQueue, http.MethodGet, c.orgPath("audit_log/v1", "logs/_queue"), nil)
+	return c.envelope(ctx, endpointQueue, http.MethodGet, c.orgPath("audit_log/v1", "logs/_queue"), nil, 0)
 }
 
 // legacyNotification is a record of the deprecated v3 queue.

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"time"
 )
@@ -60,43 +59,47 @@ func (r Record) MarshalJSON() ([]byte, error) {
 	return json.Marshal(w)
 }
 
-// UnmarshalJSON accepts null or absent fields and timestamps with or without fractions of a second.
-func (r *Record) UnmarshalJSON(b []byte) error {
-	var w wireRecord
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*r = Record{
-		Actor:       w.Actor,
-		ActorIP:     w.ActorIP,
-		Description: w.Description,
-		Flagged:     w.Flagged,
-		Verbose:     w.Verbose,
-		OrgKey:      w.OrgKey,
-	}
-	if w.RequestURL != nil {
-		r.RequestURL = *w.RequestURL
-	}
-	if w.CreateTime != "" {
-		t, err := time.Parse(time.RFC3339Nano, w.CreateTime)
-		if err != nil {
-			return fmt.Errorf("create_time %q is not an ISO-8601 time", w.CreateTime)
-		}
-		r.CreateTime = t.UTC()
-	}
-	return nil
-}
-
 // ID is a stable identifier derived from every field, since CBC records carry none. Two identical records
 // share an ID; callers that must keep both add an occurrence counter.
 func (r Record) ID() string {
-	h := sha256.New()
-	for _, s := range []string{
-		FormatTime(r.CreateTime), r.Actor, r.ActorIP, r.Description, r.OrgKey, r.RequestURL,
-		strconv.FormatBool(r.Flagged), strconv.FormatBool(r.Verbose),
-	} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+	return string(r.AppendID(nil))
+}
+
+// appendTime appends t as FormatTime writes it, without parsing the layout each time.
+func appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	hour, minute, second := t.Clock()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, TimeLayout)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:12])
+	digits := func(b []byte, n, width int) []byte {
+		for div := []int{1, 10, 100, 1000}[width-1]; div > 0; div /= 10 {
+			b = append(b, byte('0'+n/div%10))
+		}
+		return b
+	}
+	b = append(digits(b, year, 4), '-')
+	b = append(digits(b, int(month), 2), '-')
+	b = append(digits(b, day, 2), 'T')
+	b = append(digits(b, hour, 2), ':')
+	b = append(digits(b, minute, 2), ':')
+	b = append(digits(b, second, 2), '.')
+	return append(digits(b, t.Nanosecond()/1e6, 3), 'Z')
+}
+
+// IDLength is the length of an ID.
+const IDLength = 24
+
+// AppendID appends the record's ID to b.
+func (r Record) AppendID(b []byte) []byte {
+	var scratch [256]byte
+	in := appendTime(scratch[:0], r.CreateTime)
+	for _, s := range []string{r.Actor, r.ActorIP, r.Description, r.OrgKey, r.RequestURL} {
+		in = append(append(in, 0), s...)
+	}
+	in = append(strconv.AppendBool(append(in, 0), r.Flagged), 0)
+	in = append(strconv.AppendBool(in, r.Verbose), 0)
+	sum := sha256.Sum256(in)
+	return hex.AppendEncode(b, sum[:IDLength/2])
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -22,18 +23,15 @@ type SearchResult struct {
 
 // Page runs one search request as it is: one page of at most MaxRows records.
 func (c *Client) Page(ctx context.Context, req SearchRequest) (SearchResponse, error) {
-	return c.envelope(ctx, endpointSearch, http.MethodPost, c.orgPath("audit_log/v1", "logs/_search"), req)
+	return c.envelope(ctx, endpointSearch, http.MethodPost, c.orgPath("audit_log/v1", "logs/_search"), req, req.Rows)
 }
 
-// envelope sends a call answered by {num_found, num_available, results}, decoding records as they stream in.
-func (c *Client) envelope(ctx context.Context, endpoint, method, path string, body any) (SearchResponse, error) {
+// envelope sends a call answered by {num_found, num_available, results} of at most rows records (0: unknown).
+func (c *Client) envelope(ctx context.Context, endpoint, method, path string, body any, rows int) (SearchResponse, error) {
 	var page SearchResponse
 	err := c.getJSON(ctx, endpoint, method, path, body, func(r io.Reader) error {
-		page = SearchResponse{}
 		var err error
-		page.NumFound, page.NumAvailable, err = decodeEnvelope(r, func(rec Record) {
-			page.Results = append(page.Results, rec)
-		})
+		page, err = decodeEnvelope(r, rows)
 		return err
 	})
 	return page, err
@@ -47,9 +45,7 @@ func (c *Client) Search(ctx context.Context, req SearchRequest, limit, maxScan i
 	if limit <= 0 {
 		return SearchResult{}, fmt.Errorf("search limit must be positive, got %d", limit)
 	}
-	req.Start = 0
-	req.Rows = min(limit, MaxRows)
-	first, err := c.Page(ctx, req)
+	first, err := c.firstPage(ctx, req, min(limit, MaxRows))
 	if err != nil {
 		return SearchResult{}, err
 	}
@@ -65,12 +61,74 @@ func (c *Client) Search(ctx context.Context, req SearchRequest, limit, maxScan i
 			return SearchResult{}, err
 		}
 	}
-	if maxScan < limit {
-		maxScan = limit
+	if field, order := sortOf(req); field == "create_time" {
+		// The first page holds the newest (or oldest) records: fetch only the time it does not cover.
+		kept, rest := coveredByPage(first.Results, order, timeSlice{from, to})
+		result.Records, _, err = c.searchSlices(ctx, req, kept, rest.from, rest.to, first.NumFound-len(kept), limit, limit)
+		return result, err
 	}
-	records, sampled, err := c.searchSlices(ctx, req, from, to, first.NumFound, limit, maxScan)
+	records, sampled, err := c.searchSlices(ctx, req, nil, from, to, first.NumFound, limit, max(maxScan, limit))
 	result.Records, result.Sampled = records, sampled
 	return result, err
+}
+
+// coveredByPage splits a page sorted by create_time in order into the records it holds completely, and the part
+// of span still to fetch. Records at the page's last millisecond may continue past the page, so they are left
+// to the rest, which includes that millisecond.
+func coveredByPage(page []Record, order string, span timeSlice) (kept []Record, rest timeSlice) {
+	if len(page) == 0 {
+		return nil, span
+	}
+	edge := page[len(page)-1].CreateTime.Truncate(time.Millisecond)
+	cut := len(page)
+	for cut > 0 && page[cut-1].CreateTime.Truncate(time.Millisecond).Equal(edge) {
+		cut--
+	}
+	if order == Desc {
+		span.to = edge
+	} else {
+		span.from = edge
+	}
+	return page[:cut], span
+}
+
+// splitRows is the largest first page asked for in one request: more are asked for as two halves at once.
+const splitRows = MaxRows / 2
+
+// firstPage fetches the first rows records of req. Over splitRows, it asks for the two halves concurrently,
+// which CBC serves in about half the time of one large page; when fewer records match than the first half
+// holds, the second half's request is the one made in vain.
+func (c *Client) firstPage(ctx context.Context, req SearchRequest, rows int) (SearchResponse, error) {
+	req.Start = 0
+	if rows <= splitRows || c.cfg.Concurrency < 2 {
+		req.Rows = rows
+		return c.Page(ctx, req)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	half := (rows + 1) / 2
+	var (
+		second    SearchResponse
+		secondErr error
+		done      = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		rest := req
+		rest.Start, rest.Rows = half, rows-half
+		second, secondErr = c.Page(ctx, rest)
+	}()
+	req.Rows = half
+	first, err := c.Page(ctx, req)
+	if err != nil {
+		cancel()
+	}
+	<-done
+	if err == nil {
+		err = secondErr
+	}
+	first.Results = append(first.Results, second.Results...)
+	return first, err
 }
 
 // available is how many of a search's matches CBC pages through: num_available, or the window when the server
@@ -127,7 +185,8 @@ const sliceTarget = MaxRows * 8 / 10
 
 // searchSlices fetches [from, to] in time slices. Sorted by create_time, it fetches slices in that order and
 // stops once limit records are known; sorted by another field, it reads up to maxScan records, sorts, and cuts.
-func (c *Client) searchSlices(ctx context.Context, req SearchRequest, from, to time.Time, numFound, limit, maxScan int) ([]Record, bool, error) {
+// The result starts with head, the records already known to come first.
+func (c *Client) searchSlices(ctx context.Context, req SearchRequest, head []Record, from, to time.Time, numFound, limit, maxScan int) ([]Record, bool, error) {
 	field, order := sortOf(req)
 	byTime := field == "create_time"
 	need := maxScan
@@ -136,18 +195,15 @@ func (c *Client) searchSlices(ctx context.Context, req SearchRequest, from, to t
 		need = limit
 		rows = min(MaxRows, limit)
 	}
-	slices := planSlices(from, to, numFound)
+	plan := planSlices(from, to, numFound)
 	if order == Desc {
-		reverse(slices)
+		reverse(plan)
 	}
-	perSlice, capped, err := c.fetchSlices(ctx, req, slices, order, rows, need)
+	perSlice, capped, err := c.fetchSlices(ctx, req, plan, order, rows, need)
 	if err != nil {
 		return nil, false, err
 	}
-	var records []Record
-	for _, s := range perSlice {
-		records = append(records, s...)
-	}
+	records := slices.Concat(append([][]Record{head}, perSlice...)...)
 	if !byTime {
 		SortRecords(records, field, order)
 	}
@@ -166,25 +222,25 @@ func planSlices(from, to time.Time, numFound int) []timeSlice {
 	span := to.Sub(from)/time.Millisecond + 1
 	n := int64((numFound + sliceTarget - 1) / sliceTarget)
 	n = max(1, min(n, int64(span)))
-	slices := make([]timeSlice, 0, n)
+	plan := make([]timeSlice, 0, n)
 	for i := int64(0); i < n; i++ {
 		start := from.Add(time.Duration(int64(span)*i/n) * time.Millisecond)
 		end := from.Add(time.Duration(int64(span)*(i+1)/n-1) * time.Millisecond)
-		slices = append(slices, timeSlice{start, end})
+		plan = append(plan, timeSlice{start, end})
 	}
-	return slices
+	return plan
 }
 
 // fetchSlices fetches slices with bounded concurrency, each worker taking the next slice in order. Once the
 // slices finished in an unbroken run from the first hold need records, the rest are cancelled.
-func (c *Client) fetchSlices(ctx context.Context, req SearchRequest, slices []timeSlice, order string, rows, need int) ([][]Record, bool, error) {
-	results := make([][]Record, len(slices))
-	finished := make([]bool, len(slices))
+func (c *Client) fetchSlices(ctx context.Context, req SearchRequest, plan []timeSlice, order string, rows, need int) ([][]Record, bool, error) {
+	results := make([][]Record, len(plan))
+	finished := make([]bool, len(plan))
 	enough := false
-	err := c.eachSlice(ctx, req, slices, order, rows, need, func(i int, records []Record) bool {
+	err := c.eachSlice(ctx, req, plan, order, rows, need, func(i int, records []Record) bool {
 		results[i], finished[i] = records, true
 		known := 0
-		for j := 0; j < len(slices) && finished[j]; j++ {
+		for j := 0; j < len(plan) && finished[j]; j++ {
 			known += len(results[j])
 		}
 		enough = known >= need
@@ -194,23 +250,23 @@ func (c *Client) fetchSlices(ctx context.Context, req SearchRequest, slices []ti
 		return nil, false, err
 	}
 	var kept [][]Record
-	for i := range slices {
+	for i := range plan {
 		if !finished[i] {
 			break
 		}
 		kept = append(kept, results[i])
 	}
-	return kept, enough && len(kept) < len(slices), nil
+	return kept, enough && len(kept) < len(plan), nil
 }
 
 // eachSlice fetches slices with bounded concurrency, each worker taking the next slice in order, and hands
 // each finished slice to consume (one call at a time). When consume reports enough, the rest are cancelled.
-func (c *Client) eachSlice(ctx context.Context, req SearchRequest, slices []timeSlice, order string, rows, need int, consume func(i int, records []Record) (enough bool)) error {
+func (c *Client) eachSlice(ctx context.Context, req SearchRequest, plan []timeSlice, order string, rows, need int, consume func(i int, records []Record) (enough bool)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
 		mu       sync.Mutex
-		finished = make([]bool, len(slices))
+		finished = make([]bool, len(plan))
 		next     int
 		enough   bool
 		firstErr error
@@ -219,7 +275,7 @@ func (c *Client) eachSlice(ctx context.Context, req SearchRequest, slices []time
 	take := func() (int, bool) {
 		mu.Lock()
 		defer mu.Unlock()
-		if next >= len(slices) || enough || firstErr != nil {
+		if next >= len(plan) || enough || firstErr != nil {
 			return 0, false
 		}
 		next++
@@ -244,12 +300,12 @@ func (c *Client) eachSlice(ctx context.Context, req SearchRequest, slices []time
 			cancel()
 		}
 	}
-	for w := 0; w < min(c.cfg.Concurrency, len(slices)); w++ {
+	for w := 0; w < min(c.cfg.Concurrency, len(plan)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i, ok := take(); ok; i, ok = take() {
-				records, err := c.fetchSlice(ctx, req, slices[i], order, rows, need)
+				records, err := c.fetchSlice(ctx, req, plan[i], order, rows, need)
 				done(i, records, err)
 			}
 		}()
@@ -276,9 +332,8 @@ func (c *Client) Scan(ctx context.Context, req SearchRequest, max int, visit fun
 	if max <= 0 {
 		return ScanResult{}, fmt.Errorf("scan maximum must be positive, got %d", max)
 	}
-	req.Start, req.Sort = 0, nil
-	req.Rows = min(max, MaxRows)
-	first, err := c.Page(ctx, req)
+	req.Sort = nil
+	first, err := c.firstPage(ctx, req, min(max, MaxRows))
 	if err != nil {
 		return ScanResult{}, err
 	}
@@ -297,7 +352,17 @@ func (c *Client) Scan(ctx context.Context, req SearchRequest, max int, visit fun
 			return ScanResult{}, err
 		}
 	}
-	err = c.eachSlice(ctx, req, planSlices(from, to, first.NumFound), Desc, MaxRows, max, func(_ int, records []Record) bool {
+	// Unsorted means newest first: the first page covers the newest records, the slices the time before.
+	kept, rest := coveredByPage(first.Results, Desc, timeSlice{from, to})
+	kept = kept[:min(len(kept), max)]
+	for _, r := range kept {
+		visit(r)
+	}
+	result.Scanned = len(kept)
+	if result.Scanned == max {
+		return result, nil
+	}
+	err = c.eachSlice(ctx, req, planSlices(rest.from, rest.to, first.NumFound-len(kept)), Desc, MaxRows, max-len(kept), func(_ int, records []Record) bool {
 		take := min(len(records), max-result.Scanned)
 		for _, r := range records[:take] {
 			visit(r)
@@ -337,6 +402,9 @@ func (c *Client) fetchSlice(ctx context.Context, req SearchRequest, s timeSlice,
 			return records, err
 		}
 		if len(page.Results) == 0 || page.NumFound <= len(page.Results) {
+			if records == nil {
+				return page.Results, nil
+			}
 			return append(records, page.Results...), nil
 		}
 		edge := page.Results[len(page.Results)-1].CreateTime.Truncate(time.Millisecond)

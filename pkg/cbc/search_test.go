@@ -38,23 +38,27 @@ func TestSearchInsideTheWindow(t *testing.T) {
 		t.Fatalf("test data has %d matches; want between 100 and the window", len(truth))
 	}
 
+	before := sim.Requests("search")
 	got, err := client.Search(context.Background(), req, 50, 0)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n := sim.Requests("search") - before; n != 1 {
+		t.Errorf("a search for 50 records took %d requests, want 1", n)
 	}
 	if got.NumFound != len(truth) {
 		t.Errorf("NumFound %d, want %d", got.NumFound, len(truth))
 	}
 	sameRecords(t, got.Records, truth[:50])
 
-	before := sim.Requests("search")
+	before = sim.Requests("search")
 	all, err := client.Search(context.Background(), req, cbc.Window, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sameRecords(t, all.Records, truth)
-	if n := sim.Requests("search") - before; n != 1 {
-		t.Errorf("a search of %d records inside one page took %d requests", len(truth), n)
+	if n := sim.Requests("search") - before; n != 2 {
+		t.Errorf("a search for a whole window of %d records took %d requests; want its two halves, asked for at once", len(truth), n)
 	}
 }
 

@@ -26,7 +26,8 @@ func GroupKey(field string) func(cbc.Record) string {
 	case "":
 		return func(cbc.Record) string { return "" }
 	case "category":
-		return func(r cbc.Record) string { return category.Of(r.Description) }
+		memo := category.Memo{}
+		return func(r cbc.Record) string { return memo.Of(r.Description) }
 	case "flagged":
 		return func(r cbc.Record) string { return strconv.FormatBool(r.Flagged) }
 	default:

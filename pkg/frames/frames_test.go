@@ -1,27 +1,30 @@
 package frames_test
 
 import (
+	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/seed/cbcauditlogs/pkg/category"
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/cbcsim"
 	"github.com/seed/cbcauditlogs/pkg/frames"
 	"github.com/seed/cbcauditlogs/pkg/models"
 )
 
-func simRecords(t *testing.T, perDay int) []cbc.Record {
+func simRecords(t *testing.T, n int) []cbc.Record {
 	t.Helper()
-	sim := cbcsim.New(cbcsim.Config{Seed: 1, EventsPerDay: perDay, Now: func() time.Time { return time.Date(2024, 1, 8, 0, 0, 0, 0, time.UTC) }})
+	sim := cbcsim.New(cbcsim.Config{Seed: 1, Records: n, Now: func() time.Time { return time.Date(2024, 1, 8, 0, 0, 0, 0, time.UTC) }})
 	defer sim.Close()
 	return sim.Records()
 }
 
 // RecordBytes is an upper bound of the real encoding, and the largest limit a user can set fits the budget.
 func TestSizeEstimateBoundsTheEncoding(t *testing.T) {
-	records := simRecords(t, 10000)[:models.MaxLimit]
+	records := simRecords(t, models.MaxLimit)
 	estimate := 0
 	for _, r := range records {
 		estimate += frames.RecordBytes(r)
@@ -52,5 +55,31 @@ func TestDuplicateRecordsGetDistinctIDs(t *testing.T) {
 	}
 	if again := frames.IDs([]cbc.Record{r}); again[0] != ids[0] {
 		t.Error("ids are not stable")
+	}
+}
+
+// Labels of records holding quotes, markup, control characters and non-ASCII text are valid JSON with the
+// record's exact values.
+func TestLabelsKeepEveryCharacter(t *testing.T) {
+	odd := cbc.Record{
+		Actor: `eve "the" <admin>`, ActorIP: "2001:db8::1", OrgKey: "ÄBC\u2028", RequestURL: "https://x/?a=1&b=\\2\n",
+		Description: "Logged in successfully", Flagged: true,
+	}
+	for _, r := range []cbc.Record{odd, {Description: "Logged out"}} {
+		frame := frames.Logs("A", []cbc.Record{r})
+		raw := frame.Fields[4].At(0).(json.RawMessage)
+		var got map[string]any
+		if err := json.Unmarshal(raw, &got); err != nil {
+			t.Fatalf("labels %s: %v", raw, err)
+		}
+		want := map[string]any{"flagged": r.Flagged, "verbose": r.Verbose, "category": category.Of(r.Description)}
+		for key, value := range map[string]string{"actor": r.Actor, "actor_ip": r.ActorIP, "org_key": r.OrgKey, "request_url": r.RequestURL} {
+			if value != "" {
+				want[key] = value
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("labels %s\nread back %v\nwant      %v", raw, got, want)
+		}
 	}
 }

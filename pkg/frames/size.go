@@ -2,9 +2,10 @@ package frames
 
 import "github.com/seed/cbcauditlogs/pkg/cbc"
 
-// MaxResponseBytes is what the frames of one QueryData response may take, under the plugin protocol's 16 MiB
-// message limit with room for the envelope.
-const MaxResponseBytes = 14 << 20
+// MaxResponseBytes is what the frames of one QueryData response may take: room for MaxLimit typical records,
+// while records with unusually long fields are cut (with a notice) before Grafana and the browser must hold
+// them. The plugin protocol is not the bound: Grafana receives messages of up to 2 GiB from a plugin.
+const MaxResponseBytes = 128 << 20
 
 // RecordBytes is an upper bound of what one record adds to an encoded logs or table frame: its text (the
 // description twice, as body and in the table), the labels' JSON keys, the id, and Arrow's offsets.

@@ -26,10 +26,11 @@ const (
 	FormatTable = "table"
 )
 
-// Limits on a query's limit. MaxLimit keeps a response of long records under the plugin protocol's 16 MiB.
+// Limits on a query's limit. MaxLimit is what a logs or table panel can still take in one response: about
+// 50 MB of Arrow for typical records. More is an export's job.
 const (
 	DefaultLimit = 1000
-	MaxLimit     = 50000
+	MaxLimit     = 200_000
 )
 
 // SortableFields are the fields CBC sorts by; FilterFields the ones criteria and exclusions take as lists.

@@ -2,17 +2,22 @@ package plugin
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 )
 
-// maxCacheEntries bounds the search cache of one data source.
-const maxCacheEntries = 200
+// Bounds of the search cache of one data source: entries, and records over all entries (about 30 MB).
+const (
+	maxCacheEntries = 200
+	maxCacheRecords = 100_000
+)
 
 // searchCache runs each distinct search once at a time and keeps its result for a short while: identical
-// queries of one dashboard, or of several viewers, cost CBC one search. Failures are not kept.
+// queries of one dashboard, or of several viewers, cost CBC one search. Failures are not kept, nor results
+// too large to keep: those are shared only with identical queries made while they are fetched.
 type searchCache struct {
 	mu      sync.Mutex
 	ttl     time.Duration
@@ -55,19 +60,21 @@ func (c *searchCache) get(ctx context.Context, key string, fetch func(context.Co
 	e.result, e.err = fetch(ctx)
 	c.mu.Lock()
 	e.expires = c.now().Add(c.ttl)
-	if e.err != nil && c.entries[key] == e {
+	if (e.err != nil || len(e.result.Records) > maxCacheRecords) && c.entries[key] == e {
 		delete(c.entries, key)
 	}
-	c.mu.Unlock()
 	close(e.done)
+	c.evict()
+	c.mu.Unlock()
 	return e.result, e.err
 }
 
-// evict drops expired entries, and the oldest finished ones beyond maxCacheEntries. The caller holds c.mu.
+// evict drops expired entries, then the oldest finished ones while the cache holds too many entries or
+// records. The caller holds c.mu.
 func (c *searchCache) evict() {
 	now := c.now()
-	var oldestKey string
-	var oldest time.Time
+	var finished []string
+	records := 0
 	for k, e := range c.entries {
 		select {
 		case <-e.done:
@@ -78,11 +85,15 @@ func (c *searchCache) evict() {
 			delete(c.entries, k)
 			continue
 		}
-		if oldestKey == "" || e.expires.Before(oldest) {
-			oldestKey, oldest = k, e.expires
-		}
+		finished = append(finished, k)
+		records += len(e.result.Records)
 	}
-	if len(c.entries) >= maxCacheEntries && oldestKey != "" {
-		delete(c.entries, oldestKey)
+	slices.SortFunc(finished, func(a, b string) int { return c.entries[a].expires.Compare(c.entries[b].expires) })
+	for _, k := range finished {
+		if len(c.entries) < maxCacheEntries && records <= maxCacheRecords {
+			return
+		}
+		records -= len(c.entries[k].result.Records)
+		delete(c.entries, k)
 	}
 }

@@ -61,7 +61,7 @@ describe('QueryEditor', () => {
     await userEvent.clear(limit);
     await userEvent.type(limit, '999999');
     await userEvent.tab();
-    expect(screen.getByText('A number from 1 to 50000')).toBeInTheDocument();
+    expect(screen.getByText('A number from 1 to 200000')).toBeInTheDocument();
     expect(onChange).not.toHaveBeenCalledWith(expect.objectContaining({ limit: 999999 }));
   });
 });
