@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"runtime/debug"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend/datasource"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
@@ -13,8 +14,22 @@ import (
 const PluginID = "seed-cbcauditlogs-datasource"
 
 func main() {
+	limitMemory()
 	if err := datasource.Manage(PluginID, plugin.NewDatasource, datasource.ManageOpts{}); err != nil {
 		log.DefaultLogger.Error("plugin stopped", "error", err)
 		os.Exit(1)
+	}
+}
+
+// limitMemory bounds the process: a search holds its records while it shapes them into a frame, and a
+// 200000-record one would otherwise take the heap past 500 MB. Near a soft limit of 320 MiB the garbage
+// collector works harder instead of letting the heap grow; below it, GOGC 200 halves its work. GOMEMLIMIT and
+// GOGC win when set (Grafana passes them on with [plugins] forward_host_env_vars).
+func limitMemory() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(320 << 20)
 	}
 }

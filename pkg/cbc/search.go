@@ -112,10 +112,10 @@ func (c *Client) firstPage(ctx context.Context, req SearchRequest, rows int) (Se
 		secondErr error
 		done      = make(chan struct{})
 	)
+	rest := req
+	rest.Start, rest.Rows = half, rows-half
 	go func() {
 		defer close(done)
-		rest := req
-		rest.Start, rest.Rows = half, rows-half
 		second, secondErr = c.Page(ctx, rest)
 	}()
 	req.Rows = half

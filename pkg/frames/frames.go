@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
@@ -24,18 +26,26 @@ func Severity(r cbc.Record) string {
 }
 
 // IDs returns a stable id for each record: its derived id, with "-2", "-3"… for exact duplicates, so that
-// Grafana keeps both lines. The ids are cut from one string rather than allocated one by one.
+// Grafana keeps both lines.
 func IDs(records []cbc.Record) []string {
-	text := make([]byte, 0, len(records)*cbc.IDLength)
-	ends := make([]int, len(records))
+	hashed := make([][cbc.IDLength]byte, len(records))
+	for i, r := range records {
+		r.AppendID(hashed[i][:0])
+	}
+	return uniqueIDs(hashed)
+}
+
+// uniqueIDs turns derived ids into unique strings, cut from one string rather than allocated one by one.
+func uniqueIDs(hashed [][cbc.IDLength]byte) []string {
+	text := make([]byte, 0, len(hashed)*cbc.IDLength)
+	ends := make([]int, len(hashed))
 	// Keyed by the id's first 16 hex digits: should two different records share them, the second gets a
 	// suffix it did not need, and every id stays unique all the same.
-	seen := make(map[uint64]int32, len(records))
-	for i, r := range records {
-		start := len(text)
-		text = r.AppendID(text)
+	seen := make(map[uint64]int32, len(hashed))
+	for i, id := range hashed {
+		text = append(text, id[:]...)
 		var prefix [8]byte
-		_, _ = hex.Decode(prefix[:], text[start:start+16])
+		_, _ = hex.Decode(prefix[:], id[:16])
 		key := binary.BigEndian.Uint64(prefix[:])
 		n := seen[key] + 1
 		seen[key] = n
@@ -45,7 +55,7 @@ func IDs(records []cbc.Record) []string {
 		ends[i] = len(text)
 	}
 	all := string(text)
-	ids := make([]string, len(records))
+	ids := make([]string, len(hashed))
 	start := 0
 	for i, end := range ends {
 		ids[i], start = all[start:end], end
@@ -53,30 +63,37 @@ func IDs(records []cbc.Record) []string {
 	return ids
 }
 
-// Logs is the data plane log-lines frame: timestamp, body, severity, id, labels.
+// Logs is the data plane log-lines frame: timestamp, body, severity, id, labels. Large frames are built by
+// one goroutine a CPU.
 func Logs(name string, records []cbc.Record) *data.Frame {
-	times := make([]time.Time, len(records))
-	bodies := make([]string, len(records))
-	severities := make([]string, len(records))
-	labelValues := make([]json.RawMessage, len(records))
-	var chunk []byte // labels share large buffers rather than taking an allocation each
-	categories := category.Memo{}
-	for i, r := range records {
-		times[i] = r.CreateTime
-		bodies[i] = r.Description
-		severities[i] = Severity(r)
-		if cap(chunk)-len(chunk) < labelsRoom(r) {
-			chunk = make([]byte, 0, max(labelsChunk, labelsRoom(r)))
+	n := len(records)
+	times := make([]time.Time, n)
+	bodies := make([]string, n)
+	severities := make([]string, n)
+	labelValues := make([]json.RawMessage, n)
+	hashed := make([][cbc.IDLength]byte, n)
+	inParts(n, func(from, to int) {
+		var chunk []byte // labels share large buffers rather than taking an allocation each
+		categories := category.Memo{}
+		for i := from; i < to; i++ {
+			r := records[i]
+			times[i] = r.CreateTime
+			bodies[i] = r.Description
+			severities[i] = Severity(r)
+			if cap(chunk)-len(chunk) < labelsRoom(r) {
+				chunk = make([]byte, 0, max(labelsChunk, labelsRoom(r)))
+			}
+			start := len(chunk)
+			chunk = appendLabels(chunk, r, categories.Of(r.Description))
+			labelValues[i] = chunk[start:len(chunk):len(chunk)]
+			r.AppendID(hashed[i][:0])
 		}
-		start := len(chunk)
-		chunk = appendLabels(chunk, r, categories.Of(r.Description))
-		labelValues[i] = chunk[start:len(chunk):len(chunk)]
-	}
+	})
 	frame := data.NewFrame(name,
 		data.NewField("timestamp", nil, times),
 		data.NewField("body", nil, bodies),
 		data.NewField("severity", nil, severities),
-		data.NewField("id", nil, IDs(records)),
+		data.NewField("id", nil, uniqueIDs(hashed)),
 		data.NewField("labels", nil, labelValues),
 	)
 	frame.SetMeta(&data.FrameMeta{
@@ -85,6 +102,27 @@ func Logs(name string, records []cbc.Record) *data.Frame {
 		PreferredVisualization: data.VisTypeLogs,
 	})
 	return frame
+}
+
+// parallelFrom is the number of records from which a frame is built by several goroutines.
+const parallelFrom = 4000
+
+// inParts calls work over [0, n), split into one part a CPU run concurrently once n reaches parallelFrom.
+func inParts(n int, work func(from, to int)) {
+	parts := runtime.GOMAXPROCS(0)
+	if n < parallelFrom || parts < 2 {
+		work(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(n*p/parts, n*(p+1)/parts)
+		}()
+	}
+	wg.Wait()
 }
 
 const labelsChunk = 1 << 20

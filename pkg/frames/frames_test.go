@@ -83,3 +83,19 @@ func TestLabelsKeepEveryCharacter(t *testing.T) {
 		}
 	}
 }
+
+// A large frame is built in parts at once; its ids are the same as built one by one, duplicates included.
+func TestLargeLogsFrameMatchesIDs(t *testing.T) {
+	records := simRecords(t, 30000)
+	records = append(records, records[:100]...) // duplicates far apart, in another part
+	ids := frames.Logs("A", records).Fields[3]
+	want := frames.IDs(records)
+	for i := range want {
+		if ids.At(i).(string) != want[i] {
+			t.Fatalf("id %d is %s, want %s", i, ids.At(i), want[i])
+		}
+	}
+	if want[30000] != want[0]+"-2" {
+		t.Errorf("a duplicate got id %s, want %s-2", want[30000], want[0])
+	}
+}
