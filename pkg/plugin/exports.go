@@ -20,7 +20,7 @@ import (
 const (
 	exportTTL     = 30 * 24 * time.Hour
 	maxExports    = 500
-	downloadChunk = 64 << 10
+	downloadChunk = 256 << 10
 )
 
 type exportJob struct {
@@ -190,7 +190,8 @@ func (d *Datasource) handleExportDownload(w http.ResponseWriter, r *http.Request
 	flusher, _ := w.(http.Flusher)
 	buf := make([]byte, downloadChunk)
 	for {
-		n, err := body.Read(buf)
+		// Whole chunks: each flush is one message to Grafana, and the network hands over far smaller reads.
+		n, err := fill(body, buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return
@@ -238,4 +239,17 @@ func writeAPIError(w http.ResponseWriter, err error) {
 		}
 	}
 	writeError(w, status, err.Error())
+}
+
+// fill reads into buf until it is full or the body ends; io.EOF means the body ended where it should.
+func fill(body io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := body.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

@@ -12,13 +12,13 @@ import (
 	"time"
 )
 
-// An export of over 200000 records streams through the plugin: the file holds exactly the matching records and
+// An export of over 400000 records streams through the plugin: the file holds exactly the matching records and
 // the plugin's peak memory stays far below the file's size.
 func TestLargeExportStreamsThroughThePlugin(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("peak memory is read from /proc")
 	}
-	sim := StartSimulator(t, binaries.sim, "-seed", "5", "-span", "48h", "-per-day", "110000", "-rate", "0", "-job-duration", "1s", "-rate-limit", "0")
+	sim := StartSimulator(t, binaries.sim, "-seed", "5", "-span", "48h", "-per-day", "230000", "-rate", "0", "-job-duration", "1s", "-rate-limit", "0")
 	p := StartPlugin(t, binaries.plugin)
 	ds := DataSource{UID: "big", Secret: "SIMULATORSECRET0GRAFANA01", JSONData: map[string]any{
 		"region": "custom", "url": sim.URL, "allowInsecureHttp": true, "orgKey": "ABCD1234", "apiId": "GRAFANA001",
@@ -54,8 +54,8 @@ func TestLargeExportStreamsThroughThePlugin(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if total < 200000 {
-		t.Fatalf("the export holds %d records; the test wants over 200000", total)
+	if total < 400000 {
+		t.Fatalf("the export holds %d records; the test wants over 400000", total)
 	}
 
 	status, file, err := p.CallResource(ctx, ds, "GET", fmt.Sprintf("exports/%d/download", job.ID), nil)
