@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the project needs and runs every check: Go vet and tests (with -race), the Python SDK
 # conformance tests against the simulator, Jest, typecheck, lint, the editors in headless Chromium, the frontend
-# and backend builds, the plugin archive and the Grafana plugin validator. Exits non-zero as soon as anything fails.
+# and backend builds, one small benchmark run, the plugin archive and the Grafana plugin validator. Exits non-zero as soon as anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,6 +48,9 @@ go tool mage -v buildAll
 step "Official Python SDK against the simulator"
 go build -o .cache/cbcsim ./cmd/cbcsim
 CBCSIM=.cache/cbcsim .venv/bin/python -m pytest -q -p no:cacheprovider tests/sdk
+
+step "Benchmark, once, small (the full run is scripts/bench.sh)"
+go run ./cmd/cbcbench -records 2000,12000 -runs 1 -latency 0s
 
 step "Plugin archive"
 version=$(node -p "require('./package.json').version")

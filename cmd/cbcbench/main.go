@@ -1,0 +1,178 @@
+// Command cbcbench measures the plugin against a bare HTTP pager and the official Python SDK on the same
+// simulated Carbon Black Cloud data, in one run, and prints (or writes into the README) a table of median wall
+// times, requests made, the plugin's peak memory and the ratios between them. See the README, "Benchmarks".
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/seed/cbcauditlogs/pkg/plugintest"
+)
+
+func main() {
+	var (
+		counts  = flag.String("records", "10000,200000", "history sizes to measure, comma-separated")
+		latency = flag.Duration("latency", 25*time.Millisecond, "added to every simulator request, to stand for a network")
+		runs    = flag.Int("runs", 7, "runs of each measurement; the table shows their median")
+		python  = flag.String("python", ".venv/bin/python", "Python with carbon-black-cloud-sdk installed; empty skips the SDK")
+		module  = flag.String("module", "dist/module.js", "the built frontend module whose size is reported")
+		readme  = flag.String("readme", "", "write the results between the benchmark markers of this README")
+	)
+	flag.Parse()
+	sizes, err := parseCounts(*counts)
+	if err == nil && *runs < 1 {
+		err = fmt.Errorf("-runs must be at least 1")
+	}
+	if err != nil {
+		fail(err)
+	}
+	report, err := run(config{sizes: sizes, latency: *latency, runs: *runs, python: *python, module: *module})
+	if err != nil {
+		fail(err)
+	}
+	fmt.Print(report.markdown())
+	if *readme != "" {
+		if err := report.writeInto(*readme); err != nil {
+			fail(err)
+		}
+		fmt.Printf("\nwrote the results into %s\n", *readme)
+	}
+	if misses := report.misses(); len(misses) > 0 {
+		fmt.Printf("\n%d target(s) missed: %s\n", len(misses), strings.Join(misses, "; "))
+	}
+}
+
+type config struct {
+	sizes   []int
+	latency time.Duration
+	runs    int
+	python  string
+	module  string
+}
+
+func parseCounts(s string) ([]int, error) {
+	var sizes []int
+	for _, field := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(field))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-records wants positive counts such as 10000,200000, not %q", s)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes, nil
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "cbcbench:", err)
+	os.Exit(1)
+}
+
+// run builds the simulator and the plugin, then measures every client at every size.
+func run(cfg config) (*report, error) {
+	moduleInfo, err := os.Stat(cfg.module)
+	if err != nil {
+		return nil, fmt.Errorf("the frontend module is needed for its size: %w (run npm run build first)", err)
+	}
+	dir, err := os.MkdirTemp("", "cbcbench")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	logf("building the simulator and the plugin")
+	simBinary, err := plugintest.Build(dir, "./cmd/cbcsim", "cbcsim")
+	if err != nil {
+		return nil, err
+	}
+	pluginBinary, err := plugintest.Build(dir, "./pkg", "gpx_cbcauditlogs")
+	if err != nil {
+		return nil, err
+	}
+	python := cfg.python
+	if python != "" {
+		if python, err = filepath.Abs(python); err != nil {
+			return nil, err
+		}
+	}
+	rep := &report{date: time.Now(), latency: cfg.latency, runs: cfg.runs, moduleBytes: moduleInfo.Size()}
+	for _, n := range cfg.sizes {
+		results, err := measureSize(n, cfg, simBinary, pluginBinary, python)
+		if err != nil {
+			return nil, fmt.Errorf("%d records: %w", n, err)
+		}
+		rep.sizes = append(rep.sizes, results)
+	}
+	return rep, nil
+}
+
+// measureSize starts a simulator holding n records over 7 days and measures each client against it.
+func measureSize(n int, cfg config, simBinary, pluginBinary, python string) (sizeResults, error) {
+	logf("%d records: starting the simulator (latency %s)", n, cfg.latency)
+	start := time.Now()
+	sim, err := plugintest.RunSimulator(simBinary, "-records", strconv.Itoa(n), "-span", "168h", "-seed", "1",
+		"-latency", cfg.latency.String(), "-rate", "0", "-rate-limit", "0", "-job-duration", "0",
+		"-https-addr", "127.0.0.1:0")
+	if err != nil {
+		return sizeResults{}, err
+	}
+	defer sim.Stop()
+	// The whole history, with a minute's margin on each side of the simulator's clock.
+	span := timeSpan{from: start.Add(-7*24*time.Hour - time.Minute), to: time.Now().Add(time.Minute)}
+	stats := simStats{url: sim.URL}
+	results := sizeResults{records: n}
+
+	bare := &barePager{url: sim.URL}
+	plugin, err := startPlugin(pluginBinary, sim.URL)
+	if err != nil {
+		return results, err
+	}
+	defer plugin.stop()
+	jobs := []job{
+		{task: searchTask, client: bareClient, ours: true, run: timed(func(i int) (int, error) { return bare.fetchAll(span.shifted(i)) })},
+		{task: searchTask, client: pluginClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.search(span.shifted(i), n) }},
+		{task: countTask, client: pluginClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.countByCategory(span.shifted(i)) }},
+		{task: exportTask, client: pluginClient, ours: true, peak: plugin, run: timed(func(i int) (int, error) { return plugin.export(span.shifted(i)) })},
+	}
+	if python != "" {
+		sdk, err := startSDK(python, sim.HTTPSURL, span)
+		if err != nil {
+			return results, err
+		}
+		defer sdk.stop()
+		jobs = append(jobs,
+			job{task: searchTask, client: sdkClient, run: timed(func(int) (int, error) { return sdk.run(searchTask) })},
+			job{task: exportTask, client: sdkClient, run: timed(func(int) (int, error) { return sdk.run(exportTask) })})
+	}
+	// Runs take turns, so that whatever else the machine does slows every client alike.
+	measurements := make([]measurement, len(jobs))
+	for i := range cfg.runs {
+		logf("%d records, run %d of %d:", n, i+1, cfg.runs)
+		for j, job := range jobs {
+			m := &measurements[j]
+			if err := job.once(i, stats, m); err != nil {
+				return results, fmt.Errorf("%s %s: %w", job.client, job.task, err)
+			}
+			if job.ours && m.records != n {
+				return results, fmt.Errorf("%s %s returned %d records, not the %d that match: timing a wrong answer measures nothing", job.client, job.task, m.records, n)
+			}
+			logf("  %-10s %-6s %s", job.client, job.task, seconds(m.times[i]))
+		}
+	}
+	for j, job := range jobs {
+		m := measurements[j]
+		if m.records != n && m.note == "" {
+			m.note = fmt.Sprintf("returned %d of %d records", m.records, n)
+		}
+		results.add(job.task, job.client, m)
+	}
+	return results, nil
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}

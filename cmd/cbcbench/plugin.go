@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/seed/cbcauditlogs/pkg/plugintest"
+)
+
+// pluginProcess is the built plugin binary, started and called the way Grafana does, configured for the
+// simulator with its default settings (as a user who changed nothing).
+type pluginProcess struct {
+	plugin *plugintest.Plugin
+	ds     plugintest.DataSource
+}
+
+func startPlugin(binary, simURL string) (*pluginProcess, error) {
+	p, err := plugintest.LaunchPlugin(binary)
+	if err != nil {
+		return nil, err
+	}
+	return &pluginProcess{plugin: p, ds: plugintest.DataSource{UID: "bench", Secret: apiSecret, JSONData: map[string]any{
+		"region": "custom", "url": simURL, "allowInsecureHttp": true, "orgKey": orgKey, "apiId": apiID,
+	}}}, nil
+}
+
+func (p *pluginProcess) stop() { p.plugin.Kill() }
+
+func (p *pluginProcess) resetPeak() error     { return p.plugin.ResetPeakRSS() }
+func (p *pluginProcess) peak() (int64, error) { return p.plugin.PeakRSS() }
+
+// query runs one query through QueryData and returns its frames, or the error Grafana would show. The time is
+// that of the call as Grafana makes it: from sending the request to holding the response's bytes, before the
+// frames are decoded (as the bare pager reads bytes without decoding them).
+func (p *pluginProcess) query(span timeSpan, interval time.Duration, model map[string]any) (data.Frames, time.Duration, error) {
+	raw, _ := json.Marshal(model)
+	req := backend.ToProto().QueryDataRequest(&backend.QueryDataRequest{PluginContext: p.ds.PluginContext(), Queries: []backend.DataQuery{{
+		RefID: "A", QueryType: model["queryType"].(string), JSON: raw, Interval: interval, MaxDataPoints: 1000,
+		TimeRange: backend.TimeRange{From: span.from, To: span.to},
+	}}})
+	start := time.Now()
+	reply, err := p.plugin.Data.QueryData(context.Background(), req)
+	took := time.Since(start)
+	if err != nil {
+		return nil, took, err
+	}
+	resp, err := backend.FromProto().QueryDataResponse(reply)
+	if err != nil {
+		return nil, took, err
+	}
+	res := resp.Responses["A"]
+	if res.Error != nil {
+		return nil, took, res.Error
+	}
+	return res.Frames, took, nil
+}
+
+// search asks for every record as a logs frame and returns how many rows it holds.
+func (p *pluginProcess) search(span timeSpan, limit int) (int, time.Duration, error) {
+	frames, took, err := p.query(span, time.Minute, map[string]any{"queryType": "search", "format": "logs", "limit": limit})
+	if err == nil && len(frames) != 1 {
+		err = fmt.Errorf("a search returned %d frames, want 1", len(frames))
+	}
+	if err != nil {
+		return 0, took, err
+	}
+	return frames[0].Rows(), took, nil
+}
+
+// countByCategory counts events per hour grouped by category and returns the sum of every bucket.
+func (p *pluginProcess) countByCategory(span timeSpan) (int, time.Duration, error) {
+	frames, took, err := p.query(span, time.Hour, map[string]any{"queryType": "count", "groupBy": "category"})
+	if err != nil {
+		return 0, took, err
+	}
+	total := 0
+	for _, frame := range frames {
+		for _, field := range frame.Fields {
+			if !field.Type().Numeric() {
+				continue
+			}
+			for i := range field.Len() {
+				v, err := field.FloatAt(i)
+				if err != nil {
+					return 0, took, err
+				}
+				total += int(v)
+			}
+		}
+	}
+	return total, took, nil
+}
+
+// export starts a CSV export through the plugin's resources, waits for it as the query editor does, downloads
+// it and returns how many records the file holds.
+func (p *pluginProcess) export(span timeSpan) (int, error) {
+	ctx := context.Background()
+	body, _ := json.Marshal(map[string]any{"format": "csv", "query": map[string]any{}, "from": span.from.UnixMilli(), "to": span.to.UnixMilli()})
+	status, raw, err := p.plugin.CallResource(ctx, p.ds, "POST", "exports", body)
+	if err != nil || status != 201 {
+		return 0, fmt.Errorf("POST exports: %d %s %v", status, raw, err)
+	}
+	var job struct{ ID int64 }
+	if err := json.Unmarshal(raw, &job); err != nil {
+		return 0, err
+	}
+	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		_, raw, err := p.plugin.CallResource(ctx, p.ds, "GET", fmt.Sprintf("exports/%d", job.ID), nil)
+		var st struct{ Status, Message string }
+		if err != nil || json.Unmarshal(raw, &st) != nil {
+			return 0, fmt.Errorf("export status: %s %v", raw, err)
+		}
+		if st.Status == "COMPLETED" {
+			break
+		}
+		if st.Status == "FAILED" || time.Now().After(deadline) {
+			return 0, fmt.Errorf("export %s: %s", st.Status, st.Message)
+		}
+	}
+	status, file, err := p.plugin.CallResource(ctx, p.ds, "GET", fmt.Sprintf("exports/%d/download", job.ID), nil)
+	if err != nil || status != 200 {
+		return 0, fmt.Errorf("download: %d %v", status, err)
+	}
+	return bytes.Count(file, []byte("\n")) - 1, nil // minus the header
+}

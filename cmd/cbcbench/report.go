@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The README section the benchmark writes lies between these markers.
+const (
+	beginMarker = "<!-- benchmark results: written by scripts/bench.sh -->"
+	endMarker   = "<!-- end of benchmark results -->"
+)
+
+// Targets the product promises.
+const (
+	maxSearchRatio  = 1.25    // plugin search time / bare pager time, inside one window
+	minSDKRatio     = 5.0     // Python SDK time / plugin time
+	maxPeakRSSBytes = 400e6   // plugin peak resident memory
+	maxModuleBytes  = 250_000 // minified frontend module
+	bareClient      = "bare pager"
+	pluginClient    = "plugin"
+	sdkClient       = "Python SDK"
+	searchTask      = "search"
+	countTask       = "count"
+	exportTask      = "export"
+)
+
+type report struct {
+	date        time.Time
+	latency     time.Duration
+	runs        int
+	moduleBytes int64
+	sizes       []sizeResults
+}
+
+var taskLabels = map[string]string{
+	searchTask: "search, every record (logs frame for the plugin)",
+	countTask:  "count by category, 1 h buckets",
+	exportTask: "CSV export",
+}
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Measured %s on %d CPU cores (%s/%s%s, %s); simulator latency %s a request; median of %d runs.\n\n",
+		r.date.UTC().Format("2006-01-02"), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, cpuModel(), runtime.Version(), r.latency, r.runs)
+	b.WriteString("| Records | Task | Client | Median | Requests | Plugin peak RSS | Compared |\n")
+	b.WriteString("|--:|---|---|--:|--:|--:|---|\n")
+	for _, size := range r.sizes {
+		for _, row := range size.rows {
+			fmt.Fprintf(&b, "| %d | %s | %s | %s | %d | %s | %s |\n", size.records, taskLabels[row.task], row.client,
+				seconds(row.median()), row.requests, megabytes(row.peakRSS), size.compared(row))
+		}
+	}
+	b.WriteString("\n| Target | Records | Measured | Verdict |\n|---|--:|---|---|\n")
+	for _, t := range r.targets() {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", t.name, t.records, t.measured, t.verdict)
+	}
+	return b.String()
+}
+
+// compared says how a row relates to its baseline: the bare pager's search for the plugin's search and count
+// (both read every record), the plugin doing the same task for the SDK.
+func (s sizeResults) compared(r row) string {
+	if r.note != "" {
+		return "incomplete: " + shorten(r.note, 120)
+	}
+	switch {
+	case r.client == bareClient:
+		return "baseline"
+	case r.client == pluginClient && r.task != exportTask:
+		if bare, ok := s.find(searchTask, bareClient); ok {
+			return fmt.Sprintf("%.2f× the bare pager", ratio(r.measurement, bare))
+		}
+	case r.client == sdkClient:
+		if plugin, ok := s.find(r.task, pluginClient); ok {
+			return fmt.Sprintf("%.2f× the plugin", ratio(r.measurement, plugin))
+		}
+	}
+	return ""
+}
+
+type target struct{ name, records, measured, verdict string }
+
+func (r *report) targets() []target {
+	var out []target
+	for _, s := range r.sizes {
+		records := fmt.Sprint(s.records)
+		plugin, _ := s.find(searchTask, pluginClient)
+		bare, _ := s.find(searchTask, bareClient)
+		x := ratio(plugin, bare)
+		if s.records <= pageRows {
+			t := target{fmt.Sprintf("plugin search ≤ %.2f× the bare pager", maxSearchRatio), records, fmt.Sprintf("%.2f×", x), "met"}
+			if x > maxSearchRatio {
+				t.verdict = fmt.Sprintf("missed by %.0f%%", (x/maxSearchRatio-1)*100)
+			}
+			out = append(out, t)
+		} else {
+			t := target{"plugin's concurrent slices faster than the sequential pager", records, fmt.Sprintf("%.2f×", x), "met"}
+			if x >= 1 {
+				t.verdict = fmt.Sprintf("missed: %.2f× the pager's time", x)
+			}
+			out = append(out, t)
+		}
+		for _, task := range []string{searchTask, exportTask} {
+			sdk, okSDK := s.find(task, sdkClient)
+			mine, okMine := s.find(task, pluginClient)
+			if !okSDK || !okMine {
+				continue
+			}
+			t := target{fmt.Sprintf("plugin ≥ %.0f× faster than the Python SDK (%s)", minSDKRatio, task), records, "", "met"}
+			switch y := ratio(sdk, mine); {
+			case sdk.note != "":
+				t.measured = fmt.Sprintf("the SDK got %d of %d records in %s", sdk.records, s.records, seconds(sdk.median()))
+				t.verdict = "no ratio: the SDK cannot finish"
+			case y < minSDKRatio:
+				t.measured = fmt.Sprintf("%.2f×", y)
+				t.verdict = fmt.Sprintf("missed: only %.2f×", y)
+			default:
+				t.measured = fmt.Sprintf("%.1f×", y)
+			}
+			out = append(out, t)
+		}
+		var peak int64
+		for _, row := range s.rows {
+			peak = max(peak, row.peakRSS)
+		}
+		t := target{fmt.Sprintf("plugin peak memory < %s", megabytes(maxPeakRSSBytes)), records, megabytes(peak), "met"}
+		if peak >= maxPeakRSSBytes {
+			t.verdict = fmt.Sprintf("missed by %s", megabytes(peak-maxPeakRSSBytes))
+		}
+		out = append(out, t)
+	}
+	t := target{fmt.Sprintf("module.js < %d kB minified", maxModuleBytes/1000), "", fmt.Sprintf("%.1f kB", float64(r.moduleBytes)/1000), "met"}
+	if r.moduleBytes >= maxModuleBytes {
+		t.verdict = fmt.Sprintf("missed by %.1f kB", float64(r.moduleBytes-maxModuleBytes)/1000)
+	}
+	return append(out, t)
+}
+
+// misses lists the targets not met, for the summary line; a target the SDK cannot be measured against is
+// not a miss.
+func (r *report) misses() []string {
+	var out []string
+	for _, t := range r.targets() {
+		if t.verdict != "met" && !strings.HasPrefix(t.verdict, "no ratio") {
+			out = append(out, fmt.Sprintf("%s at %s records: %s", t.name, t.records, t.verdict))
+		}
+	}
+	return out
+}
+
+// writeInto replaces the text between the README's benchmark markers with the results.
+func (r *report) writeInto(path string) error {
+	readme, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	begin := bytes.Index(readme, []byte(beginMarker))
+	end := bytes.Index(readme, []byte(endMarker))
+	if begin < 0 || end < begin {
+		return fmt.Errorf("%s has no %q … %q section to write into", path, beginMarker, endMarker)
+	}
+	var out bytes.Buffer
+	out.Write(readme[:begin+len(beginMarker)])
+	out.WriteString("\n" + r.markdown())
+	out.Write(readme[end:])
+	return os.WriteFile(path, out.Bytes(), 0o644)
+}
+
+// ratio is the median of a's time over b's, run by run: the runs took turns, so each pair shared the
+// machine's state at that moment, and the pairing cancels most of its noise.
+func ratio(a, b measurement) float64 {
+	n := min(len(a.times), len(b.times))
+	if n == 0 {
+		return 0
+	}
+	ratios := make([]float64, n)
+	for i := range n {
+		ratios[i] = a.times[i].Seconds() / b.times[i].Seconds()
+	}
+	slices.Sort(ratios)
+	return ratios[n/2]
+}
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%.3g s", d.Seconds()) }
+
+func megabytes(n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.0f MB", float64(n)/1e6)
+}
+
+func shorten(s string, n int) string {
+	s = strings.ReplaceAll(strings.Join(strings.Fields(s), " "), "|", "/")
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// cpuModel is the processor's name from /proc/cpuinfo, where there is one.
+func cpuModel() string {
+	info, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(info), "\n") {
+		if name, ok := strings.CutPrefix(line, "model name"); ok {
+			return ", " + strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
+		}
+	}
+	return ""
+}
