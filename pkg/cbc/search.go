@@ -64,7 +64,7 @@ func (c *Client) Search(ctx context.Context, req SearchRequest, limit, maxScan i
 	if field, order := sortOf(req); field == "create_time" {
 		// The first page holds the newest (or oldest) records: fetch only the time it does not cover.
 		kept, rest := coveredByPage(first.Results, order, timeSlice{from, to})
-		result.Records, _, err = c.searchSlices(ctx, req, kept, rest.from, rest.to, first.NumFound-len(kept), limit, limit)
+		result.Records, _, err = c.searchSlices(ctx, req, kept, rest.from, rest.to, first.NumFound-len(kept), limit, 0)
 		return result, err
 	}
 	records, sampled, err := c.searchSlices(ctx, req, nil, from, to, first.NumFound, limit, max(maxScan, limit))
@@ -192,8 +192,11 @@ func (c *Client) searchSlices(ctx context.Context, req SearchRequest, head []Rec
 	need := maxScan
 	rows := MaxRows
 	if byTime {
-		need = limit
-		rows = min(MaxRows, limit)
+		need = limit - len(head)
+		if need <= 0 {
+			return head[:limit], false, nil
+		}
+		rows = min(MaxRows, need)
 	}
 	plan := planSlices(from, to, numFound)
 	if order == Desc {
@@ -300,7 +303,10 @@ func (c *Client) eachSlice(ctx context.Context, req SearchRequest, plan []timeSl
 			cancel()
 		}
 	}
-	for w := 0; w < min(c.cfg.Concurrency, len(plan)); w++ {
+	// No more workers than slices needed if each holds its share: a search for a few records past the window
+	// reads one slice, not as many as may run at once.
+	workers := min(c.cfg.Concurrency, len(plan), (need+sliceTarget-1)/sliceTarget)
+	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

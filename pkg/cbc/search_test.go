@@ -216,3 +216,21 @@ func BenchmarkPager(b *testing.B) {
 		})
 	}
 }
+
+// A search for a little more than the window reads a little more than the window: the first page's records are
+// kept and only the records still missing are fetched.
+func TestSearchBeyondTheWindowFetchesOnlyWhatIsMissing(t *testing.T) {
+	sim, url := startSim(t, cbcsim.Config{Seed: 5, EventsPerDay: 16000})
+	client := newClient(url, fullKey, fullSec)
+	req := cbc.SearchRequest{Criteria: lastWeek()}
+	truth, _ := sim.Match(req)
+	before := sim.Requests("search")
+	got, err := client.Search(context.Background(), req, 12000, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameRecords(t, got.Records, truth[:12000])
+	if n := sim.Requests("search") - before; n > 4 {
+		t.Errorf("12000 of %d records took %d requests; want the first page's two halves and a slice or two", len(truth), n)
+	}
+}
