@@ -116,18 +116,40 @@ func (d *jsonReader) consume(want byte) error {
 	return nil
 }
 
-// object reads {"key": value, ...}, calling onKey to read each value.
-func (d *jsonReader) object(onKey func(key []byte) error) error {
-	if err := d.consume('{'); err != nil {
+// sequence reads open, elements separated by commas, and close: an object's members or a list's values.
+func (d *jsonReader) sequence(open, close byte, element func() error) error {
+	if err := d.consume(open); err != nil {
 		return err
 	}
 	if c, err := d.next(); err != nil {
 		return err
-	} else if c == '}' {
+	} else if c == close {
 		d.pos++
 		return nil
 	}
 	for {
+		if err := element(); err != nil {
+			return err
+		}
+		c, err := d.next()
+		if err != nil {
+			return err
+		}
+		switch c {
+		case ',':
+			d.pos++
+		case close:
+			d.pos++
+			return nil
+		default:
+			return d.syntaxError(fmt.Sprintf("%q or %q", ',', close))
+		}
+	}
+}
+
+// object reads {"key": value, ...}, calling onKey to read each value.
+func (d *jsonReader) object(onKey func(key []byte) error) error {
+	return d.sequence('{', '}', func() error {
 		key, err := d.key()
 		if err != nil {
 			return err
@@ -135,23 +157,8 @@ func (d *jsonReader) object(onKey func(key []byte) error) error {
 		if err := d.consume(':'); err != nil {
 			return err
 		}
-		if err := onKey(key); err != nil {
-			return err
-		}
-		c, err := d.next()
-		if err != nil {
-			return err
-		}
-		d.pos++
-		switch c {
-		case ',':
-		case '}':
-			return nil
-		default:
-			d.pos--
-			return d.syntaxError(`"," or "}"`)
-		}
-	}
+		return onKey(key)
+	})
 }
 
 // records reads the results list (or null), handing each record to onRecord.
@@ -159,35 +166,13 @@ func (d *jsonReader) records(onRecord func(Record)) error {
 	if d.literal("null") {
 		return nil
 	}
-	if err := d.consume('['); err != nil {
-		return err
-	}
-	if c, err := d.next(); err != nil {
-		return err
-	} else if c == ']' {
-		d.pos++
-		return nil
-	}
-	for {
+	return d.sequence('[', ']', func() error {
 		rec, err := d.record()
-		if err != nil {
-			return err
+		if err == nil {
+			onRecord(rec)
 		}
-		onRecord(rec)
-		c, err := d.next()
-		if err != nil {
-			return err
-		}
-		d.pos++
-		switch c {
-		case ',':
-		case ']':
-			return nil
-		default:
-			d.pos--
-			return d.syntaxError(`"," or "]"`)
-		}
-	}
+		return err
+	})
 }
 
 // record reads one audit log object; unknown fields are skipped, null fields stay empty.
@@ -389,27 +374,7 @@ func (d *jsonReader) skip() error {
 	case c == '{':
 		err = d.object(func([]byte) error { return d.skip() })
 	case c == '[':
-		d.pos++
-		if c, err = d.next(); err == nil && c == ']' {
-			d.pos++
-			return nil
-		}
-		for err == nil {
-			if err = d.skip(); err != nil {
-				break
-			}
-			if c, err = d.next(); err != nil {
-				break
-			}
-			d.pos++
-			if c == ']' {
-				return nil
-			}
-			if c != ',' {
-				d.pos--
-				err = d.syntaxError(`"," or "]"`)
-			}
-		}
+		err = d.sequence('[', ']', d.skip)
 	case d.literal("true"), d.literal("false"), d.literal("null"):
 	case c == '-' || c >= '0' && c <= '9':
 		for d.pos < len(d.buf) && bytes.IndexByte([]byte("+-.0123456789eE"), d.buf[d.pos]) >= 0 {
