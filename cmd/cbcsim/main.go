@@ -45,6 +45,7 @@ func main() {
 		seed      = flag.Uint64("seed", 1, "generator seed: the same seed gives the same events")
 		useTLS    = flag.Bool("tls", false, "serve HTTPS on -addr with a throwaway self-signed certificate")
 		httpsAddr = flag.String("https-addr", "", "also serve HTTPS here, over the same data (for clients that refuse http)")
+		redirect  = flag.Bool("download-redirect", false, "answer downloads with 302 to a second listener, another host that serves the file without credentials")
 	)
 	flag.StringVar(&cfg.OrgKey, "org", "ABCD1234", "org key")
 	flag.DurationVar(&cfg.Span, "span", 7*24*time.Hour, "history to generate before now")
@@ -56,15 +57,46 @@ func main() {
 	flag.IntVar(&cfg.RateLimit, "rate-limit", 1000, "requests per rate window per source IP (0: unlimited)")
 	flag.DurationVar(&cfg.RateWindow, "rate-window", 5*time.Minute, "rate limit window")
 	flag.Var(&keys, "key", "API key as ID:SECRET:perm,perm (repeatable; default: the built-in keys)")
+	flag.Float64Var(&cfg.SparseShare, "sparse", 0.1, "share of generated events written without false booleans or an empty request_url (negative: none)")
+	flag.Float64Var(&cfg.WholeSeconds, "whole-seconds", 0.05, "share of generated events whose time has no fraction of a second (negative: none)")
+	// The real API's undocumented behaviours, one flag each (README, "Unknown behaviours of the real API").
+	flag.StringVar(&cfg.DefaultSort, "default-sort", "desc", "order of a search that sends no sort: asc or desc")
+	flag.BoolVar(&cfg.EndExclusive, "end-exclusive", false, "create_time.end leaves out its own millisecond")
+	flag.BoolVar(&cfg.CapNumFound, "cap-num-found", false, "num_found stops at 10000")
+	flag.DurationVar(&cfg.JobVisibleAfter, "job-visible-after", 0, "a new export job answers 404 until this has passed")
+	flag.IntVar(&cfg.WrongOrgStatus, "wrong-org-status", 404, "status for a request to another org: 403 or 404")
 	flag.Parse()
+	if d := strings.ToLower(cfg.DefaultSort); d != "asc" && d != "desc" {
+		fatal(fmt.Errorf("-default-sort takes asc or desc, not %q", cfg.DefaultSort))
+	}
+	if cfg.WrongOrgStatus != 403 && cfg.WrongOrgStatus != 404 {
+		fatal(fmt.Errorf("-wrong-org-status takes 403 or 404, not %d", cfg.WrongOrgStatus))
+	}
 	cfg.Seed = *seed
 	if len(keys) > 0 {
 		cfg.Keys = keys
 	}
 
+	var files net.Listener
+	if *redirect {
+		host, _, err := net.SplitHostPort(*addr)
+		if err != nil {
+			fatal(err)
+		}
+		if files, err = net.Listen("tcp", net.JoinHostPort(host, "0")); err != nil {
+			fatal(err)
+		}
+		cfg.DownloadRedirect = "http://" + files.Addr().String()
+	}
+
 	sim := cbcsim.New(cfg)
 	defer sim.Close()
 	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	if files != nil {
+		fileSrv := &http.Server{Handler: sim.FileHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = fileSrv.Serve(files) }()
+		fmt.Fprintf(os.Stderr, "cbcsim serves redirected downloads on %s\n", cfg.DownloadRedirect)
+	}
 	type listener struct {
 		addr   string
 		secure bool
@@ -77,8 +109,7 @@ func main() {
 	for _, l := range listeners {
 		ln, url, err := listen(l.addr, l.secure)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "cbcsim:", err)
-			os.Exit(1)
+			fatal(err)
 		}
 		fmt.Printf("cbcsim listening on %s (org %s, %d records)\n", url, sim.OrgKey(), len(sim.Records()))
 		go func() { served <- srv.Serve(ln) }()
@@ -92,9 +123,13 @@ func main() {
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	case err := <-served:
-		fmt.Fprintln(os.Stderr, "cbcsim:", err)
-		os.Exit(1)
+		fatal(err)
 	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "cbcsim:", err)
+	os.Exit(1)
 }
 
 // listen opens addr, wrapped in TLS with a throwaway certificate when secure, and returns the URL it serves.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/seed/cbcauditlogs/pkg/category"
 	"github.com/seed/cbcauditlogs/pkg/cbcsim"
+	"github.com/seed/cbcauditlogs/pkg/cbctest"
 )
 
 func TestRuleTable(t *testing.T) {
@@ -63,7 +64,7 @@ func TestEveryKnownDescriptionIsCategorised(t *testing.T) {
 	}
 	sim := cbcsim.New(cbcsim.Config{Seed: 1, EventsPerDay: 5000, Now: func() time.Time { return time.Date(2024, 1, 8, 0, 0, 0, 0, time.UTC) }})
 	defer sim.Close()
-	for _, r := range sim.Records() {
+	for _, r := range cbctest.Records(sim) {
 		descriptions = append(descriptions, r.Description)
 	}
 	seen := map[string]int{}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/cbcsim"
+	"github.com/seed/cbcauditlogs/pkg/cbctest"
 )
 
 func TestFixtureResponsesParse(t *testing.T) {
@@ -91,7 +92,7 @@ func TestSDKSearchRequestFilters(t *testing.T) {
 		RequestURL: "https://inclusiveladyship.com", Description: "FOO FOOBAR", Flagged: true,
 	}
 	matching := base
-	sim.Inject(matching)
+	cbctest.Inject(sim, matching)
 	variants := map[string]func(*cbc.Record){
 		"other actor":          func(r *cbc.Record) { r.Actor = "JIHGFEDCBA" },
 		"other ip":             func(r *cbc.Record) { r.ActorIP = "10.29.99.254" },
@@ -107,7 +108,7 @@ func TestSDKSearchRequestFilters(t *testing.T) {
 	for _, change := range variants {
 		r := base
 		change(&r)
-		sim.Inject(r)
+		cbctest.Inject(sim, r)
 	}
 
 	var req cbc.SearchRequest

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -59,9 +60,19 @@ func (c *Client) LegacyQueue(ctx context.Context) ([]Record, error) {
 			OrgKey:      c.cfg.OrgKey,
 		}
 		if n.RequestURL != nil {
-			rec.RequestURL = *n.RequestURL
+			rec.RequestURL = legacyURL(*n.RequestURL)
 		}
 		records = append(records, rec)
 	}
 	return records, nil
+}
+
+// legacyURL decodes the v3 queue's requestUrl, which CBC sends URL-encoded; a value that does not decode is
+// kept as sent.
+func legacyURL(s string) string {
+	decoded, err := url.QueryUnescape(s)
+	if err != nil {
+		return s
+	}
+	return decoded
 }

@@ -8,13 +8,14 @@ import (
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/cbcsim"
+	"github.com/seed/cbcauditlogs/pkg/cbctest"
 )
 
 func TestQueueReadsClearAndKeysAreSeparate(t *testing.T) {
 	sim, url := startSim(t, cbcsim.Config{Seed: 8, EventsPerDay: 1000, QueueBatch: 2500})
 	full := newClient(url, fullKey, fullSec)
 	threeDays := 0
-	for _, r := range sim.Records() {
+	for _, r := range cbctest.Records(sim) {
 		if !r.CreateTime.Before(simNow.Add(-72 * time.Hour)) {
 			threeDays++
 		}
@@ -43,7 +44,7 @@ func TestQueueReadsClearAndKeysAreSeparate(t *testing.T) {
 	}
 
 	fresh := cbc.Record{CreateTime: simNow, Actor: "new@acme.example", Description: "Logged in successfully"}
-	sim.Inject(fresh)
+	cbctest.Inject(sim, fresh)
 	page, _ := full.Queue(context.Background())
 	if len(page.Results) != 1 || page.Results[0].Actor != fresh.Actor {
 		t.Errorf("after draining, the queue holds %+v; want only the new event", page.Results)
@@ -57,7 +58,7 @@ func TestLegacyQueueMapsToRecords(t *testing.T) {
 	sim, url := startSim(t, cbcsim.Config{EventsPerDay: -1})
 	want := cbc.Record{CreateTime: simNow.Add(-time.Minute), Actor: "bs@carbonblack.com", ActorIP: "192.0.2.3",
 		Description: "Logged in successfully", RequestURL: "https://x.example/settings", Flagged: true, OrgKey: "ABCD1234"}
-	sim.Inject(want)
+	cbctest.Inject(sim, want)
 	records, err := newClient(url, fullKey, fullSec).LegacyQueue(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +88,7 @@ func TestExportLifecycle(t *testing.T) {
 	client := newClient(url, fullKey, fullSec)
 	ctx := context.Background()
 	search := cbc.SearchRequest{Query: "flagged:true", Criteria: lastWeek()}
-	truth, _ := sim.Match(search)
+	truth, _ := cbctest.Match(sim, search)
 
 	for _, format := range []string{cbc.FormatCSV, cbc.FormatJSON} {
 		t.Run(format, func(t *testing.T) {
@@ -115,7 +116,7 @@ func TestExportLifecycle(t *testing.T) {
 			}
 			defer body.Close()
 			raw, _ := io.ReadAll(body)
-			got, err := cbcsim.ReadExport(format, raw)
+			got, err := cbctest.ReadExport(format, raw)
 			if err != nil {
 				t.Fatal(err)
 			}

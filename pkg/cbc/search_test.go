@@ -8,6 +8,7 @@ import (
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/cbcsim"
+	"github.com/seed/cbcauditlogs/pkg/cbctest"
 )
 
 func lastWeek() *cbc.Criteria {
@@ -30,7 +31,7 @@ func TestSearchInsideTheWindow(t *testing.T) {
 	sim, url := startSim(t, cbcsim.Config{Seed: 3, EventsPerDay: 1000})
 	client := newClient(url, fullKey, fullSec)
 	req := cbc.SearchRequest{Query: `description:"logged in"`, Criteria: lastWeek()}
-	truth, err := sim.Match(req)
+	truth, err := cbctest.Match(sim, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func TestSearchPagesWithSmallPages(t *testing.T) {
 	sim, url := startSim(t, cbcsim.Config{Seed: 4, EventsPerDay: 3000})
 	client := newClient(url, fullKey, fullSec)
 	req := cbc.SearchRequest{Criteria: lastWeek(), Sort: []cbc.SortField{{Field: "actor", Order: cbc.Asc}}}
-	truth, _ := sim.Match(req)
+	truth, _ := cbctest.Match(sim, req)
 	// A limit under the window, above one page of rows: pages follow start/rows.
 	got, err := client.Search(context.Background(), req, 9999, 0)
 	if err != nil {
@@ -79,7 +80,7 @@ func TestSearchPagesWithSmallPages(t *testing.T) {
 func TestSearchBeyondTheWindow(t *testing.T) {
 	sim, url := startSim(t, cbcsim.Config{Seed: 5, EventsPerDay: 16000})
 	client := newClient(url, fullKey, fullSec)
-	all := sim.Records()
+	all := cbctest.Records(sim)
 	if len(all) < 100000 {
 		t.Fatalf("test data has %d records, want over 100000", len(all))
 	}
@@ -96,7 +97,7 @@ func TestSearchBeyondTheWindow(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			truth, err := sim.Match(tc.req)
+			truth, err := cbctest.Match(sim, tc.req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +122,7 @@ func TestSearchSortedByFieldBeyondScanCap(t *testing.T) {
 	sim, url := startSim(t, cbcsim.Config{Seed: 6, EventsPerDay: 6000})
 	client := newClient(url, fullKey, fullSec)
 	req := cbc.SearchRequest{Criteria: lastWeek(), Sort: []cbc.SortField{{Field: "actor_ip", Order: cbc.Asc}}}
-	truth, _ := sim.Match(req)
+	truth, _ := cbctest.Match(sim, req)
 
 	inWindow, err := client.Search(context.Background(), req, 100, 20000)
 	if err != nil {
@@ -150,10 +151,10 @@ func TestSearchManyRecordsInOneMillisecond(t *testing.T) {
 		if i >= cbc.MaxRows {
 			t = at.Add(-time.Duration(i) * time.Second)
 		}
-		sim.Inject(cbc.Record{CreateTime: t, Actor: fmt.Sprintf("user%05d", i), Description: "Logged in successfully"})
+		cbctest.Inject(sim, cbc.Record{CreateTime: t, Actor: fmt.Sprintf("user%05d", i), Description: "Logged in successfully"})
 	}
 	req := cbc.SearchRequest{Criteria: lastWeek()}
-	truth, _ := sim.Match(req)
+	truth, _ := cbctest.Match(sim, req)
 	got, err := newClient(url, fullKey, fullSec).Search(context.Background(), req, 1_000_000, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -223,7 +224,7 @@ func TestSearchBeyondTheWindowFetchesOnlyWhatIsMissing(t *testing.T) {
 	sim, url := startSim(t, cbcsim.Config{Seed: 5, EventsPerDay: 16000})
 	client := newClient(url, fullKey, fullSec)
 	req := cbc.SearchRequest{Criteria: lastWeek()}
-	truth, _ := sim.Match(req)
+	truth, _ := cbctest.Match(sim, req)
 	before := sim.Requests("search")
 	got, err := client.Search(context.Background(), req, 12000, 0)
 	if err != nil {

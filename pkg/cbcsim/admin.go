@@ -2,9 +2,8 @@ package cbcsim
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
-
-	"github.com/seed/cbcauditlogs/pkg/cbc"
 )
 
 // adminRoutes are the test-only routes, kept under /_sim/ apart from the CBC API and needing no key:
@@ -17,7 +16,7 @@ import (
 //	GET    /_sim/stats              requests per endpoint and queue backlog per key
 func (s *Simulator) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /_sim/events", func(w http.ResponseWriter, r *http.Request) {
-		var records []cbc.Record
+		var records []Event
 		if err := json.NewDecoder(r.Body).Decode(&records); err != nil {
 			http.Error(w, "expected a JSON list of records: "+err.Error(), http.StatusBadRequest)
 			return
@@ -41,17 +40,17 @@ func (s *Simulator) adminRoutes(mux *http.ServeMux) {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("POST /_sim/truth", func(w http.ResponseWriter, r *http.Request) {
-		var req cbc.SearchRequest
-		if err := decodeStrict(r, &req); err != nil {
-			writeJSON(w, Fault{}, failure(err))
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
 			return
 		}
-		records, err := s.Match(req)
+		records, err := s.Match(body)
 		if err != nil {
 			writeJSON(w, Fault{}, failure(err))
 			return
 		}
-		writeJSON(w, Fault{}, ok(cbc.SearchResponse{NumFound: len(records), NumAvailable: len(records), Results: records}))
+		writeJSON(w, Fault{}, ok(envelope{NumFound: len(records), NumAvailable: len(records), Results: records}))
 	})
 	mux.HandleFunc("POST /_sim/keys/{id}/revoke", func(w http.ResponseWriter, r *http.Request) {
 		s.Revoke(r.PathValue("id"))

@@ -2,6 +2,7 @@ package cbcsim
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -71,7 +72,7 @@ func writeBody(w http.ResponseWriter, f Fault, status int, contentType string, b
 	if f.Truncate {
 		body = body[:len(body)/2]
 	} else if f.SlowBodyMS == 0 {
-		w.Header().Set("Content-Length", itoa(len(body)))
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	}
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(status)

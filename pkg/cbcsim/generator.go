@@ -5,18 +5,36 @@ import (
 	"math"
 	"math/rand/v2"
 	"time"
-
-	"github.com/seed/cbcauditlogs/pkg/cbc"
 )
 
-// generator makes realistic audit events from a seed: the same seed, org and times give the same events.
+// generator makes realistic audit events from a seed: the same seed and config give the same events.
 type generator struct {
-	rng    *rand.Rand
-	orgKey string
+	rng          *rand.Rand
+	shape        *rand.Rand // how an event is written (sparse, whole seconds), apart from what it says
+	orgKey, host string
+	sparseShare  float64
+	wholeSeconds float64
 }
 
-func newGenerator(seed uint64, orgKey string) *generator {
-	return &generator{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), orgKey: orgKey}
+func newGenerator(seed uint64, cfg Config) *generator {
+	return &generator{
+		rng:          rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		shape:        rand.New(rand.NewPCG(seed^0x5bd1e995, seed)),
+		orgKey:       cfg.OrgKey,
+		host:         cfg.Host,
+		sparseShare:  cfg.SparseShare,
+		wholeSeconds: cfg.WholeSeconds,
+	}
+}
+
+// shaped writes a share of events as forwarders do (no false booleans, no empty request_url) and a share with
+// times in whole seconds, as CBC's own examples show both.
+func (g *generator) shaped(e Event) Event {
+	e.Sparse = g.shape.Float64() < g.sparseShare
+	if g.shape.Float64() < g.wholeSeconds {
+		e.CreateTime = e.CreateTime.Truncate(time.Second)
+	}
+	return e
 }
 
 var (
@@ -44,11 +62,11 @@ var (
 
 // eventAt makes one event at t, drawn from a mix that resembles a working org: mostly logins and connector
 // traffic, some administration, and rare security-relevant changes.
-func (g *generator) eventAt(t time.Time, host string) cbc.Record {
+func (g *generator) eventAt(t time.Time) Event {
 	u := users[g.rng.IntN(len(users))]
 	c := connectors[g.rng.IntN(len(connectors))]
-	rec := cbc.Record{CreateTime: t.UTC().Truncate(time.Millisecond), OrgKey: g.orgKey, Actor: u.email, ActorIP: u.ip}
-	page := func() string { return host + consolePages[g.rng.IntN(len(consolePages))] }
+	rec := Event{CreateTime: t.UTC().Truncate(time.Millisecond), OrgKey: g.orgKey, Actor: u.email, ActorIP: u.ip}
+	page := func() string { return g.host + consolePages[g.rng.IntN(len(consolePages))] }
 	switch roll := g.rng.IntN(1000); {
 	case roll < 300:
 		rec.Description = "Logged in successfully"
@@ -91,24 +109,24 @@ func (g *generator) eventAt(t time.Time, host string) cbc.Record {
 	default:
 		rec.Description = fmt.Sprintf("Updated report, %s", reports[g.rng.IntN(len(reports))])
 	}
-	return rec
+	return g.shaped(rec)
 }
 
 // failedLoginBurst is a password-guessing run from one outside IP: n failures a few seconds apart.
-func (g *generator) failedLoginBurst(start time.Time, n int) []cbc.Record {
+func (g *generator) failedLoginBurst(start time.Time, n int) []Event {
 	ip := attackerIPs[g.rng.IntN(len(attackerIPs))]
 	t := start
-	out := make([]cbc.Record, 0, n)
+	out := make([]Event, 0, n)
 	for range n {
 		victim := guessedUsers[g.rng.IntN(len(guessedUsers))]
-		out = append(out, cbc.Record{
+		out = append(out, g.shaped(Event{
 			CreateTime:  t.UTC().Truncate(time.Millisecond),
 			OrgKey:      g.orgKey,
 			Actor:       victim,
 			ActorIP:     ip,
 			Description: fmt.Sprintf("Login failed for user %s", victim),
 			Flagged:     true,
-		})
+		}))
 		t = t.Add(time.Duration(500+g.rng.IntN(4000)) * time.Millisecond)
 	}
 	return out
@@ -125,13 +143,13 @@ func (g *generator) keyID() string {
 
 // history makes about perDay events a day over [from, to), oldest first: arrivals are random (exponential gaps)
 // and about one event in 200 starts a burst of failed logins.
-func (g *generator) history(from, to time.Time, perDay int, host string) []cbc.Record {
+func (g *generator) history(from, to time.Time, perDay int) []Event {
 	if perDay <= 0 || !from.Before(to) {
 		return nil
 	}
 	meanGap := float64(24*time.Hour) / float64(perDay)
 	want := int(float64(to.Sub(from)) / meanGap)
-	out := make([]cbc.Record, 0, want+want/20)
+	out := make([]Event, 0, want+want/20)
 	t := from
 	for {
 		t = t.Add(time.Duration(g.rng.ExpFloat64() * meanGap))
@@ -146,23 +164,23 @@ func (g *generator) history(from, to time.Time, perDay int, host string) []cbc.R
 			}
 			continue
 		}
-		out = append(out, g.eventAt(t, host))
+		out = append(out, g.eventAt(t))
 	}
 	return out
 }
 
 // exactHistory makes exactly n events over [from, to), oldest first: a history a little denser than needed,
 // thinned by dropping randomly chosen events, so the mix and the bursts look like history's.
-func (g *generator) exactHistory(from, to time.Time, n int, host string) []cbc.Record {
+func (g *generator) exactHistory(from, to time.Time, n int) []Event {
 	days := to.Sub(from).Hours() / 24
 	if n <= 0 || days <= 0 {
 		return nil
 	}
 	density := 1.1
-	out := g.history(from, to, int(math.Ceil(float64(n)/days*density)), host)
+	out := g.history(from, to, int(math.Ceil(float64(n)/days*density)))
 	for len(out) < n {
 		density *= 1.5
-		out = g.history(from, to, int(math.Ceil(float64(n)/days*density)), host)
+		out = g.history(from, to, int(math.Ceil(float64(n)/days*density)))
 	}
 	drop := make([]bool, len(out))
 	for _, i := range g.rng.Perm(len(out))[:len(out)-n] {

@@ -2,19 +2,22 @@ package cbcsim
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/seed/cbcauditlogs/pkg/cbc"
 )
 
-func itoa(n int) string { return strconv.Itoa(n) }
+// maxBody bounds a request body, as a server would.
+const maxBody = 8 << 20
 
 // Handler serves the CBC API and, under /_sim/, the admin API.
 func (s *Simulator) Handler() http.Handler {
@@ -36,6 +39,7 @@ func (s *Simulator) Handler() http.Handler {
 // call is one authenticated CBC request, with the simulator locked.
 type call struct {
 	r     *http.Request
+	body  []byte
 	key   *keyState
 	fault Fault
 }
@@ -44,6 +48,7 @@ type call struct {
 type reply struct {
 	status int
 	body   any
+	header http.Header
 	stream func(http.ResponseWriter)
 }
 
@@ -53,10 +58,22 @@ func errorReply(status int, code, message string) reply {
 	return reply{status: status, body: map[string]string{"error_code": code, "message": message}}
 }
 
+// envelope is the body of a search page and of a queue read.
+type envelope struct {
+	NumFound     int     `json:"num_found"`
+	NumAvailable int     `json:"num_available"`
+	Results      []Event `json:"results"`
+}
+
 // endpoint wraps a CBC handler with what every CBC route does: count, rate-limit, inject faults,
 // authenticate, check the org and the permission.
 func (s *Simulator) endpoint(name, perm string, orgScoped bool, handle func(call) reply) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		if err != nil {
+			writeJSON(w, Fault{}, errorReply(http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE", "the request body is larger than 8 MiB"))
+			return
+		}
 		s.mu.Lock()
 		s.stats[name]++
 		retry, limited := s.rateLimited(r)
@@ -67,27 +84,45 @@ func (s *Simulator) endpoint(name, perm string, orgScoped bool, handle func(call
 			time.Sleep(wait)
 		}
 		if limited {
-			fault = Fault{Status: http.StatusTooManyRequests, RetryAfter: retry}
+			w.Header().Set("Retry-After", strconv.Itoa(retry))
+			writeJSON(w, Fault{}, errorReply(http.StatusTooManyRequests, "TOO_MANY_REQUESTS",
+				fmt.Sprintf("Rate limit exceeded: retry after %d seconds", retry)))
+			return
 		}
 		if fault.Status != 0 {
 			if fault.Status == http.StatusTooManyRequests {
-				w.Header().Set("Retry-After", itoa(max(fault.RetryAfter, 1)))
+				w.Header().Set("Retry-After", strconv.Itoa(max(fault.RetryAfter, 1)))
 			}
-			writeJSON(w, Fault{}, errorReply(fault.Status, http.StatusText(fault.Status), "injected fault"))
+			writeJSON(w, Fault{}, statusReply(fault.Status))
 			return
 		}
 
 		s.mu.Lock()
 		rep := s.authorize(r, name, perm, orgScoped, func(key *keyState) reply {
-			return handle(call{r: r, key: key, fault: fault})
+			return handle(call{r: r, body: body, key: key, fault: fault})
 		})
 		s.mu.Unlock()
+		for k, v := range rep.header {
+			w.Header()[k] = v
+		}
 		if rep.stream != nil {
 			rep.stream(w)
 			return
 		}
 		writeJSON(w, fault, rep)
 	})
+}
+
+// statusReply is what an injected status answers with: CBC's own body for 429, a gateway's or server's for
+// the others.
+func statusReply(status int) reply {
+	switch {
+	case status == http.StatusTooManyRequests:
+		return errorReply(status, "TOO_MANY_REQUESTS", "Rate limit exceeded: retry after the time in Retry-After")
+	case status >= 500:
+		return errorReply(status, strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_")), "The service is temporarily unable to handle the request")
+	}
+	return errorReply(status, strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_")), http.StatusText(status))
 }
 
 // authorize checks the X-Auth-Token, the org key and the permission. The caller holds s.mu.
@@ -102,6 +137,9 @@ func (s *Simulator) authorize(r *http.Request, name, perm string, orgScoped bool
 		return errorReply(http.StatusUnauthorized, "UNAUTHORIZED", "the API key is invalid or was revoked")
 	}
 	if orgScoped && r.PathValue("org") != s.cfg.OrgKey {
+		if s.cfg.WrongOrgStatus == http.StatusForbidden {
+			return errorReply(http.StatusForbidden, "FORBIDDEN", "access to this org is denied")
+		}
 		return errorReply(http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("org %q not found", r.PathValue("org")))
 	}
 	if !key.can(perm) {
@@ -147,83 +185,78 @@ func writeJSON(w http.ResponseWriter, f Fault, rep reply) {
 	writeBody(w, f, rep.status, "application/json", buf.Bytes())
 }
 
-// decodeStrict reads a JSON body, refusing unknown keys so that a client sending what CBC does not take fails.
-func decodeStrict(r *http.Request, into any) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(into); err != nil {
-		return badRequestf("the request body is not a valid request: %v", err)
-	}
-	return nil
-}
-
 // failure turns a search error into CBC's 400 bodies.
 func failure(err error) reply {
-	var syntax *syntaxError
-	if errors.As(err, &syntax) {
-		return reply{status: http.StatusBadRequest, body: map[string]string{"reason": "query_malformed_syntax", "message": syntax.msg}}
+	var query *queryError
+	if errors.As(err, &query) {
+		return reply{status: http.StatusBadRequest, body: map[string]string{"reason": "query_malformed_syntax", "message": query.msg}}
 	}
 	return errorReply(http.StatusBadRequest, "INVALID_ARGUMENT", err.Error())
 }
 
 func (s *Simulator) handleSearch(c call) reply {
-	var req cbc.SearchRequest
-	if err := decodeStrict(c.r, &req); err != nil {
+	body, err := readBody(c.body)
+	if err != nil {
 		return failure(err)
 	}
-	rows := req.Rows
+	rows := body.Rows
 	if rows == 0 {
 		rows = s.cfg.DefaultRows
 	}
 	switch {
-	case rows < 0 || req.Start < 0:
+	case rows < 0 || body.Start < 0:
 		return failure(badRequestf("rows and start must not be negative"))
-	case rows > cbc.MaxRows:
-		return failure(badRequestf("rows must be at most %d, got %d", cbc.MaxRows, rows))
-	case req.Start+rows > cbc.Window:
-		return failure(badRequestf("start + rows must be at most %d (the result window), got %d", cbc.Window, req.Start+rows))
+	case rows > maxRows:
+		return failure(badRequestf("rows must be at most %d, got %d", maxRows, rows))
+	case body.Start+rows > window:
+		return failure(badRequestf("start + rows must be at most %d (the result window), got %d", window, body.Start+rows))
 	}
-	compiled, err := s.compile(req.Query, req.Criteria, req.Exclusions, req.Sort)
+	compiled, err := s.compile(body)
 	if err != nil {
 		return failure(err)
 	}
-	h := s.run(compiled)
-	page := cbc.SearchResponse{NumFound: h.len(), NumAvailable: min(h.len(), cbc.Window), Results: []cbc.Record{}}
-	for i := req.Start; i < min(req.Start+rows, h.len()); i++ {
-		page.Results = append(page.Results, h.at(i))
+	matched := s.run(compiled)
+	page := envelope{NumFound: len(matched), NumAvailable: min(len(matched), window)}
+	if s.cfg.CapNumFound {
+		page.NumFound = page.NumAvailable
 	}
+	page.Results = events(matched[min(body.Start, len(matched)):min(body.Start+rows, len(matched))])
 	return ok(page)
 }
 
 // dequeue takes up to one batch from the front of a key's queue. The caller holds s.mu.
-func (s *Simulator) dequeue(key *keyState) (batch []cbc.Record, backlog int) {
+func (s *Simulator) dequeue(key *keyState) (batch []Event, backlog int) {
 	backlog = len(key.queue)
 	n := min(backlog, s.cfg.QueueBatch)
-	batch = append([]cbc.Record{}, key.queue[:n]...)
-	key.queue = append([]cbc.Record(nil), key.queue[n:]...)
+	batch = append([]Event{}, key.queue[:n]...)
+	key.queue = append([]Event(nil), key.queue[n:]...)
 	return batch, backlog
 }
 
 func (s *Simulator) handleQueue(c call) reply {
 	batch, backlog := s.dequeue(c.key)
-	return ok(cbc.SearchResponse{NumFound: len(batch), NumAvailable: backlog, Results: batch})
+	return ok(envelope{NumFound: len(batch), NumAvailable: backlog, Results: batch})
 }
 
+// handleLegacy answers the v3 queue: camelCase notifications with an event id of 32 hex digits, epoch
+// milliseconds and a URL-encoded requestUrl, as CBC's own example shows.
 func (s *Simulator) handleLegacy(c call) reply {
 	batch, _ := s.dequeue(c.key)
 	notifications := make([]map[string]any, 0, len(batch))
 	for _, rec := range batch {
-		var url any
+		var requestURL any
 		if rec.RequestURL != "" {
-			url = rec.RequestURL
+			requestURL = url.QueryEscape(rec.RequestURL)
 		}
+		s.legacy++
+		id := sha256.Sum256(fmt.Appendf(nil, "%d %d %s", s.cfg.Seed, s.legacy, rec.CreateTime))
 		notifications = append(notifications, map[string]any{
-			"eventId":     rec.ID(),
+			"eventId":     hex.EncodeToString(id[:16]),
 			"eventTime":   rec.CreateTime.UnixMilli(),
 			"loginName":   rec.Actor,
 			"clientIp":    rec.ActorIP,
 			"orgName":     strings.ToLower(s.cfg.OrgKey) + ".example.org",
-			"requestUrl":  url,
+			"requestUrl":  requestURL,
 			"description": rec.Description,
 			"flagged":     rec.Flagged,
 			"verbose":     rec.Verbose,

@@ -2,73 +2,78 @@ package cbcsim
 
 import (
 	"bufio"
+	"crypto/rand"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"time"
+)
 
-	"github.com/seed/cbcauditlogs/pkg/cbc"
+// Job statuses (cbc-api.md), and the progress messages of the SDK's job model.
+const (
+	jobCreated    = "CREATED"
+	jobInProgress = "IN_PROGRESS"
+	jobCompleted  = "COMPLETED"
+	jobFailed     = "FAILED"
 )
 
 // job is an export: a snapshot of the matches taken when it was started, served once it completes.
 type job struct {
-	id        int64
-	owner     string // the API ID that started it; no other key sees it
-	format    string
-	records   []cbc.Record
-	created   time.Time
-	duration  time.Duration
-	fails     bool
-	reqParams cbc.ExportRequest
+	id       int64
+	owner    string // the API ID that started it; no other key sees it
+	format   string
+	records  []Event
+	created  time.Time
+	duration time.Duration
+	fails    bool
+	params   json.RawMessage
 }
 
-func (j *job) status(now time.Time) (string, int64) {
+func (j *job) status(now time.Time) (status, message string, completed int64) {
 	total := int64(len(j.records))
 	elapsed := now.Sub(j.created)
 	switch {
 	case elapsed >= j.duration && j.fails:
-		return cbc.JobFailed, 0
+		return jobFailed, "FINISHED", 0
 	case elapsed >= j.duration:
-		return cbc.JobCompleted, total
+		return jobCompleted, "FINISHED", total
 	case elapsed < j.duration/10:
-		return cbc.JobCreated, 0
+		return jobCreated, "QUEUED", 0
 	default:
-		return cbc.JobInProgress, total * int64(elapsed) / int64(j.duration)
+		return jobInProgress, "IN_PROGRESS", total * int64(elapsed) / int64(j.duration)
 	}
 }
 
 func (s *Simulator) handleExport(c call) reply {
-	var req cbc.ExportRequest
-	if err := decodeStrict(c.r, &req); err != nil {
-		return failure(err)
-	}
-	if req.Format != cbc.FormatCSV && req.Format != cbc.FormatJSON {
-		return failure(badRequestf("format must be csv or json, not %q", req.Format))
-	}
-	compiled, err := s.compile(req.Query, req.Criteria, req.Exclusions, req.Sort)
+	body, err := readBody(c.body)
 	if err != nil {
 		return failure(err)
 	}
-	h := s.run(compiled)
-	records := make([]cbc.Record, h.len())
-	for i := range records {
-		records[i] = h.at(i)
+	if body.Format != "csv" && body.Format != "json" {
+		return failure(badRequestf("format must be csv or json, not %q", body.Format))
+	}
+	compiled, err := s.compile(body)
+	if err != nil {
+		return failure(err)
 	}
 	s.nextJob++
 	s.jobs[s.nextJob] = &job{
-		id: s.nextJob, owner: c.key.ID, format: req.Format, records: records, created: s.cfg.Now(),
-		duration: s.cfg.JobDuration, fails: c.fault.FailJob, reqParams: req,
+		id: s.nextJob, owner: c.key.ID, format: body.Format, records: events(s.run(compiled)), created: s.cfg.Now(),
+		duration: s.cfg.JobDuration, fails: c.fault.FailJob, params: json.RawMessage(c.body),
 	}
 	return ok(map[string]int64{"job_id": s.nextJob})
 }
 
-// lookupJob finds a job the caller's key may see. The caller holds s.mu.
+// lookupJob finds a job the caller's key may see. A job younger than JobVisibleAfter is not found yet.
+// The caller holds s.mu.
 func (s *Simulator) lookupJob(c call) (*job, *reply) {
 	id, err := strconv.ParseInt(c.r.PathValue("id"), 10, 64)
 	j, found := s.jobs[id]
-	if err != nil || !found || j.owner != c.key.ID || s.cfg.Now().Sub(j.created) > s.cfg.JobTTL {
+	now := s.cfg.Now()
+	if err != nil || !found || j.owner != c.key.ID || now.Sub(j.created) > s.cfg.JobTTL || now.Sub(j.created) < s.cfg.JobVisibleAfter {
 		rep := errorReply(http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("job %s not found", c.r.PathValue("id")))
 		return nil, &rep
 	}
@@ -77,27 +82,27 @@ func (s *Simulator) lookupJob(c call) (*job, *reply) {
 
 func (s *Simulator) jobBody(j *job) map[string]any {
 	now := s.cfg.Now()
-	status, completed := j.status(now)
+	status, message, completed := j.status(now)
 	updated := j.created
-	if status != cbc.JobCreated {
+	switch status {
+	case jobCompleted, jobFailed:
+		updated = j.created.Add(j.duration)
+	case jobInProgress:
 		updated = now
-		if status == cbc.JobCompleted || status == cbc.JobFailed {
-			updated = j.created.Add(j.duration)
-		}
 	}
 	body := map[string]any{
 		"id":               j.id,
 		"type":             "EXTERNAL",
 		"org_key":          s.cfg.OrgKey,
 		"status":           status,
-		"create_time":      cbc.FormatTime(j.created),
-		"last_update_time": cbc.FormatTime(updated),
+		"create_time":      formatTime(j.created),
+		"last_update_time": formatTime(updated),
 		"connector_id":     j.owner,
-		"job_parameters":   map[string]any{"job_parameters": j.reqParams},
-		"progress":         map[string]int64{"num_total": int64(len(j.records)), "num_completed": completed},
+		"job_parameters":   map[string]any{"job_parameters": j.params},
+		"progress":         map[string]any{"num_total": len(j.records), "num_completed": completed, "message": message},
 	}
-	if status == cbc.JobFailed {
-		body["errors"] = []string{"the export failed"}
+	if status == jobFailed {
+		body["errors"] = "the export failed while writing the file"
 	}
 	return body
 }
@@ -125,8 +130,8 @@ func (s *Simulator) handleProgress(c call) reply {
 	if missing != nil {
 		return *missing
 	}
-	status, completed := j.status(s.cfg.Now())
-	return ok(map[string]any{"num_total": len(j.records), "num_completed": completed, "message": status})
+	_, message, completed := j.status(s.cfg.Now())
+	return ok(map[string]any{"num_total": len(j.records), "num_completed": completed, "message": message})
 }
 
 // csvHeader is the column order of a CSV export.
@@ -137,12 +142,44 @@ func (s *Simulator) handleDownload(c call) reply {
 	if missing != nil {
 		return *missing
 	}
-	if status, _ := j.status(s.cfg.Now()); status != cbc.JobCompleted {
+	if status, _, _ := j.status(s.cfg.Now()); status != jobCompleted {
 		return errorReply(http.StatusConflict, "CONFLICT", fmt.Sprintf("job %d is %s; download it once it is COMPLETED", j.id, status))
 	}
-	records, format, slow := j.records, j.format, time.Duration(c.fault.SlowBodyMS)*time.Millisecond
-	return reply{stream: func(w http.ResponseWriter) {
-		if format == cbc.FormatCSV {
+	if s.cfg.DownloadRedirect != "" {
+		token := make([]byte, 16)
+		_, _ = rand.Read(token)
+		name := hex.EncodeToString(token)
+		s.files[name] = j
+		return reply{status: http.StatusFound, header: http.Header{"Location": {s.cfg.DownloadRedirect + "/files/" + name}},
+			body: map[string]string{"location": s.cfg.DownloadRedirect + "/files/" + name}}
+	}
+	return reply{stream: exportStream(j, time.Duration(c.fault.SlowBodyMS)*time.Millisecond)}
+}
+
+// FileHandler serves the files a download redirects to when DownloadRedirect is set: another host, as a storage
+// service would be, that takes no credentials. Tests check that none reach it.
+func (s *Simulator) FileHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /files/{token}", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.stats["file"]++
+		if r.Header.Get("X-Auth-Token") != "" || r.Header.Get("Authorization") != "" {
+			s.stats["file with credentials"]++
+		}
+		j, found := s.files[r.PathValue("token")]
+		s.mu.Unlock()
+		if !found {
+			http.NotFound(w, r)
+			return
+		}
+		exportStream(j, 0)(w)
+	})
+	return mux
+}
+
+func exportStream(j *job, slow time.Duration) func(http.ResponseWriter) {
+	return func(w http.ResponseWriter) {
+		if j.format == "csv" {
 			w.Header().Set("Content-Type", "text/csv")
 		} else {
 			w.Header().Set("Content-Type", "application/json")
@@ -150,14 +187,14 @@ func (s *Simulator) handleDownload(c call) reply {
 		w.WriteHeader(http.StatusOK)
 		out := bufio.NewWriterSize(w, 32<<10)
 		defer out.Flush()
-		writeExport(out, format, records, slow)
-	}}
+		writeExport(out, j.format, j.records, slow)
+	}
 }
 
 // writeExport writes records as CSV (RFC 4180, the header above) or as one JSON array, a record at a time.
-func writeExport(out *bufio.Writer, format string, records []cbc.Record, pause time.Duration) {
+func writeExport(out *bufio.Writer, format string, records []Event, pause time.Duration) {
 	var cw *csv.Writer
-	if format == cbc.FormatCSV {
+	if format == "csv" {
 		cw = csv.NewWriter(out)
 		_ = cw.Write(csvHeader)
 	} else {
@@ -165,7 +202,7 @@ func writeExport(out *bufio.Writer, format string, records []cbc.Record, pause t
 	}
 	for i, rec := range records {
 		if cw != nil {
-			_ = cw.Write([]string{cbc.FormatTime(rec.CreateTime), rec.Actor, rec.ActorIP, rec.Description,
+			_ = cw.Write([]string{formatTime(rec.CreateTime), rec.Actor, rec.ActorIP, rec.Description,
 				strconv.FormatBool(rec.Flagged), strconv.FormatBool(rec.Verbose), rec.OrgKey, rec.RequestURL})
 		} else {
 			if i > 0 {

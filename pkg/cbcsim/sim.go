@@ -4,11 +4,12 @@
 package cbcsim
 
 import (
+	"net/http"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
-
-	"github.com/seed/cbcauditlogs/pkg/cbc"
 )
 
 // Permissions an API key can hold (READ on each).
@@ -43,6 +44,16 @@ type Config struct {
 	QueueHistory time.Duration // what a key's queue holds at start; default 3 days
 	DefaultRows  int           // rows when a search gives none; default 20
 	Host         string        // the console URL written into request_url values; default https://defense.conferdeploy.net
+	SparseShare  float64       // share of generated events written without false booleans or an empty request_url; default 0.1, negative means none
+	WholeSeconds float64       // share of generated events whose time has no fraction of a second; default 0.05, negative means none
+
+	// The real API's undocumented behaviours (cbc-api.md, "Unknown behaviours"); each alternative is a mode.
+	DefaultSort      string        // order of a search that sends no sort: "DESC" (default) or "ASC"
+	EndExclusive     bool          // create_time.end leaves out its own millisecond
+	CapNumFound      bool          // num_found stops at 10000
+	JobVisibleAfter  time.Duration // a new export job answers 404 until this has passed
+	DownloadRedirect string        // when set, a download answers 302 to this base URL, served by FileHandler
+	WrongOrgStatus   int           // the status of a request for another org: 404 (default) or 403
 }
 
 // DefaultKeys are the keys a simulator accepts unless told otherwise: one with every permission, one that may
@@ -89,13 +100,33 @@ func (c Config) withDefaults() Config {
 	if c.Host == "" {
 		c.Host = "https://defense.conferdeploy.net"
 	}
+	c.SparseShare = shareOr(c.SparseShare, 0.1)
+	c.WholeSeconds = shareOr(c.WholeSeconds, 0.05)
+	c.DefaultSort = strings.ToUpper(c.DefaultSort)
+	if c.DefaultSort != "ASC" {
+		c.DefaultSort = "DESC"
+	}
+	if c.WrongOrgStatus != http.StatusForbidden {
+		c.WrongOrgStatus = http.StatusNotFound
+	}
 	return c
+}
+
+// shareOr reads a share where 0 means the default and a negative value none.
+func shareOr(share, fallback float64) float64 {
+	switch {
+	case share == 0:
+		return fallback
+	case share < 0:
+		return 0
+	}
+	return share
 }
 
 type keyState struct {
 	Key
 	revoked bool
-	queue   []cbc.Record // arrival order
+	queue   []Event // arrival order
 }
 
 func (k *keyState) can(perm string) bool {
@@ -113,11 +144,13 @@ type Simulator struct {
 
 	mu      sync.Mutex
 	gen     *generator
-	records []cbc.Record // by create_time, oldest first
+	records []entry // by create_time, oldest first
 	keys    map[string]*keyState
 	jobs    map[int64]*job
 	nextJob int64
 	faults  []*Fault
+	files   map[string]*job // download tokens of redirected downloads
+	legacy  uint64          // legacy notifications sent, for their event ids
 	stats   map[string]int
 	sent    map[string][]time.Time // requests per source IP, for the rate limit
 
@@ -130,25 +163,35 @@ func New(cfg Config) *Simulator {
 	cfg = cfg.withDefaults()
 	s := &Simulator{
 		cfg:     cfg,
-		gen:     newGenerator(cfg.Seed, cfg.OrgKey),
+		gen:     newGenerator(cfg.Seed, cfg),
 		keys:    map[string]*keyState{},
 		jobs:    map[int64]*job{},
+		files:   map[string]*job{},
 		nextJob: 4805565,
 		stats:   map[string]int{},
 		sent:    map[string][]time.Time{},
 		stop:    make(chan struct{}),
 	}
 	now := cfg.Now()
+	var history []Event
 	if cfg.Records > 0 {
-		s.records = s.gen.exactHistory(now.Add(-cfg.Span), now, cfg.Records, cfg.Host)
+		history = s.gen.exactHistory(now.Add(-cfg.Span), now, cfg.Records)
 	} else {
-		s.records = s.gen.history(now.Add(-cfg.Span), now, cfg.EventsPerDay, cfg.Host)
+		history = s.gen.history(now.Add(-cfg.Span), now, cfg.EventsPerDay)
 	}
-	sortByTime(s.records)
+	sort.SliceStable(history, func(i, j int) bool { return history[i].CreateTime.Before(history[j].CreateTime) })
+	s.records = make([]entry, len(history))
+	for i, e := range history {
+		s.records[i] = stored(e, cfg.OrgKey)
+	}
 	queueFrom := now.Add(-cfg.QueueHistory)
 	start := sort.Search(len(s.records), func(i int) bool { return !s.records[i].CreateTime.Before(queueFrom) })
 	for _, k := range cfg.Keys {
-		s.keys[k.ID] = &keyState{Key: k, queue: append([]cbc.Record(nil), s.records[start:]...)}
+		queue := make([]Event, 0, len(s.records)-start)
+		for _, e := range s.records[start:] {
+			queue = append(queue, e.Event)
+		}
+		s.keys[k.ID] = &keyState{Key: k, queue: queue}
 	}
 	if cfg.LiveRate > 0 {
 		s.done.Add(1)
@@ -177,7 +220,7 @@ func (s *Simulator) trickle(every time.Duration) {
 			return
 		case <-ticker.C:
 			s.mu.Lock()
-			rec := s.gen.eventAt(s.cfg.Now(), s.cfg.Host)
+			rec := s.gen.eventAt(s.cfg.Now())
 			s.mu.Unlock()
 			s.Inject(rec)
 		}
@@ -185,20 +228,15 @@ func (s *Simulator) trickle(every time.Duration) {
 }
 
 // Inject adds events as if they had just happened: they appear in search and in every key's queue.
-func (s *Simulator) Inject(records ...cbc.Record) {
+func (s *Simulator) Inject(events ...Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, rec := range records {
-		if rec.OrgKey == "" {
-			rec.OrgKey = s.cfg.OrgKey
-		}
-		rec.CreateTime = rec.CreateTime.UTC().Truncate(time.Millisecond)
+	for _, e := range events {
+		rec := stored(e, s.cfg.OrgKey)
 		i := sort.Search(len(s.records), func(i int) bool { return s.records[i].CreateTime.After(rec.CreateTime) })
-		s.records = append(s.records, cbc.Record{})
-		copy(s.records[i+1:], s.records[i:])
-		s.records[i] = rec
+		s.records = slices.Insert(s.records, i, rec)
 		for _, k := range s.keys {
-			k.queue = append(k.queue, rec)
+			k.queue = append(k.queue, rec.Event)
 		}
 	}
 }
@@ -213,10 +251,14 @@ func (s *Simulator) Revoke(id string) {
 }
 
 // Records returns every record the simulator holds, oldest first: the ground truth tests compare against.
-func (s *Simulator) Records() []cbc.Record {
+func (s *Simulator) Records() []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]cbc.Record(nil), s.records...)
+	out := make([]Event, len(s.records))
+	for i, e := range s.records {
+		out[i] = e.Event
+	}
+	return out
 }
 
 // QueueBacklog is how many records wait in a key's queue.
@@ -246,7 +288,3 @@ func (s *Simulator) Requests(endpoint string) int {
 
 // OrgKey is the org the simulator serves.
 func (s *Simulator) OrgKey() string { return s.cfg.OrgKey }
-
-func sortByTime(records []cbc.Record) {
-	sort.SliceStable(records, func(i, j int) bool { return records[i].CreateTime.Before(records[j].CreateTime) })
-}

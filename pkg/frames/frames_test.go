@@ -11,6 +11,7 @@ import (
 	"github.com/seed/cbcauditlogs/pkg/category"
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/cbcsim"
+	"github.com/seed/cbcauditlogs/pkg/cbctest"
 	"github.com/seed/cbcauditlogs/pkg/frames"
 	"github.com/seed/cbcauditlogs/pkg/models"
 )
@@ -19,7 +20,7 @@ func simRecords(t *testing.T, n int) []cbc.Record {
 	t.Helper()
 	sim := cbcsim.New(cbcsim.Config{Seed: 1, Records: n, Now: func() time.Time { return time.Date(2024, 1, 8, 0, 0, 0, 0, time.UTC) }})
 	defer sim.Close()
-	return sim.Records()
+	return cbctest.Records(sim)
 }
 
 // RecordBytes is an upper bound of the real encoding, and the largest limit a user can set fits the budget.

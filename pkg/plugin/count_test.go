@@ -11,6 +11,7 @@ import (
 	"github.com/seed/cbcauditlogs/pkg/category"
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/cbcsim"
+	"github.com/seed/cbcauditlogs/pkg/cbctest"
 )
 
 // truthCounts counts the simulator's records in [from, to] per group and UTC bucket, straight from its data.
@@ -82,7 +83,7 @@ func countQuery(body string, from, to time.Time) backend.DataQuery {
 
 func TestCountsMatchTheSimulator(t *testing.T) {
 	f := newFixture(t, cbcsim.Config{Seed: 12, EventsPerDay: 3000}, nil)
-	records := f.sim.Records()
+	records := cbctest.Records(f.sim)
 	from, to := simNow.Add(-72*time.Hour), simNow
 	cases := []struct {
 		name, body, groupBy string
@@ -108,7 +109,7 @@ func TestCountsMatchTheSimulator(t *testing.T) {
 func TestCountTopNSumsTheRestIntoOther(t *testing.T) {
 	f := newFixture(t, cbcsim.Config{Seed: 13, EventsPerDay: 2000}, nil)
 	from, to := simNow.Add(-48*time.Hour), simNow
-	truth := truthCounts(f.sim.Records(), from, to, time.Hour, func(r cbc.Record) string { return r.Actor })
+	truth := truthCounts(cbctest.Records(f.sim), from, to, time.Hour, func(r cbc.Record) string { return r.Actor })
 	res := f.run(t, countQuery(`{"queryType":"count","groupBy":"actor","topN":3,"interval":"1h"}`, from, to)).Responses["A"]
 	if res.Error != nil {
 		t.Fatal(res.Error)
@@ -169,7 +170,7 @@ func keys[V any](m map[string]V) []string {
 func TestCountBeyondTheWindow(t *testing.T) {
 	f := newFixture(t, cbcsim.Config{Seed: 14, EventsPerDay: 30000}, nil)
 	from, to := simNow.Add(-4*24*time.Hour), simNow
-	truth := truthCounts(f.sim.Records(), from, to, 3*time.Hour, func(r cbc.Record) string { return category.Of(r.Description) })
+	truth := truthCounts(cbctest.Records(f.sim), from, to, 3*time.Hour, func(r cbc.Record) string { return category.Of(r.Description) })
 	var total int64
 	for _, s := range truth {
 		for _, n := range s {
@@ -225,6 +226,6 @@ func TestCountAcrossDSTStaysUTC(t *testing.T) {
 	if res.Error != nil {
 		t.Fatal(res.Error)
 	}
-	truth := truthCounts(f.sim.Records(), from, to, 24*time.Hour, func(cbc.Record) string { return "" })
+	truth := truthCounts(cbctest.Records(f.sim), from, to, 24*time.Hour, func(cbc.Record) string { return "" })
 	sameCounts(t, seriesCounts(t, res.Frames, "", from, to, 24*time.Hour), truth)
 }

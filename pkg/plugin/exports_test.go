@@ -15,6 +15,7 @@ import (
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/cbcsim"
+	"github.com/seed/cbcauditlogs/pkg/cbctest"
 )
 
 // collector gathers a resource response as Grafana's HTTP layer would, counting the chunks.
@@ -89,7 +90,7 @@ func TestExportThroughResources(t *testing.T) {
 	clock := func() time.Time { return simNow.Add(time.Since(start)) }
 	f := newFixture(t, cbcsim.Config{Seed: 31, EventsPerDay: 5000, JobDuration: 300 * time.Millisecond, Now: clock}, nil)
 	query := `{"query":"flagged:true","exclusions":{"actor":["admin@acme.example"]},"limit":10}`
-	truth, err := f.sim.Match(cbc.SearchRequest{Query: "flagged:true", Criteria: &cbc.Criteria{CreateTime: cbc.Between(simNow.Add(-48*time.Hour), simNow)},
+	truth, err := cbctest.Match(f.sim, cbc.SearchRequest{Query: "flagged:true", Criteria: &cbc.Criteria{CreateTime: cbc.Between(simNow.Add(-48*time.Hour), simNow)},
 		Exclusions: &cbc.Criteria{Actor: []string{"admin@acme.example"}}})
 	if err != nil || len(truth) < 100 {
 		t.Fatalf("%d matches, %v", len(truth), err)
@@ -113,7 +114,7 @@ func TestExportThroughResources(t *testing.T) {
 			if got := res.headers["Content-Disposition"]; len(got) != 1 || !strings.Contains(got[0], fmt.Sprintf("cbc-audit-logs-%d.%s", st.ID, format)) {
 				t.Errorf("Content-Disposition %v", got)
 			}
-			got, err := cbcsim.ReadExport(format, res.body.Bytes())
+			got, err := cbctest.ReadExport(format, res.body.Bytes())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/cbcsim"
+	"github.com/seed/cbcauditlogs/pkg/cbctest"
 )
 
 var start = time.Date(2024, 4, 17, 20, 0, 0, 0, time.UTC)
@@ -48,7 +49,7 @@ func (e *env) inject(n int, tag string) []cbc.Record {
 	for i := range n {
 		out = append(out, cbc.Record{CreateTime: at.Add(-time.Duration(n-1-i) * time.Millisecond), Actor: fmt.Sprintf("%s-%d@acme.example", tag, i), Description: "Logged in successfully", OrgKey: "ABCD1234"})
 	}
-	e.sim.Inject(out...)
+	cbctest.Inject(e.sim, out...)
 	return out
 }
 
@@ -76,7 +77,7 @@ func ids(records []cbc.Record) []string {
 func sameAsTruth(t *testing.T, e *env, d *Drainer, from time.Time) {
 	t.Helper()
 	var truth []cbc.Record
-	for _, r := range e.sim.Records() {
+	for _, r := range cbctest.Records(e.sim) {
 		if !r.CreateTime.Before(from) {
 			truth = append(truth, r)
 		}
