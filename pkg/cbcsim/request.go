@@ -217,8 +217,8 @@ func timeCriterion(raw json.RawMessage, now time.Time, endExclusive bool) (p pre
 		}
 		n, _ := strconv.Atoi(m[1])
 		unit := map[string]time.Duration{"y": 365 * 24 * time.Hour, "w": 7 * 24 * time.Hour, "d": 24 * time.Hour, "h": time.Hour, "m": time.Minute, "s": time.Second}[m[2]]
-		from, to = now.Add(-time.Duration(n)*unit), now
-		return func(e *entry) bool { return !e.CreateTime.Before(from) && !e.CreateTime.After(to) }, time.Time{}, time.Time{}, nil
+		since := now.Add(-time.Duration(n) * unit)
+		return func(e *entry) bool { return !e.CreateTime.Before(since) && !e.CreateTime.After(now) }, time.Time{}, time.Time{}, nil
 	}
 	if from, err = parseTime(t.Start); err != nil {
 		return nil, from, to, badRequestf("create_time start: %v", err)
