@@ -35,12 +35,18 @@ func TestMain(m *testing.M) {
 // stack is the built plugin and the standalone simulator, as in docker compose.
 func stack(t *testing.T) (*Plugin, DataSource) {
 	t.Helper()
+	p, ds, _ := stackWithSimulator(t)
+	return p, ds
+}
+
+func stackWithSimulator(t *testing.T) (*Plugin, DataSource, *Simulator) {
+	t.Helper()
 	sim := StartSimulator(t, binaries.sim, "-seed", "3", "-span", "48h", "-per-day", "4000", "-rate", "0")
 	p := StartPlugin(t, binaries.plugin)
 	ds := DataSource{UID: "cbc", Secret: "SIMULATORSECRET0GRAFANA01", JSONData: map[string]any{
 		"region": "custom", "url": sim.URL, "allowInsecureHttp": true, "orgKey": "ABCD1234", "apiId": "GRAFANA001",
 	}}
-	return p, ds
+	return p, ds, sim
 }
 
 func lastDay(refID, body string) backend.DataQuery {
