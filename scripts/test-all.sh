@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the project needs and runs every check: Go vet and tests (with -race), the Python SDK
-# conformance tests against the simulator, Jest, typecheck, lint, the editors in headless Chromium, the frontend
+# conformance tests against the simulator, brief fuzzing, Jest, typecheck, lint, the editors in headless Chromium, the frontend
 # and backend builds, one small benchmark run, the plugin archive and the Grafana plugin validator. Exits non-zero as soon as anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +22,10 @@ go vet ./...
 
 step "Go tests (race detector)"
 go test -race -count=1 ./...
+
+step "Fuzzing the simulator's query parser and matcher, briefly"
+go test -run '^$' -fuzz '^FuzzParse$' -fuzztime 10s ./pkg/cbcsim/lucene
+go test -run '^$' -fuzz '^FuzzQuery$' -fuzztime 10s ./pkg/cbcsim
 
 step "Frontend typecheck, lint and unit tests"
 npm run typecheck

@@ -4,7 +4,6 @@ package cbc
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"strconv"
 	"time"
 )
@@ -27,36 +26,6 @@ type Record struct {
 	Verbose     bool      `json:"verbose"`
 	OrgKey      string    `json:"org_key"`
 	RequestURL  string    `json:"request_url"`
-}
-
-type wireRecord struct {
-	Actor       string  `json:"actor,omitempty"`
-	ActorIP     string  `json:"actor_ip,omitempty"`
-	CreateTime  string  `json:"create_time,omitempty"`
-	Description string  `json:"description,omitempty"`
-	Flagged     bool    `json:"flagged"`
-	Verbose     bool    `json:"verbose"`
-	OrgKey      string  `json:"org_key,omitempty"`
-	RequestURL  *string `json:"request_url"`
-}
-
-// MarshalJSON writes a record as CBC does: millisecond timestamps and a null request_url when there is none.
-func (r Record) MarshalJSON() ([]byte, error) {
-	w := wireRecord{
-		Actor:       r.Actor,
-		ActorIP:     r.ActorIP,
-		Description: r.Description,
-		Flagged:     r.Flagged,
-		Verbose:     r.Verbose,
-		OrgKey:      r.OrgKey,
-	}
-	if !r.CreateTime.IsZero() {
-		w.CreateTime = FormatTime(r.CreateTime)
-	}
-	if r.RequestURL != "" {
-		w.RequestURL = &r.RequestURL
-	}
-	return json.Marshal(w)
 }
 
 // ID is a stable identifier derived from every field, since CBC records carry none. Two identical records

@@ -304,3 +304,15 @@ func TestAmbiguityModes(t *testing.T) {
 		}
 	})
 }
+
+// No query text, however odd, crashes the simulator: it answers or refuses.
+func FuzzQuery(f *testing.F) {
+	sim := cbcsim.New(cbcsim.Config{Seed: 1, EventsPerDay: 50, Now: func() time.Time { return grammarNow }})
+	for _, example := range []string{`create_time:"2024"`, `create_time:[now/d TO now+1h}`, `description:"a b"~1`, `actor:/a.*/`, `x~1`, `f:*`} {
+		f.Add(example)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		body, _ := json.Marshal(map[string]string{"query": q})
+		_, _ = sim.Match(body)
+	})
+}
