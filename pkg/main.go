@@ -15,7 +15,7 @@ const PluginID = "seed-cbcauditlogs-datasource"
 
 func main() {
 	limitMemory()
-	if err := datasource.Manage(PluginID, plugin.NewDatasource, datasource.ManageOpts{}); err != nil {
+	if err := datasource.Manage(PluginID, plugin.NewFactory().NewDatasource, datasource.ManageOpts{}); err != nil {
 		log.DefaultLogger.Error("plugin stopped", "error", err)
 		os.Exit(1)
 	}

@@ -8,20 +8,30 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
-// Endpoint names, used in error messages and to name the permission a 403 lacks.
-const (
-	endpointSearch = "search"
-	endpointQueue  = "queue"
-	endpointExport = "export"
-	endpointLegacy = "legacy queue"
-	endpointJobs   = "jobs"
+// endpoint describes one kind of CBC call: its name in messages, the permission a 403 lacks, and whether it
+// may be sent again after a fault. Queue reads and export starts may not: CBC acts on them (it removes what it
+// sends, it creates a job), so a second send loses events or makes a second job.
+type endpoint struct {
+	name       string
+	permission string
+	idempotent bool
+}
+
+var (
+	endpointSearch = endpoint{name: "search", permission: "READ on org.audits", idempotent: true}
+	endpointQueue  = endpoint{name: "queue", permission: "READ on org.audits"}
+	endpointLegacy = endpoint{name: "legacy queue", permission: "READ on org.audits"}
+	endpointExport = endpoint{name: "export", permission: "READ on org.audits"}
+	endpointJobs   = endpoint{name: "jobs", permission: "READ on jobs.status", idempotent: true}
 )
 
 // Config is what a client needs to reach one org.
@@ -31,23 +41,31 @@ type Config struct {
 	APIID         string        // the API key's ID
 	APISecret     string        // the API key's secret; never logged, never in an error
 	Timeout       time.Duration // per request, headers and body; downloads use the caller's context only
-	Concurrency   int           // requests in flight at once for one search
+	Concurrency   int           // requests in flight at once for the whole data source (downloads aside)
 	RequestBudget int           // requests per BudgetWindow; 0 means no budget
 	Transport     http.RoundTripper
 }
 
-// Client calls CBC for one data source. It is safe for concurrent use; all calls share one request budget.
+// Client calls CBC for one data source. It is safe for concurrent use; all calls share one request budget and
+// one bound on requests in flight.
 type Client struct {
-	cfg      Config
-	http     *http.Client
-	download *http.Client
-	limiter  *limiter
-	// backoff returns how long to wait before retry n (1-based) of a 5xx; replaced in tests.
+	cfg Config
+	// http sends calls that may be repeated; once sends the others over a fresh connection each, so that the
+	// transport never re-sends one on its own after a connection fault.
+	http, once, download *http.Client
+	idle                 []interface{ CloseIdleConnections() }
+	limiter              *limiter
+	slots                chan struct{}
+	// backoff returns how long to wait before retry n (1-based); replaced in tests.
 	backoff func(n int) time.Duration
 }
 
-// maxAttempts bounds how often one call is sent: the first try plus retries after a 429 or a 502/503/504.
+// maxAttempts bounds how often one call is sent: the first try plus retries after a 429, a 502/503/504, or (for
+// calls that may be repeated) a connection fault, a timeout or a garbled body.
 const maxAttempts = 4
+
+// maxBody bounds one response body read into memory; a 10000-record page is a few megabytes.
+const maxBody = 64 << 20
 
 // New returns a client for cfg.
 func New(cfg Config) *Client {
@@ -57,20 +75,50 @@ func New(cfg Config) *Client {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 4
 	}
-	transport := cfg.Transport
-	if transport == nil {
+	c := &Client{
+		cfg:     cfg,
+		limiter: newLimiter(cfg.RequestBudget, BudgetWindow, time.Now),
+		slots:   make(chan struct{}, cfg.Concurrency),
+		backoff: jitteredBackoff,
+	}
+	pooled, single := cfg.Transport, cfg.Transport
+	if pooled == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = cfg.Concurrency * 2
 		t.ResponseHeaderTimeout = cfg.Timeout
-		transport = t
+		s := t.Clone()
+		s.DisableKeepAlives = true
+		pooled, single = t, s
+		c.idle = append(c.idle, t, s)
 	}
-	return &Client{
-		cfg:      cfg,
-		http:     &http.Client{Transport: transport, Timeout: cfg.Timeout},
-		download: &http.Client{Transport: transport},
-		limiter:  newLimiter(cfg.RequestBudget, BudgetWindow, time.Now),
-		backoff:  jitteredBackoff,
+	c.http = &http.Client{Transport: pooled, Timeout: cfg.Timeout, CheckRedirect: c.checkRedirect}
+	c.once = &http.Client{Transport: single, Timeout: cfg.Timeout, CheckRedirect: c.checkRedirect}
+	c.download = &http.Client{Transport: pooled, CheckRedirect: c.checkRedirect}
+	return c
+}
+
+// Close releases the client's idle connections; calls still under way finish.
+func (c *Client) Close() {
+	for _, t := range c.idle {
+		t.CloseIdleConnections()
 	}
+}
+
+// checkRedirect follows redirects (a download may be served by a storage host) but never takes the credentials
+// along to another host, and never follows HTTPS down to plain HTTP.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	first := via[0].URL
+	if first.Scheme == "https" && req.URL.Scheme != "https" {
+		return fmt.Errorf("refusing to follow a redirect from HTTPS to %s://%s", req.URL.Scheme, req.URL.Host)
+	}
+	if !strings.EqualFold(req.URL.Host, first.Host) {
+		req.Header.Del("X-Auth-Token")
+		req.Header.Del("Authorization")
+	}
+	return nil
 }
 
 func jitteredBackoff(n int) time.Duration {
@@ -85,35 +133,36 @@ func (c *Client) orgPath(service, rest string) string {
 	return fmt.Sprintf("/%s/orgs/%s/%s", service, url.PathEscape(c.cfg.OrgKey), rest)
 }
 
-// send sends one call, waiting for the request budget and retrying 429s and 502/503/504 within the context's
-// deadline. On success the caller owns the response body.
-func (c *Client) send(ctx context.Context, hc *http.Client, endpoint, method, path string, body any) (*http.Response, error) {
+// send sends one call, waiting for the request budget and a free slot, and retrying 429s (and, for calls that
+// may be repeated, 502/503/504) within the context's deadline. On success the caller owns the response body and
+// must close it, which frees the slot.
+func (c *Client) send(ctx context.Context, hc *http.Client, ep endpoint, method, path string, body any) (*http.Response, error) {
 	var payload []byte
 	if body != nil {
 		var err error
 		if payload, err = json.Marshal(body); err != nil {
-			return nil, fmt.Errorf("encode %s request: %w", endpoint, err)
+			return nil, fmt.Errorf("encode %s request: %w", ep.name, err)
 		}
 	}
+	if !ep.idempotent && hc == c.http {
+		hc = c.once
+	}
 	for attempt := 1; ; attempt++ {
-		if err := c.limiter.wait(ctx); err != nil {
-			return nil, c.contextError(ctx, endpoint, err)
-		}
-		resp, err := c.roundTrip(ctx, hc, method, path, payload)
+		resp, err := c.attempt(ctx, hc, method, path, payload, hc != c.download)
 		if err != nil {
-			return nil, c.contextError(ctx, endpoint, err)
+			return nil, c.transportError(ctx, ep, err)
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			return resp, nil
 		}
-		apiErr := c.readError(endpoint, resp)
+		apiErr := c.readError(ep, resp)
 		retry := false
 		switch resp.StatusCode {
 		case http.StatusTooManyRequests:
 			c.limiter.block(apiErr.RetryAfter)
 			retry = true
 		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			retry = sleep(ctx, c.backoff(attempt)) == nil
+			retry = ep.idempotent && sleep(ctx, c.backoff(attempt)) == nil
 		}
 		if !retry || attempt >= maxAttempts {
 			return nil, apiErr
@@ -121,37 +170,80 @@ func (c *Client) send(ctx context.Context, hc *http.Client, endpoint, method, pa
 	}
 }
 
-func (c *Client) roundTrip(ctx context.Context, hc *http.Client, method, path string, payload []byte) (*http.Response, error) {
+// notSent marks a failure before the request left: CBC cannot have acted on it.
+type notSent struct{ error }
+
+func (e notSent) Unwrap() error { return e.error }
+
+// attempt sends one request once a budget slot and, when bounded, an in-flight slot are free.
+func (c *Client) attempt(ctx context.Context, hc *http.Client, method, path string, payload []byte, bounded bool) (*http.Response, error) {
+	if err := c.limiter.wait(ctx); err != nil {
+		return nil, notSent{err}
+	}
+	release := func() {}
+	if bounded {
+		select {
+		case c.slots <- struct{}{}:
+			var once sync.Once
+			release = func() { once.Do(func() { <-c.slots }) }
+		case <-ctx.Done():
+			return nil, notSent{ctx.Err()}
+		}
+	}
 	var reader io.Reader
 	if payload != nil {
 		reader = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.cfg.BaseURL+path, reader)
 	if err != nil {
-		return nil, err
+		release()
+		return nil, notSent{err}
 	}
 	req.Header.Set("X-Auth-Token", c.cfg.APISecret+"/"+c.cfg.APIID)
 	req.Header.Set("Accept", "application/json")
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	return hc.Do(req)
+	resp, err := hc.Do(req)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
+	return resp, nil
 }
 
-// contextError turns a failure to get a response into an *Error, keeping cancellation recognisable.
-func (c *Client) contextError(ctx context.Context, endpoint string, err error) error {
+// releasingBody frees the call's in-flight slot when the body is closed.
+type releasingBody struct {
+	io.ReadCloser
+	release func()
+}
+
+func (b *releasingBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.release()
+	return err
+}
+
+// transportError turns a failure to get a response into an *Error. Cancellation stays recognisable.
+func (c *Client) transportError(ctx context.Context, ep endpoint, err error) error {
 	var apiErr *Error
 	if errors.As(err, &apiErr) {
-		return err
+		return c.redactError(err)
 	}
-	if errors.Is(ctx.Err(), context.Canceled) {
+	var early notSent
+	sent := !errors.As(err, &early)
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		if sent {
+			return &Error{Kind: KindUnreachable, MaybeActed: true, Message: fmt.Sprintf("the %s request was cancelled", ep.name), Err: err}
+		}
 		return ctx.Err()
 	}
 	var netErr interface{ Timeout() bool }
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()) {
-		return &Error{Kind: KindUnreachable, Message: fmt.Sprintf("Carbon Black Cloud did not answer the %s request in time; check the URL, or raise the timeout", endpoint), Err: err}
+		return &Error{Kind: KindUnreachable, MaybeActed: sent, Message: fmt.Sprintf("Carbon Black Cloud did not answer the %s request in time; check the URL, or raise the timeout", ep.name), Err: err}
 	}
-	return &Error{Kind: KindUnreachable, Message: c.redact(fmt.Sprintf("cannot reach Carbon Black Cloud at %s: %v", c.cfg.BaseURL, unwrapURLError(err))), Err: err}
+	return &Error{Kind: KindUnreachable, MaybeActed: sent, Message: c.redact(fmt.Sprintf("cannot reach Carbon Black Cloud at %s: %v", c.cfg.BaseURL, unwrapURLError(err))), Err: err}
 }
 
 func unwrapURLError(err error) error {
@@ -171,7 +263,7 @@ type errorBody struct {
 
 const maxErrorBody = 64 << 10
 
-func (c *Client) readError(endpoint string, resp *http.Response) *Error {
+func (c *Client) readError(ep endpoint, resp *http.Response) *Error {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	var body errorBody
@@ -180,7 +272,10 @@ func (c *Client) readError(endpoint string, resp *http.Response) *Error {
 	if message == "" && body.ErrorCode != "" {
 		message = body.ErrorCode
 	}
-	apiErr := statusError(endpoint, resp.StatusCode, strings.TrimSpace(message), retryAfter(resp.Header.Get("Retry-After")))
+	apiErr := statusError(ep, resp.StatusCode, strings.TrimSpace(message), retryAfter(resp.Header.Get("Retry-After")))
+	if resp.StatusCode == http.StatusNotFound && c.cfg.OrgKey != "" && strings.Contains(strings.ToLower(message), strings.ToLower(c.cfg.OrgKey)) {
+		apiErr.NamesOrg = true
+	}
 	if resp.StatusCode == http.StatusBadRequest && body.Reason == "query_malformed_syntax" {
 		apiErr.Kind = KindQuerySyntax
 		apiErr.Message = "query syntax error: " + message
@@ -189,12 +284,47 @@ func (c *Client) readError(endpoint string, resp *http.Response) *Error {
 	return apiErr
 }
 
-// redact removes the API secret from text that may have echoed a request.
+// minSecretFragment is the shortest piece of the secret that redaction removes: an upstream that echoes the
+// token may cut it anywhere.
+const minSecretFragment = 6
+
+// redact removes the API secret, and any piece of it of minSecretFragment characters or more, from text that
+// may have echoed a request.
 func (c *Client) redact(s string) string {
-	if c.cfg.APISecret == "" {
-		return s
+	return redactFragments(s, c.cfg.APISecret)
+}
+
+func redactFragments(s, secret string) string {
+	if len(secret) < minSecretFragment {
+		return strings.ReplaceAll(s, secret, "[redacted]")
 	}
-	return strings.ReplaceAll(s, c.cfg.APISecret, "[redacted]")
+	var out strings.Builder
+	for i := 0; i < len(s); {
+		longest := 0
+		for n := min(len(secret), len(s)-i); n >= minSecretFragment; n-- {
+			if strings.Contains(secret, s[i:i+n]) {
+				longest = n
+				break
+			}
+		}
+		if longest > 0 {
+			out.WriteString("[redacted]")
+			i += longest
+			continue
+		}
+		out.WriteByte(s[i])
+		i++
+	}
+	return out.String()
+}
+
+// redactError makes sure the message of an error leaving the client holds no part of the secret.
+func (c *Client) redactError(err error) error {
+	var apiErr *Error
+	if errors.As(err, &apiErr) {
+		apiErr.Message = c.redact(apiErr.Message)
+	}
+	return err
 }
 
 // retryAfter reads a Retry-After header in seconds or as an HTTP date; CBC sends seconds.
@@ -223,33 +353,65 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// getJSON sends a call and decodes its body with decode. A search or job body cut short is fetched again (it is a
-// transient fault and decode keeps nothing of a failed attempt); a queue read or an export start is not, since
-// CBC already acted on it. A body that is not JSON is an error.
-func (c *Client) getJSON(ctx context.Context, endpoint, method, path string, body any, decode func(io.Reader) error) error {
-	for attempt := 1; ; attempt++ {
-		resp, err := c.send(ctx, c.http, endpoint, method, path, body)
-		if err != nil {
-			return err
-		}
-		err = decode(resp.Body)
-		resp.Body.Close()
-		if err == nil {
-			return nil
-		}
-		var netErr interface{ Timeout() bool }
-		if ctx.Err() != nil || (errors.As(err, &netErr) && netErr.Timeout()) {
-			return c.contextError(ctx, endpoint, err)
-		}
-		truncated := errors.Is(err, io.ErrUnexpectedEOF)
-		repeatable := endpoint == endpointSearch || endpoint == endpointJobs
-		if truncated && repeatable && attempt < maxAttempts {
-			continue
-		}
-		what := "is not valid JSON"
-		if truncated {
-			what = "was cut short"
-		}
-		return &Error{Kind: KindMalformed, Message: fmt.Sprintf("the %s response from Carbon Black Cloud %s (%v)", endpoint, what, err), Err: err}
+// errBodyTooLarge is a response body past maxBody.
+var errBodyTooLarge = errors.New("response body too large")
+
+// boundedBody fails a read past maxBody instead of letting one answer take the process's memory.
+type boundedBody struct {
+	r    io.Reader
+	left int64
+}
+
+func (b *boundedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errBodyTooLarge
 	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+// getJSON sends a call and decodes its body with decode, which must keep nothing of a failed attempt. A call
+// that may be repeated is sent again after a connection fault, a timeout or a garbled or cut-short body, within
+// the budget and the deadline; a call CBC acts on never is: its error says whether CBC may have acted.
+func (c *Client) getJSON(ctx context.Context, ep endpoint, method, path string, body any, decode func(io.Reader) error) error {
+	for attempt := 1; ; attempt++ {
+		err := c.tryJSON(ctx, ep, method, path, body, decode)
+		var apiErr *Error
+		retryable := errors.As(err, &apiErr) && apiErr.MaybeActed && apiErr.Status == 0
+		if err == nil || !ep.idempotent || !retryable || ctx.Err() != nil || attempt >= maxAttempts {
+			return c.redactError(err)
+		}
+		if sleep(ctx, c.backoff(attempt)) != nil {
+			return c.redactError(err)
+		}
+	}
+}
+
+func (c *Client) tryJSON(ctx context.Context, ep endpoint, method, path string, body any, decode func(io.Reader) error) error {
+	resp, err := c.send(ctx, c.http, ep, method, path, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	err = decode(&boundedBody{r: resp.Body, left: maxBody})
+	if err == nil {
+		return nil
+	}
+	var netErr interface{ Timeout() bool }
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &opErr):
+		return c.transportError(ctx, ep, err)
+	case errors.Is(err, errBodyTooLarge):
+		return &Error{Kind: KindMalformed, MaybeActed: true, Message: fmt.Sprintf("the %s response from Carbon Black Cloud is larger than %d MiB; narrow the search", ep.name, maxBody>>20), Err: err}
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
+		return c.transportError(ctx, ep, err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &Error{Kind: KindMalformed, MaybeActed: true, Message: fmt.Sprintf("the %s response from Carbon Black Cloud was cut short", ep.name), Err: err}
+	}
+	return &Error{Kind: KindMalformed, MaybeActed: true, Message: fmt.Sprintf("the %s response from Carbon Black Cloud is not valid JSON (%s)", ep.name, c.redact(err.Error())), Err: err}
 }

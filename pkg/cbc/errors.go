@@ -30,7 +30,13 @@ type Error struct {
 	Status     int           // HTTP status, 0 when no response arrived
 	Message    string        // what to tell the user
 	RetryAfter time.Duration // for KindRateLimited
-	Err        error         // the cause, when there is one
+	// MaybeActed is set when the request may have reached CBC and been acted on although no readable answer
+	// came back: a timeout, a connection fault, a 5xx or a garbled body. A queue read that fails this way may
+	// have removed events.
+	MaybeActed bool
+	// NamesOrg is set on a 404 whose message names the org key: the org is unknown, not the route.
+	NamesOrg bool
+	Err      error // the cause, when there is one
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -55,18 +61,8 @@ func KindOf(err error) Kind {
 	return 0
 }
 
-// permissionFor names the permission an endpoint needs, for 403 messages.
-func permissionFor(endpoint string) string {
-	switch endpoint {
-	case endpointJobs:
-		return "READ on jobs.status"
-	default:
-		return "READ on org.audits"
-	}
-}
-
-func statusError(endpoint string, status int, serverMessage string, retryAfter time.Duration) *Error {
-	e := &Error{Status: status, RetryAfter: retryAfter}
+func statusError(ep endpoint, status int, serverMessage string, retryAfter time.Duration) *Error {
+	e := &Error{Status: status, RetryAfter: retryAfter, MaybeActed: status >= 500}
 	suffix := ""
 	if serverMessage != "" {
 		suffix = ": " + serverMessage
@@ -80,7 +76,7 @@ func statusError(endpoint string, status int, serverMessage string, retryAfter t
 		e.Message = "API key invalid: Carbon Black Cloud did not accept the API ID and secret (401); check them, or whether the key was revoked"
 	case status == 403:
 		e.Kind = KindForbidden
-		e.Message = fmt.Sprintf("permission denied (403): the API key needs %s; add it to the key's access level in the Carbon Black Cloud console", permissionFor(endpoint))
+		e.Message = fmt.Sprintf("permission denied (403): the API key needs %s; add it to the key's access level in the Carbon Black Cloud console", ep.permission)
 	case status == 404:
 		e.Kind = KindNotFound
 		e.Message = "not found (404)" + suffix

@@ -3,9 +3,11 @@ package cbc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"time"
 )
@@ -48,11 +50,30 @@ type JobProgress struct {
 // Done reports whether the job has finished, successfully or not.
 func (j Job) Done() bool { return j.Status == JobCompleted || j.Status == JobFailed }
 
-// StartExport starts an export of req's matches as a file in req.Format and returns the job's id.
+// StartExport starts an export of req's matches as a file in req.Format and returns the job's id. CBC creates a
+// job for each start it handles, so a start whose outcome is unknown (no answer, a 5xx) is not simply sent
+// again: the job may exist already, and is looked for in the jobs list first.
 func (c *Client) StartExport(ctx context.Context, req ExportRequest) (int64, error) {
 	if req.Format != FormatCSV && req.Format != FormatJSON {
 		return 0, fmt.Errorf("export format must be %q or %q, not %q", FormatCSV, FormatJSON, req.Format)
 	}
+	started := time.Now()
+	for attempt := 1; ; attempt++ {
+		id, err := c.startExport(ctx, req)
+		var apiErr *Error
+		if err == nil || !errors.As(err, &apiErr) || !apiErr.MaybeActed || attempt >= maxAttempts || ctx.Err() != nil {
+			return id, err
+		}
+		if id, found := c.findExport(ctx, req, started); found {
+			return id, nil
+		}
+		if sleep(ctx, c.backoff(attempt)) != nil {
+			return 0, err
+		}
+	}
+}
+
+func (c *Client) startExport(ctx context.Context, req ExportRequest) (int64, error) {
 	var body struct {
 		JobID *int64 `json:"job_id"`
 	}
@@ -66,6 +87,43 @@ func (c *Client) StartExport(ctx context.Context, req ExportRequest) (int64, err
 		return 0, &Error{Kind: KindMalformed, Message: "Carbon Black Cloud accepted the export but sent no job_id"}
 	}
 	return *body.JobID, nil
+}
+
+// jobClockSkew is how far CBC's clock may be behind ours when matching a job to the start that made it.
+const jobClockSkew = time.Minute
+
+// findExport looks for the job an unanswered start may have made: started by this key since the start, with
+// exactly the start's parameters. Another export of the same key (another user's) never matches.
+func (c *Client) findExport(ctx context.Context, req ExportRequest, since time.Time) (int64, bool) {
+	jobs, err := c.Jobs(ctx)
+	if err != nil {
+		return 0, false
+	}
+	want, _ := json.Marshal(req)
+	var wantParams any
+	_ = json.Unmarshal(want, &wantParams)
+	for _, job := range jobs {
+		created, err := time.Parse(time.RFC3339Nano, job.CreateTime)
+		if err != nil || created.Before(since.Add(-jobClockSkew)) || (job.ConnectorID != "" && job.ConnectorID != c.cfg.APIID) {
+			continue
+		}
+		if params, ok := job.JobParameters["job_parameters"]; ok && reflect.DeepEqual(params, wantParams) {
+			return job.ID, true
+		}
+	}
+	return 0, false
+}
+
+// Jobs lists the jobs this API key started.
+func (c *Client) Jobs(ctx context.Context) ([]Job, error) {
+	var body struct {
+		Results []Job `json:"results"`
+	}
+	err := c.getJSON(ctx, endpointJobs, http.MethodGet, c.orgPath("jobs/v1", "jobs"), nil, func(r io.Reader) error {
+		body.Results = nil
+		return json.NewDecoder(r).Decode(&body)
+	})
+	return body.Results, err
 }
 
 func (c *Client) jobPath(id int64, rest string) string {

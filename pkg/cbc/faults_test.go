@@ -127,9 +127,14 @@ func TestTruncatedBodiesAreFetchedAgain(t *testing.T) {
 	}
 }
 
+// A search has no side effect, so one garbled page is fetched again; one that stays garbled is an error.
 func TestMalformedBody(t *testing.T) {
 	sim, url := startSim(t, cbcsim.Config{EventsPerDay: 10})
 	sim.AddFault(cbcsim.Fault{Endpoint: "search", Malformed: true, Times: 1})
+	if _, err := newClient(url, fullKey, fullSec).Page(context.Background(), cbc.SearchRequest{}); err != nil {
+		t.Fatalf("after one garbled page: %v", err)
+	}
+	sim.AddFault(cbcsim.Fault{Endpoint: "search", Malformed: true})
 	_, err := newClient(url, fullKey, fullSec).Page(context.Background(), cbc.SearchRequest{})
 	if cbc.KindOf(err) != cbc.KindMalformed || !strings.Contains(err.Error(), "not valid JSON") {
 		t.Fatalf("got %v", err)

@@ -29,12 +29,12 @@ func newLimiter(budget int, window time.Duration, now func() time.Time) *limiter
 // pass first: waiting for a slot that arrives after the deadline only delays the error.
 func (l *limiter) wait(ctx context.Context) error {
 	for {
-		delay, reason := l.reserve()
+		delay, held := l.reserve()
 		if delay <= 0 {
 			return nil
 		}
 		if deadline, ok := ctx.Deadline(); ok && l.now().Add(delay).After(deadline) {
-			return &Error{Kind: KindRateLimited, RetryAfter: delay, Message: fmt.Sprintf("%s: the next request may be sent in %s, after this query's deadline", reason, delay.Round(time.Second))}
+			return l.refusal(delay, held)
 		}
 		timer := time.NewTimer(delay)
 		select {
@@ -46,13 +46,27 @@ func (l *limiter) wait(ctx context.Context) error {
 	}
 }
 
-// reserve records a request and returns 0 if one may be sent now, else how long to wait and why.
-func (l *limiter) reserve() (time.Duration, string) {
+// refusal is the error of a request that could not be sent before its deadline: a downstream 429 while CBC
+// holds us back, and the plugin's own budget (set by the admin) otherwise. Both say when to retry.
+func (l *limiter) refusal(delay time.Duration, held bool) *Error {
+	when := l.now().Add(delay).UTC().Format("15:04:05 UTC")
+	if held {
+		return &Error{Kind: KindRateLimited, Status: 429, RetryAfter: delay, Message: fmt.Sprintf(
+			"rate limited by Carbon Black Cloud (429): no request may be sent for %s, past this query's deadline; retry after %s", delay.Round(time.Second), when)}
+	}
+	return &Error{Kind: KindRateLimited, RetryAfter: delay, Message: fmt.Sprintf(
+		"this data source's request budget of %d per %s is spent: the next request may be sent in %s, past this query's deadline; retry after %s, or raise the budget in the data source settings",
+		l.budget, l.window, delay.Round(time.Second), when)}
+}
+
+// reserve records a request and returns 0 if one may be sent now, else how long to wait and whether CBC
+// holds us back (a 429) rather than our own budget.
+func (l *limiter) reserve() (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	if now.Before(l.blockedUntil) {
-		return l.blockedUntil.Sub(now), "Carbon Black Cloud rate limit (429)"
+		return l.blockedUntil.Sub(now), true
 	}
 	cutoff := now.Add(-l.window)
 	drop := 0
@@ -61,10 +75,10 @@ func (l *limiter) reserve() (time.Duration, string) {
 	}
 	l.sent = l.sent[drop:]
 	if l.budget > 0 && len(l.sent) >= l.budget {
-		return l.sent[0].Add(l.window).Sub(now), fmt.Sprintf("request budget of %d per %s spent", l.budget, l.window)
+		return l.sent[0].Add(l.window).Sub(now), false
 	}
 	l.sent = append(l.sent, now)
-	return 0, ""
+	return 0, false
 }
 
 // block holds every request until d has passed.

@@ -27,9 +27,9 @@ func (c *Client) Page(ctx context.Context, req SearchRequest) (SearchResponse, e
 }
 
 // envelope sends a call answered by {num_found, num_available, results} of at most rows records (0: unknown).
-func (c *Client) envelope(ctx context.Context, endpoint, method, path string, body any, rows int) (SearchResponse, error) {
+func (c *Client) envelope(ctx context.Context, ep endpoint, method, path string, body any, rows int) (SearchResponse, error) {
 	var page SearchResponse
-	err := c.getJSON(ctx, endpoint, method, path, body, func(r io.Reader) error {
+	err := c.getJSON(ctx, ep, method, path, body, func(r io.Reader) error {
 		var err error
 		page, err = decodeEnvelope(r, rows)
 		return err

@@ -1,6 +1,7 @@
 package cbcsim
 
 import (
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -17,6 +18,8 @@ type Fault struct {
 	Truncate   bool   `json:"truncate,omitempty"`     // send only the first half of the body
 	SlowBodyMS int    `json:"slow_body_ms,omitempty"` // wait this long between 4 KiB chunks of the body
 	FailJob    bool   `json:"fail_job,omitempty"`     // with "export": the job ends FAILED
+	Reset      bool   `json:"reset,omitempty"`        // close the connection without an answer
+	After      bool   `json:"after,omitempty"`        // Status or Reset strike after the request was handled, as a gateway's would
 	Times      int    `json:"times,omitempty"`
 }
 
@@ -51,6 +54,8 @@ func (s *Simulator) takeFault(endpoint string) Fault {
 		combined.Malformed = combined.Malformed || f.Malformed
 		combined.Truncate = combined.Truncate || f.Truncate
 		combined.FailJob = combined.FailJob || f.FailJob
+		combined.Reset = combined.Reset || f.Reset
+		combined.After = combined.After || f.After
 		combined.SlowBodyMS = max(combined.SlowBodyMS, f.SlowBodyMS)
 		if f.Times > 0 {
 			f.Times--
@@ -92,4 +97,20 @@ func writeBody(w http.ResponseWriter, f Fault, status int, contentType string, b
 		body = body[n:]
 		time.Sleep(time.Duration(f.SlowBodyMS) * time.Millisecond)
 	}
+}
+
+// reset drops the connection without an answer, with a TCP reset where it can.
+func reset(w http.ResponseWriter) {
+	hijacker, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hijacker.Hijack()
+	if err != nil {
+		return
+	}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		_ = tcp.SetLinger(0)
+	}
+	_ = conn.Close()
 }

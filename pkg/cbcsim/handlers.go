@@ -89,11 +89,7 @@ func (s *Simulator) endpoint(name, perm string, orgScoped bool, handle func(call
 				fmt.Sprintf("Rate limit exceeded: retry after %d seconds", retry)))
 			return
 		}
-		if fault.Status != 0 {
-			if fault.Status == http.StatusTooManyRequests {
-				w.Header().Set("Retry-After", strconv.Itoa(max(fault.RetryAfter, 1)))
-			}
-			writeJSON(w, Fault{}, statusReply(fault.Status))
+		if !fault.After && injectFailure(w, fault) {
 			return
 		}
 
@@ -102,6 +98,9 @@ func (s *Simulator) endpoint(name, perm string, orgScoped bool, handle func(call
 			return handle(call{r: r, body: body, key: key, fault: fault})
 		})
 		s.mu.Unlock()
+		if fault.After && injectFailure(w, fault) {
+			return
+		}
 		for k, v := range rep.header {
 			w.Header()[k] = v
 		}
@@ -111,6 +110,22 @@ func (s *Simulator) endpoint(name, perm string, orgScoped bool, handle func(call
 		}
 		writeJSON(w, fault, rep)
 	})
+}
+
+// injectFailure answers with the fault's status, or drops the connection, and reports whether it did.
+func injectFailure(w http.ResponseWriter, fault Fault) bool {
+	switch {
+	case fault.Reset:
+		reset(w)
+	case fault.Status != 0:
+		if fault.Status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", strconv.Itoa(max(fault.RetryAfter, 1)))
+		}
+		writeJSON(w, Fault{}, statusReply(fault.Status))
+	default:
+		return false
+	}
+	return true
 }
 
 // statusReply is what an injected status answers with: CBC's own body for 429, a gateway's or server's for
@@ -230,6 +245,7 @@ func (s *Simulator) dequeue(key *keyState) (batch []Event, backlog int) {
 	n := min(backlog, s.cfg.QueueBatch)
 	batch = append([]Event{}, key.queue[:n]...)
 	key.queue = append([]Event(nil), key.queue[n:]...)
+	key.dequeued = append(key.dequeued, batch...)
 	return batch, backlog
 }
 

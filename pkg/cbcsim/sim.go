@@ -125,8 +125,9 @@ func shareOr(share, fallback float64) float64 {
 
 type keyState struct {
 	Key
-	revoked bool
-	queue   []Event // arrival order
+	revoked  bool
+	queue    []Event // arrival order
+	dequeued []Event // every event a queue read removed, in order: what a drain must end up with
 }
 
 func (k *keyState) can(perm string) bool {
@@ -284,6 +285,16 @@ func (s *Simulator) Requests(endpoint string) int {
 		total += n
 	}
 	return total
+}
+
+// Dequeued is every event the key's queue reads removed so far, whether or not the reader got the answer.
+func (s *Simulator) Dequeued(id string) []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k, ok := s.keys[id]; ok {
+		return append([]Event(nil), k.dequeued...)
+	}
+	return nil
 }
 
 // OrgKey is the org the simulator serves.

@@ -4,6 +4,7 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
@@ -27,16 +28,28 @@ type Datasource struct {
 	client      *cbc.Client
 	cache       *searchCache
 	resources   backend.CallResourceHandler
-	exports     exportRegistry
+	exports     *exportRegistry
 	drainer     *queue.Drainer
 	uid         string
+	factory     *Factory
 }
+
+// Factory makes the data source instances. When a data source's settings change, the SDK makes a new instance
+// and disposes of the old one a few seconds later; the factory hands the old one's queue drain and export jobs
+// to the new one at once, so no event read from the queue and no export started is lost in between.
+type Factory struct {
+	mu   sync.Mutex
+	live map[string]*Datasource // by data source uid
+}
+
+// NewFactory makes a factory with no instances.
+func NewFactory() *Factory { return &Factory{live: map[string]*Datasource{}} }
 
 // NewDatasource is the instance factory the SDK calls when a data source is created or its settings change.
 // Bad settings do not fail the factory: the health check must be able to say what is wrong.
-func NewDatasource(_ context.Context, source backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
+func (f *Factory) NewDatasource(_ context.Context, source backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
 	settings, err := models.LoadSettings(source)
-	ds := &Datasource{settings: settings, settingsErr: err, uid: source.UID}
+	ds := &Datasource{settings: settings, settingsErr: err, uid: source.UID, factory: f, exports: &exportRegistry{}}
 	if err == nil {
 		ds.settingsErr = settings.Validate()
 	}
@@ -53,21 +66,53 @@ func NewDatasource(_ context.Context, source backend.DataSourceInstanceSettings)
 			RequestBudget: settings.EffectiveRequestBudget(),
 		})
 		ds.cache = newSearchCache(settings.CacheTTL())
-		ds.drainer = queue.New(ds.client, queue.Config{
+	}
+	f.mu.Lock()
+	old := f.live[source.UID]
+	f.live[source.UID] = ds
+	f.mu.Unlock()
+	if old != nil {
+		ds.exports = old.exports
+	}
+	if ds.settingsErr == nil {
+		cfg := queue.Config{
 			Poll:     settings.QueuePoll(),
 			Backfill: settings.QueueBackfill(),
 			MaxCount: settings.EffectiveQueueBufferSize(),
 			MaxAge:   settings.QueueBufferAge(),
-		})
+		}
+		if old != nil && old.drainer != nil && sameQueue(old.settings, settings) {
+			ds.drainer = queue.TakeOver(old.drainer, ds.client, cfg)
+		} else {
+			ds.drainer = queue.New(ds.client, cfg)
+		}
+	}
+	if old != nil && old.drainer != nil {
+		old.drainer.Stop() // another key's or org's queue, or already handed over: it must stop reading now
 	}
 	return ds, nil
 }
 
-// Dispose releases the instance when its settings change or the data source is deleted: the queue drain stops
-// and no goroutine outlives the instance.
+// sameQueue reports whether two settings read the same CBC queue: the queue is per API key of an org.
+func sameQueue(a, b models.Settings) bool {
+	urlA, _ := a.BaseURL()
+	urlB, _ := b.BaseURL()
+	return urlA == urlB && a.OrgKey == b.OrgKey && a.APIID == b.APIID
+}
+
+// Dispose releases the instance when its settings change or the data source is deleted: the queue drain stops,
+// idle connections close, and no goroutine outlives the instance.
 func (d *Datasource) Dispose() {
+	d.factory.mu.Lock()
+	if d.factory.live[d.uid] == d {
+		delete(d.factory.live, d.uid)
+	}
+	d.factory.mu.Unlock()
 	if d.drainer != nil {
 		d.drainer.Stop()
+	}
+	if d.client != nil {
+		d.client.Close()
 	}
 }
 

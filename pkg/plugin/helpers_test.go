@@ -83,7 +83,7 @@ func newFixture(t *testing.T, cfg cbcsim.Config, jsonData map[string]any) *fixtu
 func (f *fixture) instance(t *testing.T, secret string) *Datasource {
 	t.Helper()
 	raw, _ := json.Marshal(f.json)
-	inst, err := NewDatasource(context.Background(), backend.DataSourceInstanceSettings{
+	inst, err := NewFactory().NewDatasource(context.Background(), backend.DataSourceInstanceSettings{
 		JSONData: raw, DecryptedSecureJSONData: map[string]string{"apiSecret": secret},
 	})
 	if err != nil {

@@ -1,10 +1,17 @@
 // Package queue owns a data source's drain of the CBC audit log queue. The queue is per API key and reading it
 // removes what it returns, so exactly one drainer reads it; panels read the drainer's buffer and receive new
 // events live, and ten viewers never steal events from one another.
+//
+// The drain's invariant: every event CBC removes from the queue reaches the buffer exactly once, or the
+// drainer reports the time span that may be incomplete and why. A read whose outcome is unknown (no answer, a
+// 5xx, a body cut short or garbled) may have removed events, so its span is searched again until a search
+// succeeds; events found that way and events the queue delivers are told apart by their derived ids.
 package queue
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -25,11 +32,30 @@ type Config struct {
 	Backfill time.Duration // searched at start, so a restart leaves no gap
 	MaxCount int           // records kept in the buffer
 	MaxAge   time.Duration // older records leave the buffer
+	// Margin is how far the queue's order may trail create_time (CBC's ingestion delay): a span to recover
+	// reaches this far before the newest event drained and past the time of the read. Default 10 minutes.
+	Margin time.Duration
+	// QueueAge is how old an event still waiting in the queue may be: CBC fills a new key's queue with three
+	// days. It bounds the span to recover when a read fails before any event was drained. Default 72 hours.
+	QueueAge time.Duration
 	Now      func() time.Time
 }
 
 // maxReadsPerPoll bounds how many queue reads one poll makes while the backlog lasts.
 const maxReadsPerPoll = 100
+
+// recoveryLimit bounds the records one recovery search returns: far more than a span holds.
+const recoveryLimit = 5_000_000
+
+// Span is a time span whose events may be incomplete until a search of it succeeds.
+type Span struct {
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
+	Reason   string    `json:"reason"`
+	Attempts int       `json:"attempts"`
+	LastErr  string    `json:"lastError,omitempty"`
+	next     time.Time
+}
 
 // Status is what the queue/status resource and the health check report.
 type Status struct {
@@ -38,11 +64,36 @@ type Status struct {
 	LastPoll   time.Time `json:"lastPoll,omitzero"`
 	Drained    int       `json:"drained"`
 	Backfilled int       `json:"backfilled"`
+	Recovered  int       `json:"recovered"`
 	BufferSize int       `json:"bufferSize"`
 	Oldest     time.Time `json:"oldest,omitzero"`
 	Newest     time.Time `json:"newest,omitzero"`
 	LastError  string    `json:"lastError,omitempty"`
 	Stopped    string    `json:"stopped,omitempty"` // why the drainer gave up, e.g. a revoked key
+	Incomplete []Span    `json:"incomplete,omitempty"`
+}
+
+// held counts the copies of one event the buffer was given, and how many of them came from a search and may
+// still be delivered by the queue.
+type held struct {
+	at       time.Time
+	count    int
+	expected int
+}
+
+// state is everything a drainer knows; a drainer that takes over from another (a settings change) takes it.
+type state struct {
+	buffer  []cbc.Record // by create_time, oldest first
+	held    map[string]*held
+	newest  time.Time // create_time of the newest event the queue delivered
+	pending []*Span
+	legacy  bool
+
+	lastPoll             time.Time
+	drained, backfilled  int
+	recovered            int
+	lastError, stopped   string
+	backfillDone, active bool
 }
 
 // Drainer reads the queue every Poll, keeps what it read in a bounded buffer and hands new records to every
@@ -52,15 +103,14 @@ type Drainer struct {
 	cfg    Config
 
 	start  sync.Once
+	stop   sync.Once
+	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
 
 	mu          sync.Mutex
-	buffer      []cbc.Record // by create_time, oldest first
-	backfillIDs map[string]int
-	lastDrained time.Time // create_time of the newest event read from the queue
+	st          state
 	subscribers map[chan []cbc.Record]struct{}
-	status      Status
 }
 
 // New makes a drainer; it starts on the first Start call.
@@ -68,153 +118,203 @@ func New(source Source, cfg Config) *Drainer {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Drainer{source: source, cfg: cfg, done: make(chan struct{}), subscribers: map[chan []cbc.Record]struct{}{}}
+	if cfg.Margin <= 0 {
+		cfg.Margin = 10 * time.Minute
+	}
+	if cfg.QueueAge <= 0 {
+		cfg.QueueAge = 72 * time.Hour
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Drainer{source: source, cfg: cfg, ctx: ctx, cancel: cancel, done: make(chan struct{}),
+		st: state{held: map[string]*held{}}, subscribers: map[chan []cbc.Record]struct{}{}}
+}
+
+// TakeOver makes the drainer that replaces old after a settings change: old stops reading at once, and the new
+// one continues from its state (buffer, what it read, spans still to recover), starting at once if old had
+// started. Nothing old read is lost, and nothing is read twice.
+func TakeOver(old *Drainer, source Source, cfg Config) *Drainer {
+	d := New(source, cfg)
+	old.Stop()
+	old.mu.Lock()
+	d.st = old.st
+	old.st = state{held: map[string]*held{}, stopped: "handed over to the data source's new settings"}
+	old.mu.Unlock()
+	d.st.stopped, d.st.lastError, d.st.active = "", "", false
+	if d.st.backfillDone || len(d.st.buffer) > 0 {
+		d.Start()
+	}
+	return d
 }
 
 // Start begins backfilling and polling, once; later calls do nothing.
 func (d *Drainer) Start() {
 	d.start.Do(func() {
-		ctx, cancel := context.WithCancel(context.Background())
-		d.cancel = cancel
 		d.mu.Lock()
-		d.status.Running = true
+		d.st.active = true
 		d.mu.Unlock()
-		go d.run(ctx)
+		go d.run()
 	})
 }
 
-// Stop ends the drainer and waits for it; it is safe to call whether or not it started.
+// Stop ends the drainer at once, interrupting a read or a wait, and waits for it. A read it interrupts may have
+// removed events: its span stays in the state, for a drainer that takes over. Safe to call more than once,
+// started or not.
 func (d *Drainer) Stop() {
 	d.start.Do(func() { close(d.done) }) // never started: nothing to wait for
-	if d.cancel != nil {
-		d.cancel()
-	}
+	d.cancel()
 	<-d.done
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for ch := range d.subscribers {
-		close(ch)
-		delete(d.subscribers, ch)
-	}
-	d.status.Running = false
+	d.stop.Do(func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		for ch := range d.subscribers {
+			close(ch)
+			delete(d.subscribers, ch)
+		}
+		d.st.active = false
+	})
 }
 
-func (d *Drainer) run(ctx context.Context) {
+func (d *Drainer) run() {
 	defer close(d.done)
-	d.backfill(ctx)
-	ticker := time.NewTicker(d.cfg.Poll)
-	defer ticker.Stop()
+	d.mu.Lock()
+	if !d.st.backfillDone && !d.backfillPending() {
+		now := d.cfg.Now()
+		d.st.pending = append(d.st.pending, &Span{From: now.Add(-d.cfg.Backfill), To: now, Reason: "backfill"})
+	}
+	d.mu.Unlock()
 	for {
-		if !d.poll(ctx) {
+		d.recoverPending()
+		if !d.poll() {
 			return
 		}
+		timer := time.NewTimer(d.nextWake())
 		select {
-		case <-ctx.Done():
+		case <-d.ctx.Done():
+			timer.Stop()
 			return
-		case <-ticker.C:
+		case <-timer.C:
 		}
 	}
 }
 
-// backfill seeds the buffer with a search of the last Backfill window. Queue reads that return the same
-// records later are dropped by their derived id.
-func (d *Drainer) backfill(ctx context.Context) {
-	now := d.cfg.Now()
-	res, err := d.source.Search(ctx, cbc.SearchRequest{Criteria: &cbc.Criteria{CreateTime: cbc.Between(now.Add(-d.cfg.Backfill), now)}}, d.cfg.MaxCount, d.cfg.MaxCount)
+// backfillPending reports a backfill handed over before it succeeded. The caller holds d.mu.
+func (d *Drainer) backfillPending() bool {
+	for _, s := range d.st.pending {
+		if s.Reason == "backfill" {
+			return true
+		}
+	}
+	return false
+}
+
+// nextWake is how long to sleep: until the next poll, or sooner when a span's recovery is due.
+func (d *Drainer) nextWake() time.Duration {
+	wait := d.cfg.Poll
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err != nil {
-		d.status.LastError = "backfill: " + err.Error()
-		return
+	now := d.cfg.Now()
+	for _, s := range d.st.pending {
+		wait = min(wait, max(s.next.Sub(now), 0))
 	}
-	d.backfillIDs = map[string]int{}
-	for _, r := range res.Records {
-		d.backfillIDs[r.ID()]++
-	}
-	d.status.Backfilled = len(res.Records)
-	d.add(res.Records)
+	return wait
 }
 
-// recoverLost runs after a queue read that could not be decoded: CBC removed that batch when it sent it. The
-// queue hands out events oldest first, so the lost ones are about as new as the last event drained or newer (or,
-// before any, within the buffer's age); a search of that span finds them, and what the buffer lacks is kept. Events it finds
-// that are still queued are dropped when the queue delivers them, as after a backfill.
-func (d *Drainer) recoverLost(ctx context.Context) {
-	now := d.cfg.Now()
+// recoverPending searches every span whose recovery is due. A failed search is tried again with backoff, for
+// as long as it takes.
+func (d *Drainer) recoverPending() {
 	d.mu.Lock()
-	from := now.Add(-d.cfg.MaxAge)
-	if !d.lastDrained.IsZero() {
-		// Events reach the queue in arrival order, which can trail create_time a little: look back a backfill.
-		if since := d.lastDrained.Add(-d.cfg.Backfill); since.After(from) {
-			from = since
+	now := d.cfg.Now()
+	var due []*Span
+	for _, s := range d.st.pending {
+		if !now.Before(s.next) {
+			due = append(due, s)
 		}
 	}
 	d.mu.Unlock()
-	res, err := d.source.Search(ctx, cbc.SearchRequest{Criteria: &cbc.Criteria{CreateTime: cbc.Between(from, now)}}, d.cfg.MaxCount, d.cfg.MaxCount)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err != nil {
-		d.status.LastError = "recovering an unreadable queue batch: " + err.Error()
-		return
-	}
-	have := map[string]int{}
-	for _, r := range d.buffer {
-		if !r.CreateTime.Before(from) {
-			have[r.ID()]++
+	for _, s := range due {
+		if d.ctx.Err() != nil {
+			return
 		}
-	}
-	if d.backfillIDs == nil {
-		d.backfillIDs = map[string]int{}
-	}
-	var missing []cbc.Record
-	for _, r := range res.Records {
-		id := r.ID()
-		if have[id] > 0 {
-			have[id]--
+		req := cbc.SearchRequest{
+			Criteria: &cbc.Criteria{CreateTime: cbc.Between(s.From, s.To)},
+			Sort:     []cbc.SortField{{Field: "create_time", Order: cbc.Asc}},
+		}
+		res, err := d.source.Search(d.ctx, req, recoveryLimit, recoveryLimit)
+		d.mu.Lock()
+		if err != nil {
+			s.Attempts++
+			s.LastErr = err.Error()
+			s.next = d.cfg.Now().Add(min(time.Second<<min(s.Attempts, 10), 5*time.Minute))
+			d.mu.Unlock()
 			continue
 		}
-		missing = append(missing, r)
-		d.backfillIDs[id]++
+		fresh := d.takeSearched(res.Records)
+		if s.Reason == "backfill" {
+			d.st.backfilled += len(fresh)
+			d.st.backfillDone = true
+		} else {
+			d.st.recovered += len(fresh)
+		}
+		d.removeSpan(s)
+		d.add(fresh)
+		d.publish(fresh)
+		d.mu.Unlock()
 	}
-	d.add(missing)
-	d.publish(missing)
 }
 
-// poll reads the queue until it is empty (or maxReadsPerPoll reads); false means the drainer must stop. A read
-// under way is never cancelled, since CBC removes what it sends: Stop waits for it (the client's timeout bounds
-// it) and keeps its events.
-func (d *Drainer) poll(ctx context.Context) bool {
+// takeSearched keeps what a search found that the buffer was not given yet; the queue may still deliver those,
+// so they are expected. The caller holds d.mu.
+func (d *Drainer) takeSearched(records []cbc.Record) []cbc.Record {
+	seen := map[string]int{}
+	var fresh []cbc.Record
+	for _, r := range records {
+		id := r.ID()
+		seen[id]++
+		h := d.st.held[id]
+		if h != nil && seen[id] <= h.count {
+			continue
+		}
+		if h == nil {
+			h = &held{at: r.CreateTime}
+			d.st.held[id] = h
+		}
+		h.count++
+		h.expected++
+		fresh = append(fresh, r)
+	}
+	return fresh
+}
+
+func (d *Drainer) removeSpan(s *Span) {
+	for i, p := range d.st.pending {
+		if p == s {
+			d.st.pending = append(d.st.pending[:i:i], d.st.pending[i+1:]...)
+			return
+		}
+	}
+}
+
+// poll reads the queue until it is empty (or maxReadsPerPoll reads); false means the drainer must stop.
+func (d *Drainer) poll() bool {
 	for range maxReadsPerPoll {
-		if ctx.Err() != nil {
+		if d.ctx.Err() != nil {
 			return false
 		}
-		batch, err := d.read(context.WithoutCancel(ctx))
 		d.mu.Lock()
-		d.status.LastPoll = d.cfg.Now()
-		if cbc.KindOf(err) == cbc.KindMalformed {
-			// CBC removed the batch it sent, but we could not read it: find it again by searching.
-			d.mu.Unlock()
-			d.recoverLost(ctx)
-			d.mu.Lock()
-		}
+		before := d.st.newest
+		d.mu.Unlock()
+		readAt := d.cfg.Now()
+		batch, err := d.read()
+		d.mu.Lock()
+		d.st.lastPoll = d.cfg.Now()
 		if err != nil {
-			d.status.LastError = err.Error()
-			stop := cbc.KindOf(err) == cbc.KindUnauthorized || cbc.KindOf(err) == cbc.KindForbidden
-			if stop {
-				d.status.Stopped = "the queue refused this API key: " + err.Error()
-				d.status.Running = false
-			}
+			stop := d.failedRead(err, before, readAt)
 			d.mu.Unlock()
-			return !stop && ctx.Err() == nil
+			return !stop && d.ctx.Err() == nil
 		}
-		d.status.LastError = ""
-		for _, r := range batch {
-			if r.CreateTime.After(d.lastDrained) {
-				d.lastDrained = r.CreateTime
-			}
-		}
-		fresh := d.dropBackfilled(batch)
-		d.status.Drained += len(batch)
+		d.st.lastError = ""
+		fresh := d.takeDelivered(batch)
+		d.st.drained += len(batch)
 		d.add(fresh)
 		d.publish(fresh)
 		d.mu.Unlock()
@@ -225,53 +325,115 @@ func (d *Drainer) poll(ctx context.Context) bool {
 	return true
 }
 
-// read takes one batch from the v1 queue, or from the legacy v3 queue once the v1 queue answered 404.
-func (d *Drainer) read(ctx context.Context) ([]cbc.Record, error) {
+// failedRead records a read that failed, and reports whether the drainer must stop. A read whose outcome is
+// unknown may have removed events: the span they can lie in is to be recovered. The caller holds d.mu.
+func (d *Drainer) failedRead(err error, newestBefore, readAt time.Time) (stop bool) {
+	d.st.lastError = err.Error()
+	if kind := cbc.KindOf(err); kind == cbc.KindUnauthorized || kind == cbc.KindForbidden {
+		d.st.stopped = "the queue refused this API key: " + err.Error()
+		return true
+	}
+	if !outcomeUnknown(err) {
+		return false
+	}
+	from := readAt.Add(-d.cfg.QueueAge)
+	if !newestBefore.IsZero() {
+		from = newestBefore.Add(-d.cfg.Margin)
+	}
+	d.st.pending = append(d.st.pending, &Span{From: from, To: readAt.Add(d.cfg.Margin), Reason: "a queue read failed with an unknown outcome: " + err.Error()})
+	return false
+}
+
+// outcomeUnknown reports whether a failed read may have removed events from the queue.
+func outcomeUnknown(err error) bool {
+	var apiErr *cbc.Error
+	if errors.As(err, &apiErr) {
+		return apiErr.MaybeActed
+	}
+	return !errors.Is(err, context.Canceled) // cancelled before sending; anything else: assume CBC acted
+}
+
+// takeDelivered keeps what the queue delivered, but not the events a search already gave the buffer. The
+// caller holds d.mu.
+func (d *Drainer) takeDelivered(batch []cbc.Record) []cbc.Record {
+	var fresh []cbc.Record
+	for _, r := range batch {
+		if r.CreateTime.After(d.st.newest) {
+			d.st.newest = r.CreateTime
+		}
+		id := r.ID()
+		h := d.st.held[id]
+		if h != nil && h.expected > 0 {
+			h.expected--
+			continue
+		}
+		if h == nil {
+			h = &held{at: r.CreateTime}
+			d.st.held[id] = h
+		}
+		h.count++
+		fresh = append(fresh, r)
+	}
+	d.forget()
+	return fresh
+}
+
+// forget drops what no longer needs remembering: the queue hands out events oldest first, so an event older
+// than the newest delivered, less the margin, can no longer arrive; unless a span still to recover covers it.
+// The caller holds d.mu.
+func (d *Drainer) forget() {
+	if d.st.newest.IsZero() {
+		return
+	}
+	horizon := d.st.newest.Add(-d.cfg.Margin)
+	for _, s := range d.st.pending {
+		if s.From.Before(horizon) {
+			horizon = s.From
+		}
+	}
+	for id, h := range d.st.held {
+		if h.at.Before(horizon) {
+			delete(d.st.held, id)
+		}
+	}
+}
+
+// read takes one batch from the v1 queue, or from the legacy v3 queue once the v1 queue route is missing.
+func (d *Drainer) read() ([]cbc.Record, error) {
 	d.mu.Lock()
-	legacy := d.status.Legacy
+	legacy := d.st.legacy
 	d.mu.Unlock()
 	if !legacy {
-		page, err := d.source.Queue(ctx)
-		if cbc.KindOf(err) != cbc.KindNotFound {
+		page, err := d.source.Queue(d.ctx)
+		if !routeMissing(err) {
 			return page.Results, err
 		}
 		d.mu.Lock()
-		d.status.Legacy = true
+		d.st.legacy = true
 		d.mu.Unlock()
 	}
-	return d.source.LegacyQueue(ctx)
+	return d.source.LegacyQueue(d.ctx)
 }
 
-// dropBackfilled removes records the backfill already holds, once per copy backfilled. The caller holds d.mu.
-func (d *Drainer) dropBackfilled(batch []cbc.Record) []cbc.Record {
-	if len(d.backfillIDs) == 0 {
-		return batch
-	}
-	fresh := batch[:0:0]
-	for _, r := range batch {
-		id := r.ID()
-		if d.backfillIDs[id] > 0 {
-			d.backfillIDs[id]--
-			continue
-		}
-		fresh = append(fresh, r)
-	}
-	return fresh
+// routeMissing reports a 404 for the v1 queue route itself (a tenant without the v1 API), not one that names
+// an unknown org: a wrong org key must not fall back to the legacy queue, which reads the key's own org.
+func routeMissing(err error) bool {
+	var apiErr *cbc.Error
+	return errors.As(err, &apiErr) && apiErr.Kind == cbc.KindNotFound && !apiErr.NamesOrg
 }
 
 // add inserts records in time order and evicts by age and count. The caller holds d.mu.
 func (d *Drainer) add(records []cbc.Record) {
-	d.buffer = append(d.buffer, records...)
-	sort.SliceStable(d.buffer, func(i, j int) bool { return d.buffer[i].CreateTime.Before(d.buffer[j].CreateTime) })
-	cutoff := d.cfg.Now().Add(-d.cfg.MaxAge)
-	drop := sort.Search(len(d.buffer), func(i int) bool { return !d.buffer[i].CreateTime.Before(cutoff) })
-	drop = max(drop, len(d.buffer)-d.cfg.MaxCount)
-	if drop > 0 {
-		d.buffer = append([]cbc.Record(nil), d.buffer[drop:]...)
+	if len(records) == 0 {
+		return
 	}
-	d.status.BufferSize = len(d.buffer)
-	if len(d.buffer) > 0 {
-		d.status.Oldest, d.status.Newest = d.buffer[0].CreateTime, d.buffer[len(d.buffer)-1].CreateTime
+	d.st.buffer = append(d.st.buffer, records...)
+	sort.SliceStable(d.st.buffer, func(i, j int) bool { return d.st.buffer[i].CreateTime.Before(d.st.buffer[j].CreateTime) })
+	cutoff := d.cfg.Now().Add(-d.cfg.MaxAge)
+	drop := sort.Search(len(d.st.buffer), func(i int) bool { return !d.st.buffer[i].CreateTime.Before(cutoff) })
+	drop = max(drop, len(d.st.buffer)-d.cfg.MaxCount)
+	if drop > 0 {
+		d.st.buffer = append([]cbc.Record(nil), d.st.buffer[drop:]...)
 	}
 }
 
@@ -315,14 +477,45 @@ func (d *Drainer) Subscribe() (<-chan []cbc.Record, func()) {
 func (d *Drainer) Records(from, to time.Time) []cbc.Record {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	lo := sort.Search(len(d.buffer), func(i int) bool { return !d.buffer[i].CreateTime.Before(from) })
-	hi := sort.Search(len(d.buffer), func(i int) bool { return d.buffer[i].CreateTime.After(to) })
-	return append([]cbc.Record(nil), d.buffer[lo:hi]...)
+	b := d.st.buffer
+	lo := sort.Search(len(b), func(i int) bool { return !b[i].CreateTime.Before(from) })
+	hi := sort.Search(len(b), func(i int) bool { return b[i].CreateTime.After(to) })
+	return append([]cbc.Record(nil), b[lo:hi]...)
 }
 
 // Status reports the drainer's state.
 func (d *Drainer) Status() Status {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.status
+	st := Status{
+		Running: d.st.active && d.st.stopped == "", Legacy: d.st.legacy, LastPoll: d.st.lastPoll,
+		Drained: d.st.drained, Backfilled: d.st.backfilled, Recovered: d.st.recovered, BufferSize: len(d.st.buffer),
+		LastError: d.st.lastError, Stopped: d.st.stopped,
+	}
+	if n := len(d.st.buffer); n > 0 {
+		st.Oldest, st.Newest = d.st.buffer[0].CreateTime, d.st.buffer[n-1].CreateTime
+	}
+	for _, s := range d.st.pending {
+		if s.Reason != "backfill" || s.Attempts > 0 {
+			st.Incomplete = append(st.Incomplete, *s)
+		}
+	}
+	return st
+}
+
+// IncompleteNotice says which spans may be missing events, for queue queries; empty when none may be.
+func (st Status) IncompleteNotice() string {
+	if len(st.Incomplete) == 0 {
+		return ""
+	}
+	s := st.Incomplete[0]
+	text := fmt.Sprintf("Events between %s and %s may be missing until a search of that span succeeds (%s)",
+		s.From.UTC().Format(time.RFC3339), s.To.UTC().Format(time.RFC3339), s.Reason)
+	if s.LastErr != "" {
+		text += fmt.Sprintf("; %d searches failed so far, the last with: %s", s.Attempts, s.LastErr)
+	}
+	if n := len(st.Incomplete) - 1; n > 0 {
+		text += fmt.Sprintf("; and %d more spans", n)
+	}
+	return text + "."
 }
