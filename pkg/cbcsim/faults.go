@@ -20,7 +20,8 @@ type Fault struct {
 	FailJob    bool   `json:"fail_job,omitempty"`     // with "export": the job ends FAILED
 	Reset      bool   `json:"reset,omitempty"`        // close the connection without an answer
 	After      bool   `json:"after,omitempty"`        // Status or Reset strike after the request was handled, as a gateway's would
-	Times      int    `json:"times,omitempty"`
+	Skip       int    `json:"skip,omitempty"`         // let this many requests through untouched first
+	Times      int    `json:"times,omitempty"`        // then strike this many (0: until cleared)
 }
 
 // AddFault installs a fault.
@@ -44,6 +45,11 @@ func (s *Simulator) takeFault(endpoint string) Fault {
 	kept := s.faults[:0]
 	for _, f := range s.faults {
 		if f.Endpoint != endpoint && f.Endpoint != "*" {
+			kept = append(kept, f)
+			continue
+		}
+		if f.Skip > 0 {
+			f.Skip--
 			kept = append(kept, f)
 			continue
 		}

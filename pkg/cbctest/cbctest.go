@@ -37,6 +37,11 @@ func Records(sim *cbcsim.Simulator) []cbc.Record {
 	return records(sim.Records())
 }
 
+// Dequeued is every event the key's queue reads removed, whether or not the reader got the answer.
+func Dequeued(sim *cbcsim.Simulator, keyID string) []cbc.Record {
+	return records(sim.Dequeued(keyID))
+}
+
 // Inject adds records to the simulator as if they had just happened.
 func Inject(sim *cbcsim.Simulator, recs ...cbc.Record) {
 	events := make([]cbcsim.Event, len(recs))

@@ -340,7 +340,9 @@ func (d *Drainer) failedRead(err error, newestBefore, readAt time.Time) (stop bo
 	if !newestBefore.IsZero() {
 		from = newestBefore.Add(-d.cfg.Margin)
 	}
-	d.st.pending = append(d.st.pending, &Span{From: from, To: readAt.Add(d.cfg.Margin), Reason: "a queue read failed with an unknown outcome: " + err.Error()})
+	// CBC may still act on the read after we gave up on it: search the span only once it has closed.
+	to := readAt.Add(d.cfg.Margin)
+	d.st.pending = append(d.st.pending, &Span{From: from, To: to, Reason: "a queue read failed with an unknown outcome: " + err.Error(), next: to})
 	return false
 }
 

@@ -16,10 +16,15 @@ import (
 
 var start = time.Date(2024, 4, 17, 20, 0, 0, 0, time.UTC)
 
+// testMargin stands for CBC's ingestion delay in tests: the simulator has none, and the longest injected
+// latency (1 s) stays well inside it.
+const testMargin = 3 * time.Second
+
 // env is a simulator whose clock runs from start, and a client for its Grafana key.
 type env struct {
 	sim    *cbcsim.Simulator
 	client *cbc.Client
+	source Source // what drainers read through: the client, unless a test splits queue reads from searches
 	now    func() time.Time
 }
 
@@ -35,11 +40,11 @@ func newEnv(t *testing.T, cfg cbcsim.Config) *env {
 		sim.Close()
 	})
 	client := cbc.New(cbc.Config{BaseURL: srv.URL, OrgKey: "ABCD1234", APIID: "GRAFANA001", APISecret: "SIMULATORSECRET0GRAFANA01"})
-	return &env{sim: sim, client: client, now: now}
+	return &env{sim: sim, client: client, source: client, now: now}
 }
 
 func (e *env) drainer(poll time.Duration) *Drainer {
-	return New(e.client, Config{Poll: poll, Backfill: 15 * time.Minute, MaxCount: 100000, MaxAge: 72 * time.Hour, Now: e.now})
+	return New(e.source, Config{Poll: poll, Backfill: 15 * time.Minute, MaxCount: 100000, MaxAge: 72 * time.Hour, Margin: testMargin, Now: e.now})
 }
 
 // inject adds n events, one millisecond apart, the last one just now.

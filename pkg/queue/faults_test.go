@@ -1,0 +1,233 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seed/cbcauditlogs/pkg/cbc"
+	"github.com/seed/cbcauditlogs/pkg/cbcsim"
+	"github.com/seed/cbcauditlogs/pkg/cbctest"
+)
+
+// faultKinds are the ways a queue read can go wrong, each placed before, during or after CBC acted on it.
+var faultKinds = map[string]struct {
+	fault   cbcsim.Fault
+	timeout time.Duration // the client's per-request timeout, short where the fault is about time
+}{
+	"refused before CBC acted (503)":      {fault: cbcsim.Fault{Status: 503}},
+	"reset before CBC acted":              {fault: cbcsim.Fault{Reset: true}},
+	"answer after the client's timeout":   {fault: cbcsim.Fault{LatencyMS: 1000}, timeout: 300 * time.Millisecond},
+	"slow body past the client's timeout": {fault: cbcsim.Fault{SlowBodyMS: 400}, timeout: 300 * time.Millisecond},
+	"body cut short":                      {fault: cbcsim.Fault{Truncate: true}},
+	"garbled body":                        {fault: cbcsim.Fault{Malformed: true}},
+	"reset after CBC acted":               {fault: cbcsim.Fault{Reset: true, After: true}},
+	"504 after CBC acted":                 {fault: cbcsim.Fault{Status: 504, After: true}},
+	"429 before CBC acted":                {fault: cbcsim.Fault{Status: 429, RetryAfter: 1}},
+}
+
+// drainEnv is a simulator whose whole history waits in the Grafana key's queue, so that at the end every
+// event it holds must have reached the drainer's buffer exactly once.
+func drainEnv(t *testing.T, backlog int, timeout time.Duration) *env {
+	t.Helper()
+	began := time.Now()
+	now := func() time.Time { return start.Add(time.Since(began)) }
+	cfg := cbcsim.Config{Seed: uint64(backlog) + 1, EventsPerDay: -1, Span: 2 * time.Hour, QueueHistory: 2 * time.Hour, Now: now}
+	if backlog > 0 {
+		cfg.Records = backlog
+	}
+	sim := cbcsim.New(cfg)
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		sim.Close()
+	})
+	newClient := func(timeout time.Duration) *cbc.Client {
+		return cbc.New(cbc.Config{BaseURL: srv.URL, OrgKey: "ABCD1234", APIID: "GRAFANA001", APISecret: "SIMULATORSECRET0GRAFANA01", Timeout: timeout})
+	}
+	e := &env{sim: sim, client: newClient(time.Minute), now: now}
+	e.source = e.client
+	if timeout > 0 {
+		e.source = splitSource{queue: newClient(timeout), Client: e.client}
+	}
+	return e
+}
+
+// splitSource reads the queue through a client with a short timeout, and searches through one whose timeout is
+// far above any run: a test of queue timeouts must not fail because a loaded machine slowed a search.
+type splitSource struct {
+	queue *cbc.Client
+	*cbc.Client
+}
+
+func (s splitSource) Queue(ctx context.Context) (cbc.SearchResponse, error) {
+	return s.queue.Queue(ctx)
+}
+
+func (s splitSource) LegacyQueue(ctx context.Context) ([]cbc.Record, error) {
+	return s.queue.LegacyQueue(ctx)
+}
+
+// settled waits until the queue is empty, nothing is left to recover, and the buffer holds every event the
+// simulator holds (which is every event its queue handed out, or still holds); then it compares the two as
+// multisets.
+func settled(t *testing.T, e *env, d *Drainer) {
+	t.Helper()
+	truth := ids(cbctest.Records(e.sim))
+	var got []string
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		got = ids(d.Records(start.Add(-24*time.Hour), e.now().Add(time.Hour)))
+		if e.sim.QueueBacklog("GRAFANA001") == 0 && len(d.Status().Incomplete) == 0 && slices.Equal(got, truth) {
+			break
+		}
+	}
+	dequeued := ids(cbctest.Dequeued(e.sim, "GRAFANA001"))
+	if !slices.Equal(dequeued, truth) {
+		t.Fatalf("the queue handed out %d events of the %d it held", len(dequeued), len(truth))
+	}
+	lost, doubled := difference(truth, got), difference(got, truth)
+	if len(lost) > 0 || len(doubled) > 0 {
+		t.Fatalf("%d events lost and %d doubled of %d; status %+v", len(lost), len(doubled), len(truth), d.Status())
+	}
+}
+
+// difference is a minus b as multisets of sorted ids.
+func difference(a, b []string) []string {
+	var out []string
+	i, j := 0, 0
+	for i < len(a) {
+		switch {
+		case j >= len(b) || a[i] < b[j]:
+			out = append(out, a[i])
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+// The invariant, under every fault kind, hitting the first or a later read, at several backlog sizes: every
+// event the queue hands out reaches the buffer exactly once. The cases mostly wait (for spans to close), so
+// they run side by side, more of them than t.Parallel would on two cores.
+func TestDrainLosesNothingUnderAnyFault(t *testing.T) {
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, 12)
+	for name, kind := range faultKinds {
+		for _, backlog := range []int{0, 120, 6000} {
+			for _, skip := range []int{0, 1} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					slots <- struct{}{}
+					defer func() { <-slots }()
+					t.Run(fmt.Sprintf("%s/backlog %d/read %d", name, backlog, skip+1), func(t *testing.T) {
+						e := drainEnv(t, backlog, kind.timeout)
+						d := e.drainer(20 * time.Millisecond)
+						defer d.Stop()
+						fault := kind.fault
+						fault.Endpoint, fault.Skip, fault.Times = "queue", skip, 1
+						e.sim.AddFault(fault)
+						e.inject(40, "before")
+						d.Start()
+						waitFor(t, "the fault to strike", func() bool { return e.sim.Requests("queue") > skip+1 })
+						e.inject(40, "after")
+						settled(t, e, d)
+					})
+				}()
+			}
+		}
+	}
+	wg.Wait()
+}
+
+// A recovery search that fails is tried again, through further faults, until it succeeds.
+func TestFailingRecoverySearchIsRetried(t *testing.T) {
+	e := drainEnv(t, 3000, 0)
+	d := e.drainer(20 * time.Millisecond)
+	defer d.Stop()
+	e.sim.AddFault(cbcsim.Fault{Endpoint: "queue", Reset: true, After: true, Skip: 1, Times: 1})
+	e.sim.AddFault(cbcsim.Fault{Endpoint: "search", Status: 503, Skip: 1, Times: 8})
+	e.sim.AddFault(cbcsim.Fault{Endpoint: "search", Reset: true, Skip: 9, Times: 4})
+	d.Start()
+	waitFor(t, "a failed recovery", func() bool {
+		st := d.Status()
+		return len(st.Incomplete) > 0 && st.Incomplete[0].Attempts > 0
+	})
+	if notice := d.Status().IncompleteNotice(); !strings.Contains(notice, "may be missing") || !strings.Contains(notice, "503") {
+		t.Errorf("notice while recovering: %q", notice)
+	}
+	settled(t, e, d)
+}
+
+// With a buffer capped far below the backlog, every event still reaches the buffer once: subscribers see each.
+func TestBacklogOverTheBufferCap(t *testing.T) {
+	e := drainEnv(t, 6000, 0)
+	d := New(e.source, Config{Poll: 20 * time.Millisecond, Backfill: 15 * time.Minute, MaxCount: 100, MaxAge: 72 * time.Hour, Margin: testMargin, Now: e.now})
+	events, unsubscribe := d.Subscribe()
+	defer unsubscribe()
+	var got []cbc.Record
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		for batch := range events {
+			got = append(got, batch...)
+		}
+	}()
+	e.sim.AddFault(cbcsim.Fault{Endpoint: "queue", Status: 504, After: true, Skip: 1, Times: 1})
+	d.Start()
+	waitFor(t, "the drain", func() bool {
+		return e.sim.QueueBacklog("GRAFANA001") == 0 && len(d.Status().Incomplete) == 0 && d.Status().Recovered > 0
+	})
+	d.Stop()
+	<-collected
+	truth := ids(cbctest.Records(e.sim))
+	if lost, doubled := difference(truth, ids(got)), difference(ids(got), truth); len(lost) > 0 || len(doubled) > 0 {
+		t.Fatalf("%d lost, %d doubled of %d", len(lost), len(doubled), len(truth))
+	}
+}
+
+// A settings change in the middle of a read: the old drainer stops at once, the new one takes its buffer and
+// recovers the interrupted read's span.
+func TestSettingsChangeMidDrainHandsOver(t *testing.T) {
+	e := drainEnv(t, 3000, 0)
+	old := e.drainer(20 * time.Millisecond)
+	e.sim.AddFault(cbcsim.Fault{Endpoint: "queue", LatencyMS: 1000, Skip: 1, Times: 1})
+	old.Start()
+	waitFor(t, "the slow read", func() bool { return e.sim.Requests("queue") >= 2 })
+	e.inject(40, "during")
+	d := TakeOver(old, e.source, Config{Poll: 20 * time.Millisecond, Backfill: 15 * time.Minute, MaxCount: 100000, MaxAge: 72 * time.Hour, Margin: testMargin, Now: e.now})
+	defer d.Stop()
+	if st := old.Status(); st.Running || st.BufferSize != 0 {
+		t.Errorf("the old drainer still runs or holds a buffer: %+v", st)
+	}
+	e.inject(40, "after")
+	settled(t, e, d)
+}
+
+// Stop interrupts a read that waits out a long 429, instead of waiting with it.
+func TestStopDuringA429ReturnsAtOnce(t *testing.T) {
+	e := drainEnv(t, 100, 0)
+	d := e.drainer(20 * time.Millisecond)
+	e.sim.AddFault(cbcsim.Fault{Endpoint: "queue", Status: 429, RetryAfter: 120, Times: 1})
+	d.Start()
+	waitFor(t, "the 429", func() bool { return e.sim.Requests("queue") >= 1 })
+	stopped := make(chan struct{})
+	go func() {
+		d.Stop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(60 * time.Second):
+		t.Fatal("Stop waited out the 429's two minutes")
+	}
+}
