@@ -31,7 +31,11 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 	_, err := d.client.Page(ctx, cbc.SearchRequest{Rows: 1})
 	drain := d.drainer.Status()
 	if err == nil && drain.Stopped == "" {
-		return healthResult(backend.HealthStatusOk, "Connected to Carbon Black Cloud: audit log search works for org "+d.settings.OrgKey, healthDetails{Queue: &drain}), nil
+		message := "Connected to Carbon Black Cloud: audit log search works for org " + d.settings.OrgKey
+		if notice := drain.IncompleteNotice(); notice != "" {
+			message += ". Live queue: " + notice
+		}
+		return healthResult(backend.HealthStatusOk, message, healthDetails{Queue: &drain}), nil
 	}
 	if err == nil {
 		return healthResult(backend.HealthStatusError, "Audit log search works, but the live queue drain has stopped: "+drain.Stopped, healthDetails{Queue: &drain}), nil

@@ -42,8 +42,12 @@ func (d *Datasource) queueQuery(q models.Query) (backend.DataResponse, error) {
 		notices = append(notices, info(fmt.Sprintf("Showing the newest %d of %d queued events.", q.Limit, len(records))))
 		records = records[len(records)-q.Limit:]
 	}
-	if st := d.drainer.Status(); st.Stopped != "" {
+	st := d.drainer.Status()
+	if st.Stopped != "" {
 		notices = append(notices, warning("The queue drain has stopped: "+st.Stopped))
+	}
+	if notice := st.IncompleteNotice(); notice != "" {
+		notices = append(notices, warning(notice))
 	}
 	frame := queueFrame(q.Format, records)
 	frame.Meta.Notices = notices

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
+
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 )
 
@@ -39,6 +41,7 @@ type Config struct {
 	// days. It bounds the span to recover when a read fails before any event was drained. Default 72 hours.
 	QueueAge time.Duration
 	Now      func() time.Time
+	Logger   log.Logger // default: the SDK's logger
 }
 
 // maxReadsPerPoll bounds how many queue reads one poll makes while the backlog lasts.
@@ -123,6 +126,9 @@ func New(source Source, cfg Config) *Drainer {
 	}
 	if cfg.QueueAge <= 0 {
 		cfg.QueueAge = 72 * time.Hour
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = log.DefaultLogger
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Drainer{source: source, cfg: cfg, ctx: ctx, cancel: cancel, done: make(chan struct{}),
@@ -246,6 +252,7 @@ func (d *Drainer) recoverPending() {
 			s.LastErr = err.Error()
 			s.next = d.cfg.Now().Add(min(time.Second<<min(s.Attempts, 10), 5*time.Minute))
 			d.mu.Unlock()
+			d.cfg.Logger.Warn("Queue drain: searching a span that may be missing events failed; retrying", "from", s.From, "to", s.To, "attempts", s.Attempts, "error", err.Error(), "retryAt", s.next)
 			continue
 		}
 		fresh := d.takeSearched(res.Records)
@@ -254,6 +261,7 @@ func (d *Drainer) recoverPending() {
 			d.st.backfillDone = true
 		} else {
 			d.st.recovered += len(fresh)
+			d.cfg.Logger.Info("Queue drain: recovered a span that may have been missing events", "from", s.From, "to", s.To, "recovered", len(fresh), "searched", len(res.Records))
 		}
 		d.removeSpan(s)
 		d.add(fresh)
@@ -331,6 +339,7 @@ func (d *Drainer) failedRead(err error, newestBefore, readAt time.Time) (stop bo
 	d.st.lastError = err.Error()
 	if kind := cbc.KindOf(err); kind == cbc.KindUnauthorized || kind == cbc.KindForbidden {
 		d.st.stopped = "the queue refused this API key: " + err.Error()
+		d.cfg.Logger.Info("Queue drain stopped", "reason", d.st.stopped)
 		return true
 	}
 	if !outcomeUnknown(err) {
@@ -343,6 +352,7 @@ func (d *Drainer) failedRead(err error, newestBefore, readAt time.Time) (stop bo
 	// CBC may still act on the read after we gave up on it: search the span only once it has closed.
 	to := readAt.Add(d.cfg.Margin)
 	d.st.pending = append(d.st.pending, &Span{From: from, To: to, Reason: "a queue read failed with an unknown outcome: " + err.Error(), next: to})
+	d.cfg.Logger.Warn("Queue drain: a read may have removed events it did not deliver; the span will be searched", "from", from, "to", to, "searchAt", to, "error", err.Error())
 	return false
 }
 
@@ -413,6 +423,7 @@ func (d *Drainer) read() ([]cbc.Record, error) {
 		d.mu.Lock()
 		d.st.legacy = true
 		d.mu.Unlock()
+		d.cfg.Logger.Info("Queue drain: the v1 queue route is missing; falling back to the legacy v3 queue")
 	}
 	return d.source.LegacyQueue(d.ctx)
 }
