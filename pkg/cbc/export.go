@@ -57,14 +57,13 @@ func (c *Client) StartExport(ctx context.Context, req ExportRequest) (int64, err
 	if req.Format != FormatCSV && req.Format != FormatJSON {
 		return 0, fmt.Errorf("export format must be %q or %q, not %q", FormatCSV, FormatJSON, req.Format)
 	}
-	started := time.Now()
 	for attempt := 1; ; attempt++ {
 		id, err := c.startExport(ctx, req)
 		var apiErr *Error
 		if err == nil || !errors.As(err, &apiErr) || !apiErr.MaybeActed || attempt >= maxAttempts || ctx.Err() != nil {
 			return id, err
 		}
-		if id, found := c.findExport(ctx, req, started); found {
+		if id, found := c.findExport(ctx, req); found {
 			return id, nil
 		}
 		if sleep(ctx, c.backoff(attempt)) != nil {
@@ -89,12 +88,10 @@ func (c *Client) startExport(ctx context.Context, req ExportRequest) (int64, err
 	return *body.JobID, nil
 }
 
-// jobClockSkew is how far CBC's clock may be behind ours when matching a job to the start that made it.
-const jobClockSkew = time.Minute
-
-// findExport looks for the job an unanswered start may have made: started by this key since the start, with
-// exactly the start's parameters. Another export of the same key (another user's) never matches.
-func (c *Client) findExport(ctx context.Context, req ExportRequest, since time.Time) (int64, bool) {
+// findExport looks for the job an unanswered start may have made: the newest job of this key with exactly the
+// start's parameters. Exports carry an absolute time range, so a job with the same parameters, even an older
+// one, holds the same records; an export of other parameters (another user's) never matches.
+func (c *Client) findExport(ctx context.Context, req ExportRequest) (int64, bool) {
 	jobs, err := c.Jobs(ctx)
 	if err != nil {
 		return 0, false
@@ -102,16 +99,16 @@ func (c *Client) findExport(ctx context.Context, req ExportRequest, since time.T
 	want, _ := json.Marshal(req)
 	var wantParams any
 	_ = json.Unmarshal(want, &wantParams)
+	var found int64
 	for _, job := range jobs {
-		created, err := time.Parse(time.RFC3339Nano, job.CreateTime)
-		if err != nil || created.Before(since.Add(-jobClockSkew)) || (job.ConnectorID != "" && job.ConnectorID != c.cfg.APIID) {
+		if job.Status == JobFailed || (job.ConnectorID != "" && job.ConnectorID != c.cfg.APIID) {
 			continue
 		}
-		if params, ok := job.JobParameters["job_parameters"]; ok && reflect.DeepEqual(params, wantParams) {
-			return job.ID, true
+		if params, ok := job.JobParameters["job_parameters"]; ok && reflect.DeepEqual(params, wantParams) && job.ID > found {
+			found = job.ID
 		}
 	}
-	return 0, false
+	return found, found != 0
 }
 
 // Jobs lists the jobs this API key started.
@@ -174,11 +171,19 @@ func (c *Client) WaitForJob(ctx context.Context, id int64) (Job, error) {
 	}
 }
 
-// Download streams a completed job's file. The caller must close the body; it is never read whole.
-func (c *Client) Download(ctx context.Context, id int64) (io.ReadCloser, string, error) {
+// File is a job's file as it streams in.
+type File struct {
+	Body        io.ReadCloser // the caller must close it; a body cut short fails its last read
+	ContentType string
+	Length      int64 // -1 when CBC does not say
+}
+
+// Download streams a completed job's file; it is never read whole. A redirect to a storage host is followed
+// without the credentials.
+func (c *Client) Download(ctx context.Context, id int64) (File, error) {
 	resp, err := c.send(ctx, c.download, endpointJobs, http.MethodGet, c.jobPath(id, "/download"), nil)
 	if err != nil {
-		return nil, "", err
+		return File{}, err
 	}
-	return resp.Body, resp.Header.Get("Content-Type"), nil
+	return File{Body: resp.Body, ContentType: resp.Header.Get("Content-Type"), Length: resp.ContentLength}, nil
 }

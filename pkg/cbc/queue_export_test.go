@@ -96,7 +96,7 @@ func TestExportLifecycle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, _, err := client.Download(ctx, id); cbc.KindOf(err) != cbc.KindConflict {
+			if _, err := client.Download(ctx, id); cbc.KindOf(err) != cbc.KindConflict {
 				t.Errorf("download before completion: %v, want a 409 conflict", err)
 			}
 			if _, err := newClient(url, auditKey, auditSec).Job(ctx, id); cbc.KindOf(err) != cbc.KindForbidden {
@@ -110,12 +110,13 @@ func TestExportLifecycle(t *testing.T) {
 			if err != nil || progress.NumTotal != int64(len(truth)) || progress.NumCompleted != progress.NumTotal {
 				t.Errorf("progress %+v, %v; want %d of %d", progress, err, len(truth), len(truth))
 			}
-			body, contentType, err := client.Download(ctx, id)
+			file, err := client.Download(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer body.Close()
-			raw, _ := io.ReadAll(body)
+			defer file.Body.Close()
+			contentType := file.ContentType
+			raw, _ := io.ReadAll(file.Body)
 			got, err := cbctest.ReadExport(format, raw)
 			if err != nil {
 				t.Fatal(err)

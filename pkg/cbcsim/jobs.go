@@ -2,6 +2,7 @@ package cbcsim
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"encoding/csv"
 	"encoding/hex"
@@ -153,7 +154,23 @@ func (s *Simulator) handleDownload(c call) reply {
 		return reply{status: http.StatusFound, header: http.Header{"Location": {s.cfg.DownloadRedirect + "/files/" + name}},
 			body: map[string]string{"location": s.cfg.DownloadRedirect + "/files/" + name}}
 	}
+	if c.fault.Truncate {
+		return reply{stream: truncatedExport(j)}
+	}
 	return reply{stream: exportStream(j, time.Duration(c.fault.SlowBodyMS)*time.Millisecond)}
+}
+
+// truncatedExport announces the whole file's length and sends half of it, as a connection that breaks off.
+func truncatedExport(j *job) func(http.ResponseWriter) {
+	return func(w http.ResponseWriter) {
+		var whole bytes.Buffer
+		out := bufio.NewWriter(&whole)
+		writeExport(out, j.format, j.records, 0)
+		_ = out.Flush()
+		w.Header().Set("Content-Length", strconv.Itoa(whole.Len()))
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(whole.Bytes()[:whole.Len()/2])
+	}
 }
 
 // FileHandler serves the files a download redirects to when DownloadRedirect is set: another host, as a storage

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -204,8 +205,11 @@ func (q *Query) normalize(grafanaInterval time.Duration) error {
 	if q.GroupBy != "" && !slices.Contains(GroupByFields, q.GroupBy) {
 		problems = append(problems, fmt.Sprintf("cannot group by %q: use one of %s", q.GroupBy, strings.Join(GroupByFields, ", ")))
 	}
-	if q.TopN < 0 {
+	switch {
+	case q.TopN < 0:
 		problems = append(problems, fmt.Sprintf("top %d is negative: use 0 for every group, or the number of groups to keep", q.TopN))
+	case q.TopN > MaxTopN:
+		problems = append(problems, fmt.Sprintf("top %d is too large: keep at most %d groups", q.TopN, MaxTopN))
 	}
 	if q.TimeRange.To.Before(q.TimeRange.From) {
 		problems = append(problems, fmt.Sprintf("the time range is inverted: %s is after %s", q.TimeRange.From.Format(time.RFC3339), q.TimeRange.To.Format(time.RFC3339)))
@@ -213,8 +217,11 @@ func (q *Query) normalize(grafanaInterval time.Duration) error {
 	q.Step = grafanaInterval
 	if q.Interval != "" {
 		step, err := parseInterval(q.Interval)
-		if err != nil || step <= 0 {
+		switch {
+		case err != nil || step <= 0:
 			problems = append(problems, fmt.Sprintf("interval %q is malformed: use e.g. 30s, 5m, 1h or 1d", q.Interval))
+		case step > MaxInterval:
+			problems = append(problems, fmt.Sprintf("interval %q is too long: at most 366d", q.Interval))
 		}
 		q.Step = step
 	}
@@ -233,14 +240,24 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-// parseInterval reads a bucket width as Grafana writes one: 30s, 5m, 1h, 1d or 1w.
+// MaxInterval and MaxTopN bound what a count query may ask for.
+const (
+	MaxInterval = 366 * 24 * time.Hour
+	MaxTopN     = 1000
+)
+
+// parseInterval reads a bucket width as Grafana writes one: 30s, 5m, 1h, 1d or 1w. Widths past MaxInterval
+// are refused before they are multiplied, so none wraps around.
 func parseInterval(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
 		if n, ok := strings.CutSuffix(s, suffix); ok {
-			var v int
-			if _, err := fmt.Sscanf(n, "%d", &v); err != nil || fmt.Sprint(v) != n {
+			v, err := strconv.Atoi(n)
+			if err != nil || v < 0 {
 				return 0, fmt.Errorf("not an interval")
+			}
+			if v > int(MaxInterval/unit) {
+				return MaxInterval + 1, nil
 			}
 			return time.Duration(v) * unit, nil
 		}

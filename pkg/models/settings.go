@@ -123,21 +123,25 @@ func (s Settings) Validate() error {
 		problems = append(problems, errors.New("API secret key is malformed: it contains white space"))
 	}
 	for _, n := range []struct {
-		name  string
-		value int
+		name       string
+		value, max int
+		unit       string
 	}{
-		{"timeout", s.TimeoutSeconds},
-		{"concurrency", s.Concurrency},
-		{"max records", s.MaxRecords},
-		{"request budget", s.RequestBudget},
-		{"cache time", s.CacheSeconds},
-		{"queue poll interval", s.QueuePollSeconds},
-		{"queue backfill", s.QueueBackfillMinutes},
-		{"queue buffer size", s.QueueBufferSize},
-		{"queue buffer hours", s.QueueBufferHours},
+		{"timeout", s.TimeoutSeconds, 600, "seconds"},
+		{"concurrency", s.Concurrency, 64, "requests in flight"},
+		{"max records", s.MaxRecords, 100_000_000, "records"},
+		{"request budget", s.RequestBudget, 1_000_000, "requests per 5 minutes"},
+		{"cache time", s.CacheSeconds, 86400, "seconds"},
+		{"queue poll interval", s.QueuePollSeconds, 86400, "seconds"},
+		{"queue backfill", s.QueueBackfillMinutes, 4320, "minutes (CBC's queue holds three days)"},
+		{"queue buffer size", s.QueueBufferSize, 10_000_000, "records"},
+		{"queue buffer hours", s.QueueBufferHours, 720, "hours"},
 	} {
-		if n.value < 0 {
+		switch {
+		case n.value < 0:
 			problems = append(problems, fmt.Errorf("%s must not be negative (leave it empty for the default)", n.name))
+		case n.value > n.max:
+			problems = append(problems, fmt.Errorf("%s %d is too large: at most %d %s", n.name, n.value, n.max, n.unit))
 		}
 	}
 	if s.QueuePollSeconds > 0 && time.Duration(s.QueuePollSeconds)*time.Second < MinQueuePoll {

@@ -84,7 +84,11 @@ type exportStatus struct {
 func (d *Datasource) handleStartExport(w http.ResponseWriter, r *http.Request) {
 	var body exportRequest
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
-		writeError(w, http.StatusBadRequest, "the export request is not valid JSON: "+err.Error())
+		message := "the export request is not valid JSON: " + err.Error()
+		if errors.Is(err, io.EOF) {
+			message = `the export request is empty: send {"format": "csv" or "json", "from": ms, "to": ms, "query": {…}}`
+		}
+		writeError(w, http.StatusBadRequest, message)
 		return
 	}
 	if body.Format != cbc.FormatCSV && body.Format != cbc.FormatJSON {
@@ -175,18 +179,24 @@ func (d *Datasource) handleExportDownload(w http.ResponseWriter, r *http.Request
 		writeError(w, http.StatusConflict, fmt.Sprintf("export %d is %s; download it once it is COMPLETED", id, cbcJob.Status))
 		return
 	}
-	body, contentType, err := d.client.Download(r.Context(), id)
+	file, err := d.client.Download(r.Context(), id)
 	if err != nil {
 		writeAPIError(w, expired(err, id))
 		return
 	}
-	defer body.Close()
+	defer file.Body.Close()
+	contentType := file.ContentType
 	if contentType == "" {
 		contentType = map[string]string{cbc.FormatCSV: "text/csv", cbc.FormatJSON: "application/json"}[job.format]
 	}
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="cbc-audit-logs-%d.%s"`, id, job.format))
+	if file.Length >= 0 {
+		// With the length announced, a browser knows a download that stops short for what it is.
+		w.Header().Set("Content-Length", strconv.FormatInt(file.Length, 10))
+	}
 	w.WriteHeader(http.StatusOK)
+	body := file.Body
 	flusher, _ := w.(http.Flusher)
 	buf := make([]byte, downloadChunk)
 	for {
@@ -203,6 +213,7 @@ func (d *Datasource) handleExportDownload(w http.ResponseWriter, r *http.Request
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				backend.Logger.Warn("export download cut short", "job", id, "error", err)
+				failStream(r, fmt.Errorf("the download of export %d from Carbon Black Cloud broke off: %w", id, err))
 			}
 			return
 		}

@@ -40,11 +40,12 @@ func (r *recorder) searches() []json.RawMessage {
 }
 
 type fixture struct {
-	sim  *cbcsim.Simulator
-	url  string
-	rec  *recorder
-	ds   *Datasource
-	json map[string]any
+	sim     *cbcsim.Simulator
+	url     string
+	rec     *recorder
+	ds      *Datasource
+	json    map[string]any
+	factory *Factory // made ds; a settings change goes through it
 }
 
 // newFixture serves a simulator (history of 7 days before simNow) behind a recorder and makes a data source
@@ -75,16 +76,41 @@ func newFixture(t *testing.T, cfg cbcsim.Config, jsonData map[string]any) *fixtu
 	for k, v := range jsonData {
 		settings[k] = v
 	}
-	f := &fixture{sim: sim, url: srv.URL, rec: rec, json: settings}
-	f.ds = f.instance(t, simSecret)
+	f := &fixture{sim: sim, url: srv.URL, rec: rec, json: settings, factory: NewFactory()}
+	f.ds = f.make(t, f.factory, f.json, simSecret)
+	t.Cleanup(f.ds.Dispose)
 	return f
 }
 
+// instance makes another data source on the same simulator, as if created apart from the fixture's.
 func (f *fixture) instance(t *testing.T, secret string) *Datasource {
 	t.Helper()
-	raw, _ := json.Marshal(f.json)
-	inst, err := NewFactory().NewDatasource(context.Background(), backend.DataSourceInstanceSettings{
-		JSONData: raw, DecryptedSecureJSONData: map[string]string{"apiSecret": secret},
+	ds := f.make(t, NewFactory(), f.json, secret)
+	t.Cleanup(ds.Dispose)
+	return ds
+}
+
+// settingsChange makes the instance that replaces the fixture's when its settings change as changes says, as
+// the SDK does: the old instance is disposed of only a few seconds later.
+func (f *fixture) settingsChange(t *testing.T, changes map[string]any) *Datasource {
+	t.Helper()
+	settings := map[string]any{}
+	for k, v := range f.json {
+		settings[k] = v
+	}
+	for k, v := range changes {
+		settings[k] = v
+	}
+	ds := f.make(t, f.factory, settings, simSecret)
+	t.Cleanup(ds.Dispose)
+	return ds
+}
+
+func (f *fixture) make(t *testing.T, factory *Factory, jsonData map[string]any, secret string) *Datasource {
+	t.Helper()
+	raw, _ := json.Marshal(jsonData)
+	inst, err := factory.NewDatasource(context.Background(), backend.DataSourceInstanceSettings{
+		UID: "cbc-test", JSONData: raw, DecryptedSecureJSONData: map[string]string{"apiSecret": secret},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -137,6 +137,8 @@ func TestBadQueriesDoNotBreakTheirNeighbours(t *testing.T) {
 		"bad group by":    {`{"queryType":"count","groupBy":"org"}`, "cannot group by"},
 		"bad query type":  {`{"queryType":"sql"}`, "use search, count or queue"},
 		"bad interval":    {`{"queryType":"count","interval":"soon"}`, "interval \"soon\" is malformed"},
+		"huge interval":   {`{"queryType":"count","interval":"213504d"}`, "interval \"213504d\" is too long"},
+		"huge top":        {`{"queryType":"count","groupBy":"actor","topN":100000000}`, "keep at most 1000 groups"},
 		"query syntax":    {`{"query":"description:\"open"}`, "query syntax error"},
 		"tiny interval":   {`{"queryType":"count","interval":"1s"}`, "use a wider interval"},
 		"queue filters":   {`{"queryType":"queue","query":"flagged:true"}`, "live queue shows every new event"},

@@ -37,12 +37,34 @@ func (d *Datasource) resourceHandler() backend.CallResourceHandler {
 	mux.HandleFunc("POST /exports", d.configured(d.handleStartExport))
 	mux.HandleFunc("GET /exports/{id}", d.configured(d.handleExportStatus))
 	mux.HandleFunc("GET /exports/{id}/download", d.configured(d.handleExportDownload))
-	return httpadapter.New(mux)
+	return httpadapter.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil { // the adapter sends an empty body as none at all
+			r.Body = http.NoBody
+		}
+		mux.ServeHTTP(w, r)
+	}))
+}
+
+// streamFailure carries an error out of a resource handler that has already sent its status: CallResource
+// returns it, so Grafana aborts the response instead of ending it as if it were whole.
+type streamFailure struct{ err error }
+
+type streamFailureKey struct{}
+
+// failStream records why a response that is under way cannot be finished.
+func failStream(r *http.Request, err error) {
+	if f, ok := r.Context().Value(streamFailureKey{}).(*streamFailure); ok {
+		f.err = err
+	}
 }
 
 // CallResource serves the data source's resources: fields and values for the editors, exports, queue status.
 func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResourceRequest, sender backend.CallResourceResponseSender) error {
-	return d.resources.CallResource(ctx, req, sender)
+	failure := &streamFailure{}
+	if err := d.resources.CallResource(context.WithValue(ctx, streamFailureKey{}, failure), req, sender); err != nil {
+		return err
+	}
+	return failure.err
 }
 
 // configured answers with the settings' problems instead of calling next while the settings are unusable.
