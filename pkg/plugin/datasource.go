@@ -8,6 +8,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/models"
@@ -30,6 +31,7 @@ type Datasource struct {
 	resources   backend.CallResourceHandler
 	exports     *exportRegistry
 	drainer     *queue.Drainer
+	admission   *semaphore.Weighted // see admission.go
 	uid         string
 	factory     *Factory
 }
@@ -49,7 +51,7 @@ func NewFactory() *Factory { return &Factory{live: map[string]*Datasource{}} }
 // Bad settings do not fail the factory: the health check must be able to say what is wrong.
 func (f *Factory) NewDatasource(_ context.Context, source backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
 	settings, err := models.LoadSettings(source)
-	ds := &Datasource{settings: settings, settingsErr: err, uid: source.UID, factory: f, exports: &exportRegistry{}}
+	ds := &Datasource{settings: settings, settingsErr: err, uid: source.UID, factory: f, exports: &exportRegistry{}, admission: newAdmission()}
 	if err == nil {
 		ds.settingsErr = settings.Validate()
 	}

@@ -55,6 +55,11 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, budget int
 	if err != nil {
 		return backend.ErrorResponseWithErrorSource(backend.DownstreamError(err))
 	}
+	release, err := d.admit(ctx, q)
+	if err != nil {
+		return errorResponse(err)
+	}
+	defer release()
 	var res backend.DataResponse
 	switch q.QueryType {
 	case models.QueryTypeCount:

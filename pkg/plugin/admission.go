@@ -1,0 +1,38 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/sync/semaphore"
+
+	"github.com/seed/cbcauditlogs/pkg/models"
+)
+
+// A data source admits queries while the memory they may hold fits a budget, so that a burst of concurrent
+// queries waits its turn instead of taking the process past its memory limit (320 MiB by default). A query's
+// weight is what its records may take, held and shaped into frames; the largest query runs alone.
+const (
+	admissionBudget = 160 << 20
+	bytesPerRecord  = 1 << 10
+	countWeight     = 16 << 20 // a count keeps no records, only the page being read
+)
+
+func newAdmission() *semaphore.Weighted { return semaphore.NewWeighted(admissionBudget) }
+
+// queryWeight is the memory a query may hold while it runs.
+func queryWeight(q models.Query) int64 {
+	if q.QueryType == models.QueryTypeCount {
+		return countWeight
+	}
+	return min(int64(q.Limit)*bytesPerRecord, admissionBudget)
+}
+
+// admit waits until the query fits the data source's memory budget; release gives its share back.
+func (d *Datasource) admit(ctx context.Context, q models.Query) (release func(), err error) {
+	weight := queryWeight(q)
+	if err := d.admission.Acquire(ctx, weight); err != nil {
+		return nil, fmt.Errorf("the query waited for other queries of this data source to finish and ran out of time: %w", err)
+	}
+	return func() { d.admission.Release(weight) }, nil
+}
