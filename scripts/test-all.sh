@@ -23,9 +23,14 @@ go vet ./...
 step "Go tests (race detector)"
 go test -race -count=1 ./...
 
-step "Fuzzing the simulator's query parser and matcher, briefly"
-go test -run '^$' -fuzz '^FuzzParse$' -fuzztime 10s ./pkg/cbcsim/lucene
-go test -run '^$' -fuzz '^FuzzQuery$' -fuzztime 10s ./pkg/cbcsim
+step "Fuzzing every parser, briefly: query text, query model, settings, CBC bodies, resource routes"
+fuzz() { go test -run '^$' -fuzz "^$1\$" -fuzztime 8s "$2"; }
+fuzz FuzzParse ./pkg/cbcsim/lucene
+fuzz FuzzQuery ./pkg/cbcsim
+fuzz FuzzParseQuery ./pkg/models
+fuzz FuzzSettings ./pkg/models
+fuzz FuzzDecodeEnvelope ./pkg/cbc
+fuzz FuzzResources ./pkg/plugin
 
 step "Frontend typecheck, lint and unit tests"
 npm run typecheck

@@ -45,6 +45,9 @@ func decodeEnvelope(r io.Reader, rows int) (SearchResponse, error) {
 		}
 		return err
 	})
+	if err == nil {
+		err = d.end()
+	}
 	if err != nil {
 		return SearchResponse{}, truncatedOr(buf.Bytes(), err)
 	}
@@ -102,6 +105,14 @@ func (d *jsonReader) next() (byte, error) {
 		}
 	}
 	return 0, io.ErrUnexpectedEOF
+}
+
+// end checks that nothing but white space follows the value read.
+func (d *jsonReader) end() error {
+	if c, err := d.next(); err == nil {
+		return fmt.Errorf("unexpected %q after the end of the response", c)
+	}
+	return nil
 }
 
 func (d *jsonReader) consume(want byte) error {

@@ -117,3 +117,33 @@ func TestAppendTimeWritesTheLayout(t *testing.T) {
 		}
 	}
 }
+
+// The hand-written decoder never panics, accepts only valid JSON, and agrees with encoding/json on the envelope.
+func FuzzDecodeEnvelope(f *testing.F) {
+	for _, seed := range []string{
+		`{"num_found": 2, "num_available": 2, "results": [{"actor": "a", "create_time": "2024-01-02T03:04:05.678Z"}, null]}`,
+		`{"results": [{"description": "caf\u00e9 \"x\"", "flagged": true, "request_url": null}], "num_found": 1}`,
+		`{"num_found": 1e2, "results": []}`, `[]`, `{"results": [{"x": {"y": [1, {"z": null}]}}]}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		page, err := decodeEnvelope(bytes.NewReader(body), 0)
+		if err != nil {
+			return
+		}
+		if !json.Valid(body) {
+			t.Fatalf("accepted invalid JSON %q", body)
+		}
+		var ref map[string]any
+		if json.Unmarshal(body, &ref) != nil {
+			t.Fatalf("accepted %q, which encoding/json does not read as an object", body)
+		}
+		if results, ok := ref["results"].([]any); ok && len(results) != len(page.Results) {
+			t.Fatalf("%q: %d results, encoding/json reads %d", body, len(page.Results), len(results))
+		}
+		if n, ok := ref["num_found"].(float64); ok && float64(page.NumFound) != n {
+			t.Fatalf("%q: num_found %d, encoding/json reads %v", body, page.NumFound, n)
+		}
+	})
+}
