@@ -58,6 +58,10 @@ type Client struct {
 	slots                chan struct{}
 	// backoff returns how long to wait before retry n (1-based); replaced in tests.
 	backoff func(n int) time.Duration
+
+	endMu        sync.Mutex
+	endKnown     bool // whether endInclusive has been found out (search.go, endIncludesItsMillisecond)
+	endInclusive bool
 }
 
 // maxAttempts bounds how often one call is sent: the first try plus retries after a 429, a 502/503/504, or (for

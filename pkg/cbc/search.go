@@ -45,13 +45,13 @@ func (c *Client) Search(ctx context.Context, req SearchRequest, limit, maxScan i
 	if limit <= 0 {
 		return SearchResult{}, fmt.Errorf("search limit must be positive, got %d", limit)
 	}
+	req.Sort = explicitSort(req)
 	first, err := c.firstPage(ctx, req, min(limit, MaxRows))
 	if err != nil {
 		return SearchResult{}, err
 	}
 	result := SearchResult{NumFound: first.NumFound, Records: first.Results}
-	want := min(limit, first.NumFound)
-	if want <= available(first) {
+	if want := min(limit, first.NumFound); want <= available(first) && !mayHoldMore(first, limit) {
 		result.Records, err = c.pageWindow(ctx, req, first.Results, want)
 		return result, err
 	}
@@ -65,11 +65,24 @@ func (c *Client) Search(ctx context.Context, req SearchRequest, limit, maxScan i
 		// The first page holds the newest (or oldest) records: fetch only the time it does not cover.
 		kept, rest := coveredByPage(first.Results, order, timeSlice{from, to})
 		result.Records, _, err = c.searchSlices(ctx, req, kept, rest.from, rest.to, first.NumFound-len(kept), limit, 0)
-		return result, err
+	} else {
+		result.Records, result.Sampled, err = c.searchSlices(ctx, req, nil, from, to, first.NumFound, limit, max(maxScan, limit))
 	}
-	records, sampled, err := c.searchSlices(ctx, req, nil, from, to, first.NumFound, limit, max(maxScan, limit))
-	result.Records, result.Sampled = records, sampled
+	result.NumFound = max(result.NumFound, len(result.Records)) // num_found may have stopped at the window
 	return result, err
+}
+
+// explicitSort is req's sort, or create_time DESC when it has none: what CBC does without a sort is not
+// documented, so every request the client sends names its order.
+func explicitSort(req SearchRequest) []SortField {
+	field, order := sortOf(req)
+	return []SortField{{Field: field, Order: order}}
+}
+
+// mayHoldMore reports a first page whose num_found may have stopped counting at the window: a search that
+// wants more than the window is then sliced rather than trusted to hold exactly that many.
+func mayHoldMore(first SearchResponse, want int) bool {
+	return first.NumFound == Window && want > Window
 }
 
 // coveredByPage splits a page sorted by create_time in order into the records it holds completely, and the part
@@ -338,13 +351,13 @@ func (c *Client) Scan(ctx context.Context, req SearchRequest, max int, visit fun
 	if max <= 0 {
 		return ScanResult{}, fmt.Errorf("scan maximum must be positive, got %d", max)
 	}
-	req.Sort = nil
+	req.Sort = []SortField{{Field: "create_time", Order: Desc}}
 	first, err := c.firstPage(ctx, req, min(max, MaxRows))
 	if err != nil {
 		return ScanResult{}, err
 	}
 	result := ScanResult{NumFound: first.NumFound}
-	if want := min(max, first.NumFound); want <= available(first) {
+	if want := min(max, first.NumFound); want <= available(first) && !mayHoldMore(first, max) {
 		records, err := c.pageWindow(ctx, req, first.Results, want)
 		for _, r := range records {
 			visit(r)
@@ -358,7 +371,7 @@ func (c *Client) Scan(ctx context.Context, req SearchRequest, max int, visit fun
 			return ScanResult{}, err
 		}
 	}
-	// Unsorted means newest first: the first page covers the newest records, the slices the time before.
+	// Newest first: the first page covers the newest records, the slices the time before.
 	kept, rest := coveredByPage(first.Results, Desc, timeSlice{from, to})
 	kept = kept[:min(len(kept), max)]
 	for _, r := range kept {
@@ -368,7 +381,7 @@ func (c *Client) Scan(ctx context.Context, req SearchRequest, max int, visit fun
 	if result.Scanned == max {
 		return result, nil
 	}
-	err = c.eachSlice(ctx, req, planSlices(rest.from, rest.to, first.NumFound-len(kept)), Desc, MaxRows, max-len(kept), func(_ int, records []Record) bool {
+	err = c.eachSlice(ctx, req, planSlices(rest.from, rest.to, first.NumFound-len(kept)), Desc, MaxRows, max-result.Scanned, func(_ int, records []Record) bool {
 		take := min(len(records), max-result.Scanned)
 		for _, r := range records[:take] {
 			visit(r)
@@ -376,6 +389,9 @@ func (c *Client) Scan(ctx context.Context, req SearchRequest, max int, visit fun
 		result.Scanned += take
 		return result.Scanned >= max
 	})
+	if result.Scanned > result.NumFound { // num_found may have stopped at the window
+		result.NumFound = result.Scanned
+	}
 	return result, err
 }
 
@@ -403,7 +419,11 @@ func (c *Client) fetchSlice(ctx context.Context, req SearchRequest, s timeSlice,
 		if pages == maxPagesPerSlice {
 			return records, &Error{Kind: KindMalformed, Message: "Carbon Black Cloud kept returning the same records while paging by time"}
 		}
-		page, err := c.Page(ctx, req.withTime(s.from, s.to))
+		slice, err := c.between(ctx, req, s.from, s.to)
+		if err != nil {
+			return records, err
+		}
+		page, err := c.Page(ctx, slice)
 		if err != nil {
 			return records, err
 		}
@@ -423,7 +443,11 @@ func (c *Client) fetchSlice(ctx context.Context, req SearchRequest, s timeSlice,
 		}
 		if kept == 0 {
 			// More than a page of records share one millisecond: page through it inside the window.
-			same, err := c.pageWindow(ctx, req.withTime(edge, edge), page.Results, min(page.NumFound, Window))
+			instant, err := c.between(ctx, req, edge, edge)
+			if err != nil {
+				return records, err
+			}
+			same, err := c.pageWindow(ctx, instant, page.Results, min(page.NumFound, Window))
 			records = append(records, same...)
 			if err != nil {
 				return records, err
@@ -443,6 +467,42 @@ func (c *Client) fetchSlice(ctx context.Context, req SearchRequest, s timeSlice,
 		}
 	}
 	return records, nil
+}
+
+// between is req narrowed to the records of [from, to], both inclusive, whichever way CBC reads
+// create_time.end (see endIncludesItsMillisecond).
+func (c *Client) between(ctx context.Context, req SearchRequest, from, to time.Time) (SearchRequest, error) {
+	inclusive, err := c.endIncludesItsMillisecond(ctx)
+	if err != nil {
+		return req, err
+	}
+	if !inclusive {
+		to = to.Add(time.Millisecond)
+	}
+	return req.withTime(from, to), nil
+}
+
+// endIncludesItsMillisecond finds out, once per client, whether CBC's create_time.end includes the records of
+// its own millisecond: nothing public says. It asks for the newest record's exact millisecond as both start and
+// end: found, the end is inclusive; not found, exclusive. Slices the client cuts then meet without losing or
+// doubling a record either way. An org without records needs no slices; the answer waits for one.
+func (c *Client) endIncludesItsMillisecond(ctx context.Context) (bool, error) {
+	c.endMu.Lock()
+	defer c.endMu.Unlock()
+	if c.endKnown {
+		return c.endInclusive, nil
+	}
+	newest, err := c.Page(ctx, SearchRequest{Rows: 1, Sort: []SortField{{Field: "create_time", Order: Desc}}})
+	if err != nil || len(newest.Results) == 0 {
+		return true, err
+	}
+	at := newest.Results[0].CreateTime
+	probe, err := c.Page(ctx, SearchRequest{Rows: 1, Criteria: &Criteria{CreateTime: Between(at, at)}})
+	if err != nil {
+		return true, err
+	}
+	c.endKnown, c.endInclusive = true, probe.NumFound > 0
+	return c.endInclusive, nil
 }
 
 // sortOf returns the request's sort field and order, CBC's default being create_time DESC.

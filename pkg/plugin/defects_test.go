@@ -61,7 +61,19 @@ func TestSettingsChangeHandsTheDrainOver(t *testing.T) {
 		map[string]any{"queuePollSeconds": 10})
 	old := f.ds
 	old.drainer.Start()
-	waitUntil(t, "the first drain", func() bool { return f.sim.QueueBacklog(simKey) == 0 })
+	recent := time.Now().Add(-time.Hour)
+	lastHour := func() int {
+		n := 0
+		for _, r := range cbctest.Records(f.sim) {
+			if !r.CreateTime.Before(recent) {
+				n++
+			}
+		}
+		return n
+	}
+	waitUntil(t, "the first drain", func() bool {
+		return f.sim.QueueBacklog(simKey) == 0 && len(old.drainer.Records(recent, time.Now().Add(time.Hour))) == lastHour()
+	})
 	reads := f.sim.Requests("queue")
 	f.ds = f.settingsChange(t, map[string]any{"queuePollSeconds": 10, "cacheSeconds": 5})
 	if st := old.drainer.Status(); st.Running {
@@ -70,17 +82,10 @@ func TestSettingsChangeHandsTheDrainOver(t *testing.T) {
 	if f.sim.Requests("queue") > reads+1 {
 		t.Errorf("the queue was read %d more times during the change", f.sim.Requests("queue")-reads)
 	}
-	recent := time.Now().Add(-time.Hour)
 	if got, want := len(f.ds.drainer.Records(recent, time.Now())), len(old.drainer.Records(recent, time.Now())); got == 0 || want != 0 {
 		t.Errorf("the new buffer holds %d events and the old %d; want the old one's events moved over", got, want)
 	}
-	var truth int
-	for _, r := range cbctest.Records(f.sim) {
-		if !r.CreateTime.Before(recent) {
-			truth++
-		}
-	}
-	if got := len(f.ds.drainer.Records(recent, time.Now().Add(time.Hour))); got != truth {
+	if got, truth := len(f.ds.drainer.Records(recent, time.Now().Add(time.Hour))), lastHour(); got != truth {
 		t.Errorf("the new buffer holds %d events of the last hour, the simulator %d", got, truth)
 	}
 }

@@ -96,6 +96,7 @@ func searchRequest(q models.Query) cbc.SearchRequest {
 	if exclusions := toCriteria(q.Exclusions); !exclusions.IsEmpty() {
 		req.Exclusions = &exclusions
 	}
+	req.Sort = []cbc.SortField{{Field: "create_time", Order: cbc.Desc}} // named always: CBC's default is not documented
 	if q.Sort != nil {
 		req.Sort = []cbc.SortField{{Field: q.Sort.Field, Order: q.Sort.Order}}
 	}

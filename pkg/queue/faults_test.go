@@ -231,3 +231,28 @@ func TestStopDuringA429ReturnsAtOnce(t *testing.T) {
 		t.Fatal("Stop waited out the 429's two minutes")
 	}
 }
+
+// The legacy v3 queue, used when the v1 route is missing, keeps the same invariant.
+func TestLegacyDrainLosesNothing(t *testing.T) {
+	for name, fault := range map[string]cbcsim.Fault{
+		"reset after CBC acted": {Reset: true, After: true},
+		"504 after CBC acted":   {Status: 504, After: true},
+		"garbled body":          {Malformed: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := drainEnv(t, 3000, 0)
+			e.sim.AddFault(cbcsim.Fault{Endpoint: "queue", Status: 404})
+			fault.Endpoint, fault.Skip, fault.Times = "legacy", 1, 1
+			e.sim.AddFault(fault)
+			d := e.drainer(20 * time.Millisecond)
+			defer d.Stop()
+			d.Start()
+			waitFor(t, "the fault to strike", func() bool { return e.sim.Requests("legacy") > 2 })
+			e.inject(40, "after")
+			settled(t, e, d)
+			if !d.Status().Legacy {
+				t.Error("the drain did not use the legacy queue")
+			}
+		})
+	}
+}
