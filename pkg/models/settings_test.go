@@ -45,10 +45,10 @@ func TestSettingsValidation(t *testing.T) {
 		"negative timeout": {`{"region":"prod02","orgKey":"A","apiId":"B","timeoutSeconds":-1}`, "S", "timeout must not be negative"},
 		"poll too often":   {`{"region":"prod02","orgKey":"A","apiId":"B","queuePollSeconds":2}`, "S", "at least 10 seconds"},
 		// Values that once wrapped around into negative durations.
-		"huge backfill":     {`{"region":"prod02","orgKey":"A","apiId":"B","queueBackfillMinutes":170000000}`, "S", "queue backfill 170000000 is too large"},
-		"huge buffer age":   {`{"region":"prod02","orgKey":"A","apiId":"B","queueBufferHours":2600000}`, "S", "queue buffer hours 2600000 is too large"},
-		"huge timeout":      {`{"region":"prod02","orgKey":"A","apiId":"B","timeoutSeconds":9999999999}`, "S", "timeout 9999999999 is too large"},
-		"huge concurrency":  {`{"region":"prod02","orgKey":"A","apiId":"B","concurrency":100000}`, "S", "concurrency 100000 is too large"},
+		"huge backfill":    {`{"region":"prod02","orgKey":"A","apiId":"B","queueBackfillMinutes":170000000}`, "S", "queue backfill 170000000 is too large"},
+		"huge buffer age":  {`{"region":"prod02","orgKey":"A","apiId":"B","queueBufferHours":2600000}`, "S", "queue buffer hours 2600000 is too large"},
+		"huge timeout":     {`{"region":"prod02","orgKey":"A","apiId":"B","timeoutSeconds":9999999999}`, "S", "timeout 9999999999 is too large"},
+		"huge concurrency": {`{"region":"prod02","orgKey":"A","apiId":"B","concurrency":100000}`, "S", "concurrency 100000 is too large"},
 	}
 	for name, c := range cases {
 		err := load(t, c.json, c.secret).Validate()
