@@ -37,8 +37,9 @@ export interface FieldInfo {
 export interface ExportStatus {
   id: number;
   status: 'CREATED' | 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
-  numTotal: number;
-  numCompleted: number;
+  /** Absent while Carbon Black Cloud reports no progress yet: the job is working. */
+  numTotal?: number;
+  numCompleted?: number;
   message?: string;
   format: 'csv' | 'json';
 }

@@ -147,20 +147,23 @@ func (c *Client) JobProgress(ctx context.Context, id int64) (JobProgress, error)
 	return progress, err
 }
 
-// WaitForJob polls a job until it completes or fails, backing off from 100 ms to 2 s as the SDK does and
-// tolerating two consecutive 404s or server errors (a new job may not be visible at once).
+// WaitForJob polls a job until it completes or fails, backing off from 100 ms to 2 s as the SDK does. A new job
+// may answer 404 for a moment before CBC shows it: 404s are tolerated for JobVisibleWithin, and two consecutive
+// server errors at any time.
 func (c *Client) WaitForJob(ctx context.Context, id int64) (Job, error) {
 	delay := 100 * time.Millisecond
-	tolerated := 0
+	started := time.Now()
+	serverErrors := 0
 	for {
 		job, err := c.Job(ctx, id)
 		switch {
 		case err == nil && job.Done():
 			return job, nil
 		case err == nil:
-			tolerated = 0
-		case (KindOf(err) == KindNotFound || KindOf(err) == KindServer) && tolerated < 2:
-			tolerated++
+			serverErrors = 0
+		case KindOf(err) == KindNotFound && time.Since(started) < JobVisibleWithin:
+		case KindOf(err) == KindServer && serverErrors < 2:
+			serverErrors++
 		default:
 			return job, err
 		}
@@ -170,6 +173,9 @@ func (c *Client) WaitForJob(ctx context.Context, id int64) (Job, error) {
 		delay = min(delay*2, 2*time.Second)
 	}
 }
+
+// JobVisibleWithin is how long a new job may answer 404 before that means it does not exist.
+const JobVisibleWithin = 2 * time.Minute
 
 // File is a job's file as it streams in.
 type File struct {

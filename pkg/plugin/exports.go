@@ -75,8 +75,8 @@ type exportRequest struct {
 type exportStatus struct {
 	ID           int64  `json:"id"`
 	Status       string `json:"status"`
-	NumTotal     int64  `json:"numTotal"`
-	NumCompleted int64  `json:"numCompleted"`
+	NumTotal     *int64 `json:"numTotal,omitempty"` // absent while CBC reports no progress: the job is working
+	NumCompleted *int64 `json:"numCompleted,omitempty"`
 	Message      string `json:"message,omitempty"`
 	Format       string `json:"format"`
 }
@@ -142,6 +142,10 @@ func (d *Datasource) exportJob(w http.ResponseWriter, r *http.Request) (int64, e
 		return 0, exportJob{}, cbc.Job{}, false
 	}
 	cbcJob, err := d.client.Job(r.Context(), id)
+	if cbc.KindOf(err) == cbc.KindNotFound && time.Since(job.created) < cbc.JobVisibleWithin {
+		// A job CBC created moments ago may not be visible yet: it is starting, not expired.
+		return id, job, cbc.Job{ID: id, Status: cbc.JobCreated}, true
+	}
 	if err != nil {
 		writeAPIError(w, expired(err, id))
 		return 0, exportJob{}, cbc.Job{}, false
@@ -149,14 +153,15 @@ func (d *Datasource) exportJob(w http.ResponseWriter, r *http.Request) (int64, e
 	return id, job, cbcJob, true
 }
 
+
 func (d *Datasource) handleExportStatus(w http.ResponseWriter, r *http.Request) {
 	id, job, cbcJob, ok := d.exportJob(w, r)
 	if !ok {
 		return
 	}
 	status := exportStatus{ID: id, Status: cbcJob.Status, Format: job.format}
-	if cbcJob.Progress != nil {
-		status.NumTotal, status.NumCompleted, status.Message = cbcJob.Progress.NumTotal, cbcJob.Progress.NumCompleted, cbcJob.Progress.Message
+	if p := cbcJob.Progress; p != nil && (p.NumTotal > 0 || cbcJob.Status == cbc.JobCompleted) {
+		status.NumTotal, status.NumCompleted, status.Message = &p.NumTotal, &p.NumCompleted, p.Message
 	}
 	if cbcJob.Status == cbc.JobFailed {
 		status.Message = fmt.Sprintf("Carbon Black Cloud could not complete the export (%v); start it again", cbcJob.Errors)

@@ -104,7 +104,7 @@ func TestExportThroughResources(t *testing.T) {
 				t.Errorf("download before completion: %d %s", early.status, early.body.String())
 			}
 			done := waitExport(t, f, st.ID)
-			if done.Status != cbc.JobCompleted || done.NumTotal != int64(len(truth)) {
+			if done.Status != cbc.JobCompleted || done.NumTotal == nil || *done.NumTotal != int64(len(truth)) {
 				t.Fatalf("export ended %+v, want COMPLETED with %d records (not the display limit of 10)", done, len(truth))
 			}
 			res := f.resource(t, "GET", fmt.Sprintf("exports/%d/download", st.ID), nil)
@@ -169,8 +169,31 @@ func TestExpiredExport(t *testing.T) {
 	f := newFixture(t, cbcsim.Config{Seed: 33, EventsPerDay: 100, Now: clock, JobTTL: time.Hour}, nil)
 	st := startExport(t, f, "csv", `{}`)
 	later.Store(int64(2 * time.Hour))
+	f.ds.exports.mu.Lock()
+	job := f.ds.exports.jobs[st.ID]
+	job.created = job.created.Add(-2 * time.Hour) // the plugin's clock moves with CBC's
+	f.ds.exports.jobs[st.ID] = job
+	f.ds.exports.mu.Unlock()
 	res := f.resource(t, "GET", fmt.Sprintf("exports/%d", st.ID), nil)
 	if res.status != http.StatusGone || !strings.Contains(res.body.String(), "expired") {
 		t.Errorf("expired export: %d %s", res.status, res.body.String())
+	}
+}
+
+// A job CBC does not show for a moment after creating it is starting, not expired; without progress numbers it
+// is shown as working, not as 0 of 0.
+func TestNewJobNotYetVisibleIsStarting(t *testing.T) {
+	f := newFixture(t, cbcsim.Config{Seed: 36, EventsPerDay: 300, JobVisibleAfter: 400 * time.Millisecond, Now: func() time.Time { return time.Now() }}, nil)
+	res := f.resource(t, "POST", "exports", map[string]any{"format": "csv", "from": time.Now().Add(-48 * time.Hour).UnixMilli(), "to": time.Now().UnixMilli()})
+	var st exportStatus
+	if err := json.Unmarshal(res.body.Bytes(), &st); err != nil || res.status != http.StatusCreated {
+		t.Fatalf("POST exports: %d %s", res.status, res.body.String())
+	}
+	res = f.resource(t, "GET", fmt.Sprintf("exports/%d", st.ID), nil)
+	if res.status != http.StatusOK || !strings.Contains(res.body.String(), `"status":"CREATED"`) || strings.Contains(res.body.String(), "numTotal") {
+		t.Errorf("a job not visible yet: %d %s", res.status, res.body.String())
+	}
+	if done := waitExport(t, f, st.ID); done.Status != cbc.JobCompleted || done.NumTotal == nil || *done.NumTotal == 0 {
+		t.Errorf("the job ended %+v", done)
 	}
 }

@@ -58,10 +58,11 @@ func healthMessage(err error, orgKey string) string {
 	switch cbc.KindOf(err) {
 	case cbc.KindUnauthorized:
 		return "API key invalid: Carbon Black Cloud refused the API ID and secret (401). Check both, and whether the key was revoked"
-	case cbc.KindForbidden:
-		return "The API key lacks READ permission on org.audits (403). Give its access level READ on org.audits (and on jobs.status for exports)"
-	case cbc.KindNotFound:
-		return "Org key " + orgKey + " was not found (404). Copy the org key from Settings > API Access in the Carbon Black Cloud console"
+	case cbc.KindForbidden, cbc.KindNotFound:
+		status := map[cbc.Kind]string{cbc.KindForbidden: "403", cbc.KindNotFound: "404"}[cbc.KindOf(err)]
+		return "Carbon Black Cloud refused the test search for org " + orgKey + " (" + status + "). Either the org key is wrong " +
+			"(copy it from Settings > API Access in the Carbon Black Cloud console), or the API key lacks READ on org.audits " +
+			"(give its access level READ on org.audits, and on jobs.status for exports)"
 	case cbc.KindRateLimited:
 		return "Carbon Black Cloud is rate limiting this API key (429); try again shortly. " + err.Error()
 	case cbc.KindUnreachable:

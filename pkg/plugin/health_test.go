@@ -40,8 +40,8 @@ func TestHealthCheck(t *testing.T) {
 		want   string
 	}{
 		{"bad secret", nil, "WRONG", "API key invalid"},
-		{"no permission", map[string]any{"apiId": "NOPERMS001"}, "SIMULATORSECRET00NOPERMS1", "READ permission on org.audits"},
-		{"wrong org", map[string]any{"orgKey": "WXYZ9999"}, simSecret, "Org key WXYZ9999 was not found"},
+		{"no permission", map[string]any{"apiId": "NOPERMS001"}, "SIMULATORSECRET00NOPERMS1", "(403). Either the org key is wrong"},
+		{"wrong org", map[string]any{"orgKey": "WXYZ9999"}, simSecret, "org WXYZ9999 (404). Either the org key is wrong"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -92,5 +92,16 @@ func TestHealthCheckNamesEverySettingProblem(t *testing.T) {
 	}
 	if !strings.Contains(string(res.JSONDetails), `"problems"`) {
 		t.Errorf("details %s lack the list of problems", res.JSONDetails)
+	}
+}
+
+// CBC may answer a wrong org key with 403 as well as 404: either way the health check names both causes.
+func TestWrongOrgKeyAs403NamesBothCauses(t *testing.T) {
+	f := newFixture(t, cbcsim.Config{EventsPerDay: 10, WrongOrgStatus: 403}, map[string]any{"orgKey": "WXYZ9999"})
+	res := checkHealth(t, f.ds)
+	for _, want := range []string{"(403)", "org key is wrong", "lacks READ on org.audits"} {
+		if !strings.Contains(res.Message, want) {
+			t.Errorf("%q does not say %q", res.Message, want)
+		}
 	}
 }

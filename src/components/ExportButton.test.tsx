@@ -4,7 +4,7 @@ import userEvent from '@testing-library/user-event';
 import { dateTime, TimeRange } from '@grafana/data';
 
 import { DataSource, ExportStatus } from '../datasource';
-import { ExportButton } from './ExportButton';
+import { ExportButton, progressText } from './ExportButton';
 
 const range: TimeRange = { from: dateTime(1000), to: dateTime(2000), raw: { from: 'now-1h', to: 'now' } };
 
@@ -71,5 +71,14 @@ describe('ExportButton', () => {
     await u.click(screen.getByText('Start export'));
     expect(await screen.findByText('Export failed')).toBeInTheDocument();
     expect(screen.getByText(/start it again/)).toBeInTheDocument();
+  });
+});
+
+describe('progressText', () => {
+  it('shows a job without progress numbers as working, not as 0 of 0', () => {
+    expect(progressText({ id: 1, status: 'IN_PROGRESS', format: 'csv' })).toBe('Exporting…');
+    expect(progressText({ id: 1, status: 'IN_PROGRESS', format: 'csv', numTotal: 9, numCompleted: 3 })).toBe(
+      'Exporting 3 of 9 events…'
+    );
   });
 });

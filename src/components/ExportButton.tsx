@@ -87,7 +87,7 @@ export function ExportButton({ datasource, query, range, pollMs = 1000 }: Props)
         {following && job && (
           <>
             <Text variant="bodySmall" color="secondary">
-              {job.status === 'CREATED' ? 'Starting…' : `Exporting ${job.numCompleted} of ${job.numTotal} events…`}
+              {progressText(job)}
             </Text>
             <Button size="sm" variant="secondary" onClick={() => setJob(undefined)}>
               Cancel
@@ -96,7 +96,7 @@ export function ExportButton({ datasource, query, range, pollMs = 1000 }: Props)
         )}
         {job?.status === 'COMPLETED' && (
           <LinkButton size="sm" icon="download-alt" href={datasource.exportDownloadUrl(job.id)} download>
-            Download {job.numTotal} events ({job.format.toUpperCase()})
+            Download {job.numTotal ?? ''} events ({job.format.toUpperCase()})
           </LinkButton>
         )}
         <Button size="sm" variant="secondary" fill="text" onClick={() => setOpen(false)}>
@@ -120,4 +120,15 @@ export function ExportButton({ datasource, query, range, pollMs = 1000 }: Props)
       )}
     </Stack>
   );
+}
+
+/** What an export's progress reads as: numbers once Carbon Black Cloud reports them, "working" before. */
+export function progressText(job: ExportStatus): string {
+  if (job.status === 'CREATED') {
+    return 'Starting…';
+  }
+  if (job.numTotal === undefined || job.numCompleted === undefined) {
+    return 'Exporting…';
+  }
+  return `Exporting ${job.numCompleted} of ${job.numTotal} events…`;
 }
