@@ -43,6 +43,7 @@ type Config struct {
 	Timeout       time.Duration // per request, headers and body; downloads use the caller's context only
 	Concurrency   int           // requests in flight at once for the whole data source (downloads aside)
 	RequestBudget int           // requests per BudgetWindow; 0 means no budget
+	UserAgent     string        // names this plugin to CBC, e.g. Grafana-CBC-AuditLogs/1.2.0 Grafana/13.1.0
 	Transport     http.RoundTripper
 }
 
@@ -205,6 +206,9 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, method, path stri
 	}
 	req.Header.Set("X-Auth-Token", c.cfg.APISecret+"/"+c.cfg.APIID)
 	req.Header.Set("Accept", "application/json")
+	if c.cfg.UserAgent != "" {
+		req.Header.Set("User-Agent", c.cfg.UserAgent)
+	}
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -244,3 +244,19 @@ func TestExportStartIsNotRepeatedBlindly(t *testing.T) {
 		t.Fatalf("jobs after one start through a 504: %d, %v (want 1, %d)", len(jobs), err, id)
 	}
 }
+
+func TestRequestsCarryTheUserAgent(t *testing.T) {
+	var got atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.Header.Get("User-Agent"))
+		_, _ = io.WriteString(w, `{"num_found": 0, "num_available": 0, "results": []}`)
+	}))
+	defer srv.Close()
+	client := cbc.New(cbc.Config{BaseURL: srv.URL, OrgKey: "ABCD1234", APIID: fullKey, APISecret: fullSec, UserAgent: "Grafana-CBC-AuditLogs/1.4.0 Grafana/13.1.0"})
+	if _, err := client.Page(context.Background(), cbc.SearchRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if got.Load() != "Grafana-CBC-AuditLogs/1.4.0 Grafana/13.1.0" {
+		t.Errorf("User-Agent %q", got.Load())
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/useragent"
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/cbcsim"
@@ -113,4 +114,19 @@ func waitUntil(t *testing.T, what string, ok func() bool) {
 		}
 	}
 	t.Fatalf("timed out waiting for %s", what)
+}
+
+// Requests name the plugin and Grafana, so CBC's support can tell this traffic apart.
+func TestUserAgentNamesPluginAndGrafana(t *testing.T) {
+	ua, err := useragent.New("13.1.0", "linux", "amd64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := useragent.WithUserAgent(backend.WithPluginContext(context.Background(), backend.PluginContext{PluginVersion: "1.4.0"}), ua)
+	if got := userAgent(ctx); got != "Grafana-CBC-AuditLogs/1.4.0 Grafana/13.1.0" {
+		t.Errorf("User-Agent %q", got)
+	}
+	if got := userAgent(context.Background()); got != "Grafana-CBC-AuditLogs/dev" {
+		t.Errorf("User-Agent without a plugin context: %q", got)
+	}
 }

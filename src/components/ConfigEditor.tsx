@@ -87,7 +87,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
     <>
       <DataSourceDescription
         dataSourceName="Carbon Black Cloud Audit Logs"
-        docsLink="https://developer.carbonblack.com/reference/carbon-black-cloud/platform/latest/audit-log-api/"
+        docsLink="https://developer.carbonblack.com/reference/carbon-black-cloud/platform/latest/audit-logs/"
         hasRequiredFields
       />
       <Divider />
