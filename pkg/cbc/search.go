@@ -427,7 +427,9 @@ func (c *Client) fetchSlice(ctx context.Context, req SearchRequest, s timeSlice,
 		if err != nil {
 			return records, err
 		}
-		if len(page.Results) == 0 || page.NumFound <= len(page.Results) {
+		// A page that is not full holds the rest; so does one holding num_found records, unless num_found is
+		// the window, where CBC may have stopped counting.
+		if len(page.Results) < req.Rows || (page.NumFound <= len(page.Results) && page.NumFound != Window) {
 			if records == nil {
 				return page.Results, nil
 			}
