@@ -37,10 +37,48 @@ func (k *keyFlags) Set(v string) error {
 	return nil
 }
 
+// appFlags collects repeated -app CLIENT_ID:SECRET[:perm,perm] flags.
+type appFlags []cbcsim.App
+
+func (a *appFlags) String() string { return fmt.Sprint(len(*a), " apps") }
+
+func (a *appFlags) Set(v string) error {
+	parts := strings.SplitN(v, ":", 3)
+	if len(parts) < 2 || parts[0] == "" || parts[1] == "" {
+		return errors.New("want CLIENT_ID:SECRET or CLIENT_ID:SECRET:org.audits,jobs.status")
+	}
+	app := cbcsim.App{ClientID: parts[0], ClientSecret: parts[1]}
+	if len(parts) == 3 && parts[2] != "" {
+		app.Permissions = strings.Split(parts[2], ",")
+	}
+	*a = append(*a, app)
+	return nil
+}
+
+// tokenFlags collects repeated -api-token TOKEN[:perm,perm] flags.
+type tokenFlags []cbcsim.APIToken
+
+func (t *tokenFlags) String() string { return fmt.Sprint(len(*t), " API tokens") }
+
+func (t *tokenFlags) Set(v string) error {
+	token, perms, _ := strings.Cut(v, ":")
+	if len(token) < 8 {
+		return errors.New("want TOKEN (8 characters or more) or TOKEN:org.audits,jobs.status")
+	}
+	api := cbcsim.APIToken{Token: token}
+	if perms != "" {
+		api.Permissions = strings.Split(perms, ",")
+	}
+	*t = append(*t, api)
+	return nil
+}
+
 func main() {
 	var (
 		cfg       cbcsim.Config
 		keys      keyFlags
+		apps      appFlags
+		tokens    tokenFlags
 		addr      = flag.String("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
 		seed      = flag.Uint64("seed", 1, "generator seed: the same seed gives the same events")
 		useTLS    = flag.Bool("tls", false, "serve HTTPS on -addr with a throwaway self-signed certificate")
@@ -57,6 +95,9 @@ func main() {
 	flag.IntVar(&cfg.RateLimit, "rate-limit", 1000, "requests per rate window per source IP (0: unlimited)")
 	flag.DurationVar(&cfg.RateWindow, "rate-window", 5*time.Minute, "rate limit window")
 	flag.Var(&keys, "key", "API key as ID:SECRET:perm,perm (repeatable; default: the built-in keys)")
+	flag.Var(&apps, "app", "OAuth app as CLIENT_ID:SECRET:perm,perm (repeatable; default: the built-in app)")
+	flag.Var(&tokens, "api-token", "personal API token as TOKEN:perm,perm (repeatable; default: the built-in tokens)")
+	flag.DurationVar(&cfg.TokenTTL, "token-ttl", 30*time.Minute, "lifetime of the access tokens Cloud Services issues")
 	flag.Float64Var(&cfg.SparseShare, "sparse", 0.1, "share of generated events written without false booleans or an empty request_url (negative: none)")
 	flag.Float64Var(&cfg.WholeSeconds, "whole-seconds", 0.05, "share of generated events whose time has no fraction of a second (negative: none)")
 	// The real API's undocumented behaviours, one flag each (README, "Unknown behaviours of the real API").
@@ -75,6 +116,12 @@ func main() {
 	cfg.Seed = *seed
 	if len(keys) > 0 {
 		cfg.Keys = keys
+	}
+	if len(apps) > 0 {
+		cfg.Apps = apps
+	}
+	if len(tokens) > 0 {
+		cfg.APITokens = tokens
 	}
 
 	var files net.Listener

@@ -40,6 +40,7 @@ type Config struct {
 	OrgKey        string        // e.g. ABCD1234
 	APIID         string        // the API key's ID
 	APISecret     string        // the API key's secret; never logged, never in an error
+	Bearer        *Bearer       // when set, calls carry its access tokens instead of the API key
 	Timeout       time.Duration // per request, headers and body; downloads use the caller's context only
 	Concurrency   int           // requests in flight at once for the whole data source (downloads aside)
 	RequestBudget int           // requests per BudgetWindow; 0 means no budget
@@ -152,8 +153,9 @@ func (c *Client) send(ctx context.Context, hc *http.Client, ep endpoint, method,
 	if !ep.idempotent && hc == c.http {
 		hc = c.once
 	}
+	refreshed := false
 	for attempt := 1; ; attempt++ {
-		resp, err := c.attempt(ctx, hc, method, path, payload, hc != c.download)
+		resp, token, err := c.attempt(ctx, hc, method, path, payload, hc != c.download)
 		if err != nil {
 			return nil, c.transportError(ctx, ep, err)
 		}
@@ -161,8 +163,17 @@ func (c *Client) send(ctx context.Context, hc *http.Client, ep endpoint, method,
 			return resp, nil
 		}
 		apiErr := c.readError(ep, resp)
+		if resp.StatusCode == http.StatusUnauthorized && c.cfg.Bearer != nil {
+			apiErr.Message = "Carbon Black Cloud refused the access token from Cloud Services (401): check that the OAuth app or API token has access to this org and its API"
+		}
 		retry := false
 		switch resp.StatusCode {
+		case http.StatusUnauthorized:
+			// An access token can expire or be revoked before its time: fetch a new one, once. CBC acted on nothing.
+			if c.cfg.Bearer != nil && !refreshed {
+				c.cfg.Bearer.invalidate(token)
+				refreshed, retry = true, true
+			}
 		case http.StatusTooManyRequests:
 			c.limiter.block(apiErr.RetryAfter)
 			retry = true
@@ -180,10 +191,18 @@ type notSent struct{ error }
 
 func (e notSent) Unwrap() error { return e.error }
 
-// attempt sends one request once a budget slot and, when bounded, an in-flight slot are free.
-func (c *Client) attempt(ctx context.Context, hc *http.Client, method, path string, payload []byte, bounded bool) (*http.Response, error) {
+// attempt sends one request once a budget slot and, when bounded, an in-flight slot are free. It returns the
+// access token it sent, if any.
+func (c *Client) attempt(ctx context.Context, hc *http.Client, method, path string, payload []byte, bounded bool) (*http.Response, string, error) {
+	var token string
+	if c.cfg.Bearer != nil {
+		var err error
+		if token, err = c.cfg.Bearer.token(ctx); err != nil {
+			return nil, "", notSent{err}
+		}
+	}
 	if err := c.limiter.wait(ctx); err != nil {
-		return nil, notSent{err}
+		return nil, "", notSent{err}
 	}
 	release := func() {}
 	if bounded {
@@ -192,7 +211,7 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, method, path stri
 			var once sync.Once
 			release = func() { once.Do(func() { <-c.slots }) }
 		case <-ctx.Done():
-			return nil, notSent{ctx.Err()}
+			return nil, "", notSent{ctx.Err()}
 		}
 	}
 	var reader io.Reader
@@ -202,9 +221,13 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, method, path stri
 	req, err := http.NewRequestWithContext(ctx, method, c.cfg.BaseURL+path, reader)
 	if err != nil {
 		release()
-		return nil, notSent{err}
+		return nil, "", notSent{err}
 	}
-	req.Header.Set("X-Auth-Token", c.cfg.APISecret+"/"+c.cfg.APIID)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	} else {
+		req.Header.Set("X-Auth-Token", c.cfg.APISecret+"/"+c.cfg.APIID)
+	}
 	req.Header.Set("Accept", "application/json")
 	if c.cfg.UserAgent != "" {
 		req.Header.Set("User-Agent", c.cfg.UserAgent)
@@ -215,10 +238,10 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, method, path stri
 	resp, err := hc.Do(req)
 	if err != nil {
 		release()
-		return nil, err
+		return nil, token, err
 	}
 	resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
-	return resp, nil
+	return resp, token, nil
 }
 
 // releasingBody frees the call's in-flight slot when the body is closed.
@@ -296,10 +319,19 @@ func (c *Client) readError(ep endpoint, resp *http.Response) *Error {
 // token may cut it anywhere.
 const minSecretFragment = 6
 
-// redact removes the API secret, and any piece of it of minSecretFragment characters or more, from text that
-// may have echoed a request.
+// redact removes every secret (the API secret, or the sign-in credential and its current access token), and
+// any piece of one of minSecretFragment characters or more, from text that may have echoed a request.
 func (c *Client) redact(s string) string {
-	return redactFragments(s, c.cfg.APISecret)
+	secrets := []string{c.cfg.APISecret}
+	if c.cfg.Bearer != nil {
+		secrets = append(secrets, c.cfg.Bearer.redactable()...)
+	}
+	for _, secret := range secrets {
+		if secret != "" {
+			s = redactFragments(s, secret)
+		}
+	}
+	return s
 }
 
 func redactFragments(s, secret string) string {

@@ -32,6 +32,7 @@ func (s *Simulator) Handler() http.Handler {
 	mux.Handle("GET "+jobs+"/{id}", s.endpoint("job", PermJobs, true, s.handleJob))
 	mux.Handle("GET "+jobs+"/{id}/progress", s.endpoint("progress", PermJobs, true, s.handleProgress))
 	mux.Handle("GET "+jobs+"/{id}/download", s.endpoint("download", PermJobs, true, s.handleDownload))
+	s.signInRoutes(mux)
 	s.adminRoutes(mux)
 	return mux
 }
@@ -140,16 +141,26 @@ func statusReply(status int) reply {
 	return errorReply(status, strings.ToUpper(strings.ReplaceAll(http.StatusText(status), " ", "_")), http.StatusText(status))
 }
 
-// authorize checks the X-Auth-Token, the org key and the permission. The caller holds s.mu.
+// authorize checks the credentials (X-Auth-Token, or a Bearer access token), the org key and the permission.
+// The caller holds s.mu.
 func (s *Simulator) authorize(r *http.Request, name, perm string, orgScoped bool, next func(*keyState) reply) reply {
-	token := r.Header.Get("X-Auth-Token")
-	slash := strings.LastIndex(token, "/")
-	if slash < 0 {
-		return errorReply(http.StatusUnauthorized, "UNAUTHORIZED", "X-Auth-Token must be <API secret key>/<API ID>")
-	}
-	key, found := s.keys[token[slash+1:]]
-	if !found || key.Secret != token[:slash] || key.revoked {
-		return errorReply(http.StatusUnauthorized, "UNAUTHORIZED", "the API key is invalid or was revoked")
+	var key *keyState
+	if header := r.Header.Get("Authorization"); header != "" {
+		var problem string
+		if key, problem = s.bearer(header); key == nil {
+			return errorReply(http.StatusUnauthorized, "UNAUTHORIZED", problem)
+		}
+	} else {
+		token := r.Header.Get("X-Auth-Token")
+		slash := strings.LastIndex(token, "/")
+		if slash < 0 {
+			return errorReply(http.StatusUnauthorized, "UNAUTHORIZED", "X-Auth-Token must be <API secret key>/<API ID>")
+		}
+		found := false
+		key, found = s.keys[token[slash+1:]]
+		if !found || key.Secret == "" || key.Secret != token[:slash] || key.revoked {
+			return errorReply(http.StatusUnauthorized, "UNAUTHORIZED", "the API key is invalid or was revoked")
+		}
 	}
 	if orgScoped && r.PathValue("org") != s.cfg.OrgKey {
 		if s.cfg.WrongOrgStatus == http.StatusForbidden {

@@ -29,6 +29,9 @@ type Key struct {
 type Config struct {
 	OrgKey       string        // default "ABCD1234"
 	Keys         []Key         // default DefaultKeys()
+	Apps         []App         // OAuth apps; default DefaultApps()
+	APITokens    []APIToken    // personal API tokens; default DefaultAPITokens()
+	TokenTTL     time.Duration // lifetime of the access tokens Cloud Services issues; default 30 minutes
 	Seed         uint64        // generator seed
 	Span         time.Duration // history before Now; default 7 days
 	EventsPerDay int           // history density; default 2000; negative means no history
@@ -72,6 +75,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Keys == nil {
 		c.Keys = DefaultKeys()
+	}
+	if c.Apps == nil {
+		c.Apps = DefaultApps()
+	}
+	if c.APITokens == nil {
+		c.APITokens = DefaultAPITokens()
+	}
+	if c.TokenTTL <= 0 {
+		c.TokenTTL = 30 * time.Minute
 	}
 	if c.Span <= 0 {
 		c.Span = 7 * 24 * time.Hour
@@ -151,6 +163,7 @@ type Simulator struct {
 	nextJob int64
 	faults  []*Fault
 	files   map[string]*job // download tokens of redirected downloads
+	tokens  map[string]accessToken
 	legacy  uint64          // legacy notifications sent, for their event ids
 	stats   map[string]int
 	sent    map[string][]time.Time // requests per source IP, for the rate limit
@@ -168,6 +181,7 @@ func New(cfg Config) *Simulator {
 		keys:    map[string]*keyState{},
 		jobs:    map[int64]*job{},
 		files:   map[string]*job{},
+		tokens:  map[string]accessToken{},
 		nextJob: 4805565,
 		stats:   map[string]int{},
 		sent:    map[string][]time.Time{},
@@ -187,7 +201,17 @@ func New(cfg Config) *Simulator {
 	}
 	queueFrom := now.Add(-cfg.QueueHistory)
 	start := sort.Search(len(s.records), func(i int) bool { return !s.records[i].CreateTime.Before(queueFrom) })
-	for _, k := range cfg.Keys {
+	// Every credential reads its own queue: API keys by their ID, apps and API tokens by their subject.
+	credentials := append([]Key(nil), cfg.Keys...)
+	for _, app := range cfg.Apps {
+		credentials = append(credentials, Key{ID: "app:" + app.ClientID, Permissions: app.Permissions})
+	}
+	for _, t := range cfg.APITokens {
+		if len(t.Token) >= 8 {
+			credentials = append(credentials, Key{ID: "token:" + t.Token[len(t.Token)-8:], Permissions: t.Permissions})
+		}
+	}
+	for _, k := range credentials {
 		queue := make([]Event, 0, len(s.records)-start)
 		for _, e := range s.records[start:] {
 			queue = append(queue, e.Event)
@@ -295,6 +319,12 @@ func (s *Simulator) Dequeued(id string) []Event {
 		return append([]Event(nil), k.dequeued...)
 	}
 	return nil
+}
+
+func (s *Simulator) count(endpoint string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats[endpoint]++
 }
 
 // OrgKey is the org the simulator serves.

@@ -1,7 +1,9 @@
 package models
 
 import (
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,6 +65,12 @@ type Settings struct {
 	APIID             string `json:"apiId"`
 	AllowInsecureHTTP bool   `json:"allowInsecureHttp"`
 
+	// How the plugin signs in: AuthAPIKey (API ID and secret), AuthOAuthApp (client credentials through
+	// VMware Cloud Services) or AuthAPIToken (a personal API token, likewise). CSPURL is Cloud Services' host.
+	AuthType string `json:"authType"`
+	CSPURL   string `json:"cspUrl"`
+	ClientID string `json:"clientId"`
+
 	TimeoutSeconds       int `json:"timeoutSeconds"`
 	Concurrency          int `json:"concurrency"`
 	MaxRecords           int `json:"maxRecords"`
@@ -73,8 +81,17 @@ type Settings struct {
 	QueueBufferSize      int `json:"queueBufferSize"`
 	QueueBufferHours     int `json:"queueBufferHours"`
 
-	APISecret string `json:"-"`
+	APISecret    string `json:"-"`
+	ClientSecret string `json:"-"` // secureJsonData clientSecret
+	APIToken     string `json:"-"` // secureJsonData apiToken
 }
+
+// Credential types.
+const (
+	AuthAPIKey   = "apiKey"
+	AuthOAuthApp = "oauthApp"
+	AuthAPIToken = "apiToken"
+)
 
 // LoadSettings reads an instance's settings. It fails only when jsonData is not JSON; missing or malformed
 // values are reported by Validate, so the health check can name each of them.
@@ -86,6 +103,13 @@ func LoadSettings(source backend.DataSourceInstanceSettings) (Settings, error) {
 		}
 	}
 	s.APISecret = source.DecryptedSecureJSONData["apiSecret"]
+	s.ClientSecret = source.DecryptedSecureJSONData["clientSecret"]
+	s.APIToken = strings.TrimSpace(source.DecryptedSecureJSONData["apiToken"])
+	s.ClientID = strings.TrimSpace(s.ClientID)
+	s.CSPURL = strings.TrimRight(strings.TrimSpace(s.CSPURL), "/")
+	if s.AuthType == "" {
+		s.AuthType = AuthAPIKey
+	}
 	s.Region = strings.TrimSpace(s.Region)
 	s.URL = strings.TrimRight(strings.TrimSpace(s.URL), "/")
 	s.OrgKey = strings.TrimSpace(s.OrgKey)
@@ -110,18 +134,7 @@ func (s Settings) Validate() error {
 	case !orgKeyPattern.MatchString(s.OrgKey):
 		problems = append(problems, fmt.Errorf("org key %q is malformed: it has only letters and digits, e.g. ABCD1234", s.OrgKey))
 	}
-	switch {
-	case s.APIID == "":
-		problems = append(problems, errors.New("API ID is missing: create a custom API key with READ on org.audits and copy its API ID"))
-	case !apiIDPattern.MatchString(s.APIID):
-		problems = append(problems, fmt.Errorf("API ID %q is malformed: it has only letters and digits, e.g. ABCDEFGHIJ", s.APIID))
-	}
-	switch {
-	case s.APISecret == "":
-		problems = append(problems, errors.New("API secret key is missing: paste the secret of the same API key"))
-	case strings.ContainsAny(s.APISecret, " \t\r\n"):
-		problems = append(problems, errors.New("API secret key is malformed: it contains white space"))
-	}
+	problems = append(problems, s.credentialProblems()...)
 	for _, n := range []struct {
 		name       string
 		value, max int
@@ -148,6 +161,75 @@ func (s Settings) Validate() error {
 		problems = append(problems, fmt.Errorf("queue poll interval must be at least %d seconds", int(MinQueuePoll.Seconds())))
 	}
 	return errors.Join(problems...)
+}
+
+// credentialProblems checks what the credential type needs.
+func (s Settings) credentialProblems() []error {
+	var problems []error
+	switch s.AuthType {
+	case AuthAPIKey:
+		switch {
+		case s.APIID == "":
+			problems = append(problems, errors.New("API ID is missing: create a custom API key with READ on org.audits and copy its API ID"))
+		case !apiIDPattern.MatchString(s.APIID):
+			problems = append(problems, fmt.Errorf("API ID %q is malformed: it has only letters and digits, e.g. ABCDEFGHIJ", s.APIID))
+		}
+		switch {
+		case s.APISecret == "":
+			problems = append(problems, errors.New("API secret key is missing: paste the secret of the same API key"))
+		case strings.ContainsAny(s.APISecret, " \t\r\n"):
+			problems = append(problems, errors.New("API secret key is malformed: it contains white space"))
+		}
+	case AuthOAuthApp:
+		if s.ClientID == "" {
+			problems = append(problems, errors.New("client ID is missing: copy the OAuth app's ID from the Cloud Services console (Organization > OAuth Apps)"))
+		}
+		if s.ClientSecret == "" {
+			problems = append(problems, errors.New("client secret is missing: paste the secret shown when the OAuth app was created"))
+		}
+	case AuthAPIToken:
+		if s.APIToken == "" {
+			problems = append(problems, errors.New("API token is missing: create one in the Cloud Services console (My Account > API Tokens)"))
+		}
+	default:
+		problems = append(problems, fmt.Errorf("credential type %q is unknown: use apiKey, oauthApp or apiToken", s.AuthType))
+	}
+	if s.AuthType == AuthOAuthApp || s.AuthType == AuthAPIToken {
+		if _, err := s.CSP(); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	return problems
+}
+
+// CSP is the VMware Cloud Services host that OAuth apps and API tokens sign in at.
+func (s Settings) CSP() (string, error) {
+	if s.CSPURL == "" {
+		return DefaultCSP, nil
+	}
+	u, err := url.Parse(s.CSPURL)
+	switch {
+	case err != nil || u.Host == "":
+		return "", fmt.Errorf("Cloud Services URL %q is malformed: expected e.g. %s", s.CSPURL, DefaultCSP)
+	case u.Scheme == "http" && !s.AllowInsecureHTTP, u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Errorf("Cloud Services URL %q must start with https://", s.CSPURL)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+// DefaultCSP is VMware Cloud Services.
+const DefaultCSP = "https://console.cloud.vmware.com"
+
+// Identity names the credential whose queue the data source reads: the queue is per API key, OAuth app or token.
+func (s Settings) Identity() string {
+	switch s.AuthType {
+	case AuthOAuthApp:
+		return "app:" + s.ClientID
+	case AuthAPIToken:
+		sum := sha256.Sum256([]byte(s.APIToken))
+		return "token:" + hex.EncodeToString(sum[:8])
+	}
+	return "key:" + s.APIID
 }
 
 // BaseURL is the console host the client calls, without a trailing slash.

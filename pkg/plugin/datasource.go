@@ -68,6 +68,7 @@ func (f *Factory) NewDatasource(ctx context.Context, source backend.DataSourceIn
 			Concurrency:   settings.EffectiveConcurrency(),
 			RequestBudget: settings.EffectiveRequestBudget(),
 			UserAgent:     userAgent(ctx),
+			Bearer:        bearer(settings),
 		})
 		ds.cache = newSearchCache(settings.CacheTTL())
 	}
@@ -101,7 +102,19 @@ func (f *Factory) NewDatasource(ctx context.Context, source backend.DataSourceIn
 func sameQueue(a, b models.Settings) bool {
 	urlA, _ := a.BaseURL()
 	urlB, _ := b.BaseURL()
-	return urlA == urlB && a.OrgKey == b.OrgKey && a.APIID == b.APIID
+	return urlA == urlB && a.OrgKey == b.OrgKey && a.Identity() == b.Identity()
+}
+
+// bearer signs in through Cloud Services for the OAuth app and API token credential types; nil for an API key.
+func bearer(s models.Settings) *cbc.Bearer {
+	csp, _ := s.CSP()
+	switch s.AuthType {
+	case models.AuthOAuthApp:
+		return cbc.OAuthApp(csp, s.ClientID, s.ClientSecret, s.Timeout())
+	case models.AuthAPIToken:
+		return cbc.APIToken(csp, s.APIToken, s.Timeout())
+	}
+	return nil
 }
 
 // Dispose releases the instance when its settings change or the data source is deleted: the queue drain stops,

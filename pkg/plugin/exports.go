@@ -153,7 +153,6 @@ func (d *Datasource) exportJob(w http.ResponseWriter, r *http.Request) (int64, e
 	return id, job, cbcJob, true
 }
 
-
 func (d *Datasource) handleExportStatus(w http.ResponseWriter, r *http.Request) {
 	id, job, cbcJob, ok := d.exportJob(w, r)
 	if !ok {

@@ -9,6 +9,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
+	"github.com/seed/cbcauditlogs/pkg/models"
 	"github.com/seed/cbcauditlogs/pkg/queue"
 )
 
@@ -45,7 +46,11 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 	if errors.As(err, &apiErr) {
 		details.Kind, details.Status = kindName(apiErr.Kind), apiErr.Status
 	}
-	return healthResult(backend.HealthStatusError, healthMessage(err, d.settings.OrgKey), details), nil
+	message := healthMessage(err, d.settings.OrgKey)
+	if d.settings.AuthType != models.AuthAPIKey && cbc.KindOf(err) == cbc.KindUnauthorized {
+		message = "Signing in failed: " + err.Error() // names the step: the token exchange, or CBC refusing the token
+	}
+	return healthResult(backend.HealthStatusError, message, details), nil
 }
 
 func healthResult(status backend.HealthStatus, message string, details healthDetails) *backend.CheckHealthResult {
