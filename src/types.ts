@@ -62,7 +62,12 @@ export interface CBCOptions extends DataSourceJsonData {
   url?: string;
   allowInsecureHttp?: boolean;
   orgKey?: string;
+  /** How the plugin signs in; an API key when absent. */
+  authType?: AuthType;
   apiId?: string;
+  /** VMware Cloud Services, for OAuth apps and API tokens; https://console.cloud.vmware.com when absent. */
+  cspUrl?: string;
+  clientId?: string;
   timeoutSeconds?: number;
   concurrency?: number;
   maxRecords?: number;
@@ -77,6 +82,11 @@ export interface CBCOptions extends DataSourceJsonData {
 /** Settings kept encrypted, never sent back to the browser. */
 export interface CBCSecureJsonData {
   apiSecret?: string;
+  clientSecret?: string;
+  apiToken?: string;
 }
+
+/** The three ways Carbon Black Cloud signs in, as the official SDK has them. */
+export type AuthType = 'apiKey' | 'oauthApp' | 'apiToken';
 
 export const CUSTOM_REGION = 'custom';

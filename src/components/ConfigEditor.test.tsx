@@ -68,4 +68,24 @@ describe('ConfigEditor', () => {
     expect(screen.getByText('US GovCloud')).toBeInTheDocument();
     expect(screen.getByText('Custom URL')).toBeInTheDocument();
   });
+
+  it('offers the three credential types with the fields each needs', async () => {
+    const onChange = jest.fn();
+    const { rerender } = render(<ConfigEditor options={settings({ region: 'prod02' })} onOptionsChange={onChange} />);
+    expect(screen.getByPlaceholderText('ABCDEFGHIJ')).toBeInTheDocument();
+    await userEvent.click(screen.getByRole('radio', { name: 'OAuth app' }));
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ jsonData: { region: 'prod02', authType: 'oauthApp' } })
+    );
+
+    rerender(<ConfigEditor options={settings({ region: 'prod02', authType: 'oauthApp' })} onOptionsChange={onChange} />);
+    expect(screen.queryByPlaceholderText('ABCDEFGHIJ')).not.toBeInTheDocument();
+    expect(screen.getByPlaceholderText("The OAuth app's ID")).toBeInTheDocument();
+    expect(screen.getByPlaceholderText("The OAuth app's secret")).toBeInTheDocument();
+    expect(screen.getByPlaceholderText('https://console.cloud.vmware.com')).toBeInTheDocument();
+
+    rerender(<ConfigEditor options={settings({ region: 'prod02', authType: 'apiToken' })} onOptionsChange={onChange} />);
+    await userEvent.type(screen.getByPlaceholderText(/API Tokens/), 'T');
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ secureJsonData: { apiToken: 'T' } }));
+  });
 });

@@ -1,10 +1,10 @@
 import React, { ChangeEvent } from 'react';
 import { DataSourcePluginOptionsEditorProps } from '@grafana/data';
 import { ConfigSection, DataSourceDescription } from '@grafana/plugin-ui';
-import { Combobox, Divider, Field, Input, SecretInput, Switch } from '@grafana/ui';
+import { Combobox, Divider, Field, Input, RadioButtonGroup, SecretInput, Switch } from '@grafana/ui';
 
 import regions from '../regions.json';
-import { CBCOptions, CBCSecureJsonData, CUSTOM_REGION } from '../types';
+import { AuthType, CBCOptions, CBCSecureJsonData, CUSTOM_REGION } from '../types';
 
 type Props = DataSourcePluginOptionsEditorProps<CBCOptions, CBCSecureJsonData>;
 
@@ -71,8 +71,46 @@ const advanced: Array<{ key: keyof CBCOptions; label: string; description: strin
   },
 ];
 
+const authTypes: Array<{ label: string; value: AuthType; description: string }> = [
+  { label: 'API key', value: 'apiKey', description: 'A custom API key: API ID and secret (Settings > API Access).' },
+  {
+    label: 'OAuth app',
+    value: 'oauthApp',
+    description: 'An OAuth app of VMware Cloud Services (client credentials), for orgs whose logins it manages.',
+  },
+  {
+    label: 'API token',
+    value: 'apiToken',
+    description: 'A personal API token of VMware Cloud Services, for orgs whose logins it manages.',
+  },
+];
+
+const DEFAULT_CSP = 'https://console.cloud.vmware.com';
+
 export function ConfigEditor({ options, onOptionsChange }: Props) {
   const { jsonData, secureJsonFields } = options;
+  const authType = jsonData.authType ?? 'apiKey';
+  const secret = (key: keyof CBCSecureJsonData, id: string, label: string, placeholder: string) => (
+    <Field label={label} required>
+      <SecretInput
+        id={id}
+        width={50}
+        isConfigured={Boolean(secureJsonFields?.[key])}
+        value={options.secureJsonData?.[key] ?? ''}
+        placeholder={placeholder}
+        onChange={(e) =>
+          onOptionsChange({ ...options, secureJsonData: { ...options.secureJsonData, [key]: e.currentTarget.value } })
+        }
+        onReset={() =>
+          onOptionsChange({
+            ...options,
+            secureJsonFields: { ...secureJsonFields, [key]: false },
+            secureJsonData: { ...options.secureJsonData, [key]: '' },
+          })
+        }
+      />
+    </Field>
+  );
   const region = jsonData.region ?? (jsonData.url ? CUSTOM_REGION : undefined);
 
   const setJson = (patch: Partial<CBCOptions>) => onOptionsChange({ ...options, jsonData: { ...jsonData, ...patch } });
@@ -129,7 +167,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
       <Divider />
       <ConfigSection
         title="Authentication"
-        description="Create a custom API key (Settings > API Access) whose access level has READ on org.audits, and READ on jobs.status for exports. Use a key for Grafana alone: reading the audit log queue takes events away from any other reader of the same key."
+        description="Create a custom API key (Settings > API Access) whose access level has READ on org.audits, and READ on jobs.status for exports, or an OAuth app or API token with the same access where VMware Cloud Services manages your logins. Use a credential for Grafana alone: reading the audit log queue takes events away from any other reader of the same credential."
       >
         <Field label="Org key" required description="Shown under Settings > API Access, e.g. ABCD1234.">
           <Input
@@ -140,32 +178,55 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             placeholder="ABCD1234"
           />
         </Field>
-        <Field label="API ID" required>
-          <Input
-            id="config-api-id"
-            width={50}
-            value={jsonData.apiId ?? ''}
-            onChange={text('apiId')}
-            placeholder="ABCDEFGHIJ"
+        <Field label="Credential type" description={authTypes.find((a) => a.value === authType)?.description}>
+          <RadioButtonGroup
+            aria-label="Credential type"
+            options={authTypes}
+            value={authType}
+            onChange={(value) => setJson({ authType: value })}
           />
         </Field>
-        <Field label="API secret key" required>
-          <SecretInput
-            id="config-api-secret"
-            width={50}
-            isConfigured={Boolean(secureJsonFields?.apiSecret)}
-            value={options.secureJsonData?.apiSecret ?? ''}
-            placeholder="The API key's secret"
-            onChange={(e) => onOptionsChange({ ...options, secureJsonData: { apiSecret: e.currentTarget.value } })}
-            onReset={() =>
-              onOptionsChange({
-                ...options,
-                secureJsonFields: { ...secureJsonFields, apiSecret: false },
-                secureJsonData: { ...options.secureJsonData, apiSecret: '' },
-              })
-            }
-          />
-        </Field>
+        {authType === 'apiKey' && (
+          <>
+            <Field label="API ID" required>
+              <Input
+                id="config-api-id"
+                width={50}
+                value={jsonData.apiId ?? ''}
+                onChange={text('apiId')}
+                placeholder="ABCDEFGHIJ"
+              />
+            </Field>
+            {secret('apiSecret', 'config-api-secret', 'API secret key', "The API key's secret")}
+          </>
+        )}
+        {authType === 'oauthApp' && (
+          <>
+            <Field label="Client ID" required description="Cloud Services console > Organization > OAuth Apps.">
+              <Input
+                id="config-client-id"
+                width={50}
+                value={jsonData.clientId ?? ''}
+                onChange={text('clientId')}
+                placeholder="The OAuth app's ID"
+              />
+            </Field>
+            {secret('clientSecret', 'config-client-secret', 'Client secret', "The OAuth app's secret")}
+          </>
+        )}
+        {authType === 'apiToken' &&
+          secret('apiToken', 'config-api-token', 'API token', 'Cloud Services console > My Account > API Tokens')}
+        {authType !== 'apiKey' && (
+          <Field label="Cloud Services URL" description="Where OAuth apps and API tokens sign in.">
+            <Input
+              id="config-csp-url"
+              width={50}
+              value={jsonData.cspUrl ?? ''}
+              onChange={text('cspUrl')}
+              placeholder={DEFAULT_CSP}
+            />
+          </Field>
+        )}
       </ConfigSection>
       <Divider />
       <ConfigSection title="Advanced settings" isCollapsible isInitiallyOpen={false}>
