@@ -3,7 +3,6 @@ package plugin
 
 import (
 	"context"
-	"fmt"
 	"sync"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -138,7 +137,7 @@ func (d *Datasource) configError() error {
 	if d.settingsErr == nil {
 		return nil
 	}
-	return backend.DownstreamError(fmt.Errorf("the data source is not configured correctly: %w; fix it on the data source's settings page", d.settingsErr))
+	return userErrorf("the data source is not configured correctly: %w; fix it on the data source's settings page", d.settingsErr)
 }
 
 // userAgent names this plugin and the Grafana it runs in, the way the official SDK prefixes its integration's

@@ -224,36 +224,12 @@ func (d *Datasource) handleExportDownload(w http.ResponseWriter, r *http.Request
 	}
 }
 
-// expired turns CBC's 404 for a job this data source started into "expired": CBC drops jobs after 30 days.
+// expired reads CBC's 404 for a job this data source started as its expiry.
 func expired(err error, id int64) error {
 	if cbc.KindOf(err) == cbc.KindNotFound {
-		return &cbc.Error{Kind: cbc.KindNotFound, Status: http.StatusGone, Message: fmt.Sprintf("export %d has expired in Carbon Black Cloud (jobs are kept 30 days); start it again", id)}
+		return expiredExport{id: id}
 	}
 	return err
-}
-
-// writeAPIError answers with the status that fits a CBC error and its message.
-func writeAPIError(w http.ResponseWriter, err error) {
-	status := http.StatusBadGateway
-	var apiErr *cbc.Error
-	if errors.As(err, &apiErr) {
-		switch apiErr.Kind {
-		case cbc.KindQuerySyntax, cbc.KindBadRequest:
-			status = http.StatusBadRequest
-		case cbc.KindForbidden:
-			status = http.StatusForbidden
-		case cbc.KindNotFound:
-			status = http.StatusNotFound
-			if apiErr.Status == http.StatusGone {
-				status = http.StatusGone
-			}
-		case cbc.KindConflict:
-			status = http.StatusConflict
-		case cbc.KindRateLimited:
-			status = http.StatusTooManyRequests
-		}
-	}
-	writeError(w, status, err.Error())
 }
 
 // fill reads into buf until it is full or the body ends; io.EOF means the body ended where it should.

@@ -41,10 +41,11 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 	if err == nil {
 		return healthResult(backend.HealthStatusError, "Audit log search works, but the live queue drain has stopped: "+drain.Stopped, healthDetails{Queue: &drain}), nil
 	}
-	details := healthDetails{Error: err.Error(), Queue: &drain}
+	status, _ := classify(err)
+	details := healthDetails{Error: err.Error(), Queue: &drain, Status: int(status)}
 	var apiErr *cbc.Error
 	if errors.As(err, &apiErr) {
-		details.Kind, details.Status = kindName(apiErr.Kind), apiErr.Status
+		details.Kind = kindName(apiErr.Kind)
 	}
 	message := healthMessage(err, d.settings.OrgKey)
 	if d.settings.AuthType != models.AuthAPIKey && cbc.KindOf(err) == cbc.KindUnauthorized {

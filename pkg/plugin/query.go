@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -24,7 +23,7 @@ func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataReques
 	response := backend.NewQueryDataResponse()
 	if err := d.configError(); err != nil {
 		for _, q := range req.Queries {
-			response.Responses[q.RefID] = backend.ErrorResponseWithErrorSource(err)
+			response.Responses[q.RefID] = errorResponse(err)
 		}
 		return response, nil
 	}
@@ -53,7 +52,7 @@ func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataReques
 func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, budget int) backend.DataResponse {
 	q, err := models.ParseQuery(dq)
 	if err != nil {
-		return backend.ErrorResponseWithErrorSource(backend.DownstreamError(err))
+		return errorResponse(userError{err})
 	}
 	release, err := d.admit(ctx, q)
 	if err != nil {
@@ -73,18 +72,6 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, budget int
 		return errorResponse(err)
 	}
 	return res
-}
-
-// errorResponse tags an error with its source: CBC's or the user's (downstream), or ours.
-func errorResponse(err error) backend.DataResponse {
-	var apiErr *cbc.Error
-	switch {
-	case errors.As(err, &apiErr):
-		err = backend.NewErrorWithSource(err, apiErr.Source())
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		err = backend.DownstreamError(fmt.Errorf("the query was cancelled or timed out: %w", err))
-	}
-	return backend.ErrorResponseWithErrorSource(err)
 }
 
 // searchRequest turns the query into the body sent to CBC: Grafana's time range becomes
@@ -156,7 +143,7 @@ func (d *Datasource) count(ctx context.Context, q models.Query) (backend.DataRes
 		step = defaultStep(q.TimeRange)
 	}
 	if n := q.TimeRange.To.Sub(q.TimeRange.From) / step; n > frames.MaxBuckets {
-		return backend.DataResponse{}, backend.DownstreamError(fmt.Errorf("interval %s makes %d buckets over this time range; use a wider interval (at most %d buckets)", step, n, frames.MaxBuckets))
+		return backend.DataResponse{}, userErrorf("interval %s makes %d buckets over this time range; use a wider interval (at most %d buckets)", step, n, frames.MaxBuckets)
 	}
 	req := searchRequest(q)
 	req.Sort = nil

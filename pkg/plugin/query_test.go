@@ -160,8 +160,8 @@ func TestBadQueriesDoNotBreakTheirNeighbours(t *testing.T) {
 		res := resp.Responses[name]
 		if res.Error == nil || !strings.Contains(res.Error.Error(), c.want) {
 			t.Errorf("%s: got %v, want an error containing %q", name, res.Error, c.want)
-		} else if res.ErrorSource != backend.ErrorSourceDownstream {
-			t.Errorf("%s: error source %q, want downstream (the user's)", name, res.ErrorSource)
+		} else if res.ErrorSource != backend.ErrorSourceDownstream || res.Status != backend.StatusBadRequest {
+			t.Errorf("%s: error source %q and status %d, want downstream (the user's) and 400", name, res.ErrorSource, res.Status)
 		}
 	}
 	if res := resp.Responses["inverted"]; res.Error == nil || !strings.Contains(res.Error.Error(), "inverted") {

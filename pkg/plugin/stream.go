@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -33,7 +32,7 @@ func queueFrame(format string, records []cbc.Record) *data.Frame {
 // the live channel that carries the events that arrive next.
 func (d *Datasource) queueQuery(q models.Query) (backend.DataResponse, error) {
 	if q.Query != "" || !filtersEmpty(q.Criteria) || !filtersEmpty(q.Exclusions) || q.Sort != nil {
-		return backend.DataResponse{}, backend.DownstreamError(errors.New("the live queue shows every new event: remove the query text, filters and sort, or use a search"))
+		return backend.DataResponse{}, userErrorf("the live queue shows every new event: remove the query text, filters and sort, or use a search")
 	}
 	d.drainer.Start()
 	records := d.drainer.Records(q.TimeRange.From, q.TimeRange.To)
