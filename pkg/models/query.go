@@ -73,7 +73,9 @@ type Query struct {
 	// Set from the request, not from the JSON.
 	RefID     string        `json:"-"`
 	TimeRange TimeRange     `json:"-"`
-	Step      time.Duration `json:"-"` // the count query's bucket width
+	Step      time.Duration `json:"-"` // the count query's bucket width: the query's interval, or Grafana's
+	// MaxDataPoints is what the panel can draw, from Grafana; 0 when it said nothing.
+	MaxDataPoints int64 `json:"-"`
 }
 
 // TimeRange is Grafana's time range for the query; the frontend never sends its own.
@@ -106,6 +108,7 @@ func ParseQuery(q backend.DataQuery) (Query, error) {
 		return Query{}, err
 	}
 	query.RefID = q.RefID
+	query.MaxDataPoints = q.MaxDataPoints
 	if query.QueryType == "" {
 		query.QueryType = q.QueryType
 	}

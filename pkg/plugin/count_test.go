@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/cbcsim"
 	"github.com/seed/cbcauditlogs/pkg/cbctest"
+	"github.com/seed/cbcauditlogs/pkg/frames"
 )
 
 // truthCounts counts the simulator's records in [from, to] per group and UTC bucket, straight from its data.
@@ -228,4 +230,50 @@ func TestCountAcrossDSTStaysUTC(t *testing.T) {
 	}
 	truth := truthCounts(cbctest.Records(f.sim), from, to, 24*time.Hour, func(cbc.Record) string { return "" })
 	sameCounts(t, seriesCounts(t, res.Frames, "", from, to, 24*time.Hour), truth)
+}
+
+// An alert rule saved without an interval counts correctly over any window: Grafana's interval (1 s from the
+// alerting UI, 64 ms from the engine) is raised to a width the series can hold, with a notice saying so.
+func TestAlertRulesWithoutAnInterval(t *testing.T) {
+	f := newFixture(t, cbcsim.Config{Seed: 17, EventsPerDay: 3000}, nil)
+	all := cbctest.Records(f.sim)
+	for _, window := range []time.Duration{5 * time.Minute, 6 * time.Hour, 7 * 24 * time.Hour} {
+		for _, interval := range []time.Duration{time.Second, 64 * time.Millisecond} {
+			for _, maxDataPoints := range []int64{43200, 5000} {
+				name := fmt.Sprintf("%s window, interval %s, maxDataPoints %d", window, interval, maxDataPoints)
+				from := simNow.Add(-window)
+				q := backend.DataQuery{RefID: "A", JSON: []byte(`{"queryType":"count","groupBy":"actor"}`), Interval: interval,
+					MaxDataPoints: maxDataPoints, TimeRange: backend.TimeRange{From: from, To: simNow}}
+				resp, err := f.ds.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{q}, Headers: map[string]string{"FromAlert": "true"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				res := resp.Responses["A"]
+				if res.Error != nil {
+					t.Errorf("%s: %v", name, res.Error)
+					continue
+				}
+				want := map[string]int64{}
+				for _, r := range recordsBetween(all, from, simNow) {
+					want[r.Actor]++
+				}
+				got := map[string]int64{}
+				points := 0
+				for _, frame := range res.Frames {
+					points = max(points, frame.Rows())
+					for i := 0; i < frame.Rows(); i++ {
+						got[frame.Fields[1].Labels["actor"]] += frame.Fields[1].At(i).(int64)
+					}
+				}
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("%s: counted %v, want %v", name, got, want)
+				}
+				raised := window/interval > time.Duration(min(int64(frames.MaxBuckets), maxDataPoints))
+				hasNotice := len(res.Frames) > 0 && len(res.Frames[0].Meta.Notices) > 0
+				if raised != hasNotice || int64(points) > min(int64(frames.MaxBuckets), maxDataPoints)+1 {
+					t.Errorf("%s: %d points, notice %v (want one: %v)", name, points, hasNotice, raised)
+				}
+			}
+		}
+	}
 }

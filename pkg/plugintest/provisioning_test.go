@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
@@ -164,15 +165,29 @@ func TestProvisionedAlertRuleQuery(t *testing.T) {
 	if query.DatasourceUID != "cbc-simulator" {
 		t.Fatalf("rule %q queries %q, not the provisioned data source", rule.Title, query.DatasourceUID)
 	}
-	model, _ := json.Marshal(query.Model)
-	q := lastDay(query.RefID, string(model))
-	resp, err := p.QueryData(context.Background(), ds, map[string]string{"FromAlert": "true"}, q)
-	if err != nil {
-		t.Fatal(err)
+	// As saved, and as a user who built it in the alerting UI would have it: without an interval, so that the
+	// engine's own interval (64 ms) and the UI's (1 s) reach the plugin.
+	withoutInterval := map[string]any{}
+	for k, v := range query.Model {
+		if k != "interval" {
+			withoutInterval[k] = v
+		}
 	}
-	res := resp.Responses[query.RefID]
-	if res.Error != nil || len(res.Frames) == 0 {
-		t.Fatalf("%s: %v, %d series", rule.Title, res.Error, len(res.Frames))
+	var res backend.DataResponse
+	for _, model := range []map[string]any{query.Model, withoutInterval} {
+		for _, interval := range []time.Duration{64 * time.Millisecond, time.Second} {
+			raw, _ := json.Marshal(model)
+			q := lastDay(query.RefID, string(raw))
+			q.Interval, q.MaxDataPoints = interval, 43200
+			resp, err := p.QueryData(context.Background(), ds, map[string]string{"FromAlert": "true"}, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res = resp.Responses[query.RefID]
+			if res.Error != nil || len(res.Frames) == 0 {
+				t.Fatalf("%s (interval %v in the model, %s from Grafana): %v, %d series", rule.Title, model["interval"], interval, res.Error, len(res.Frames))
+			}
+		}
 	}
 	for _, f := range res.Frames {
 		if f.Fields[1].Labels["actor"] == "" {
