@@ -15,6 +15,7 @@ import (
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/cbcsim"
 	"github.com/seed/cbcauditlogs/pkg/cbctest"
+	"github.com/seed/cbcauditlogs/pkg/frames"
 )
 
 // POST exports without a body is the user's mistake, answered with 400, not a crash.
@@ -129,4 +130,33 @@ func TestUserAgentNamesPluginAndGrafana(t *testing.T) {
 	if got := userAgent(context.Background()); got != "Grafana-CBC-AuditLogs/dev" {
 		t.Errorf("User-Agent without a plugin context: %q", got)
 	}
+}
+
+// A burst reaches a live panel in bounded packets.
+func TestStreamPacketsAreBounded(t *testing.T) {
+	small := make([]cbc.Record, 1200)
+	if sizes := packetSizes(packets(small)); fmt.Sprint(sizes) != "[500 500 200]" {
+		t.Errorf("1200 events went out as %v", sizes)
+	}
+	big := make([]cbc.Record, 40)
+	for i := range big {
+		big[i].Description = strings.Repeat("x", 64<<10)
+	}
+	for _, p := range packets(big) {
+		bytes := 0
+		for _, r := range p {
+			bytes += frames.RecordBytes(r)
+		}
+		if bytes > maxPacketBytes {
+			t.Errorf("a packet of %d bytes", bytes)
+		}
+	}
+}
+
+func packetSizes(ps [][]cbc.Record) []int {
+	var out []int
+	for _, p := range ps {
+		out = append(out, len(p))
+	}
+	return out
 }

@@ -72,28 +72,59 @@ func (d *Datasource) SubscribeStream(_ context.Context, req *backend.SubscribeSt
 	return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusOK}, nil
 }
 
-// RunStream sends each batch of newly drained events to the channel's subscribers until Grafana closes it.
+// Stream packets are bounded, so that a burst reaches a panel in pieces it can take.
+const (
+	maxPacketRows  = 500
+	maxPacketBytes = 512 << 10
+)
+
+// RunStream sends the events that arrive after the panel subscribed, in bounded packets, until Grafana closes
+// the stream. A panel that falls behind loses its oldest packets, and the next packet says how many events.
 func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamRequest, sender *backend.StreamSender) error {
 	format, ok := streamFormat(req.Path)
 	if !ok || d.drainer == nil {
 		return fmt.Errorf("no stream at %q", req.Path)
 	}
 	d.drainer.Start()
-	batches, unsubscribe := d.drainer.Subscribe()
-	defer unsubscribe()
+	sub := d.drainer.Subscribe()
+	defer sub.Close()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case batch, open := <-batches:
+		case batch, open := <-sub.C:
 			if !open {
 				return nil
 			}
-			if err := sender.SendFrame(queueFrame(format, batch), data.IncludeAll); err != nil {
-				return err
+			for _, packet := range packets(batch) {
+				frame := queueFrame(format, packet)
+				if dropped := sub.Dropped(); dropped > 0 {
+					frame.Meta.Notices = append(frame.Meta.Notices, warning(fmt.Sprintf(
+						"%d events were not sent to this panel because it fell behind; refresh it to see them.", dropped)))
+				}
+				if err := sender.SendFrame(frame, data.IncludeAll); err != nil {
+					return err
+				}
 			}
 		}
 	}
+}
+
+// packets splits a batch into pieces of at most maxPacketRows events and about maxPacketBytes.
+func packets(batch []cbc.Record) [][]cbc.Record {
+	var out [][]cbc.Record
+	start, size := 0, 0
+	for i, r := range batch {
+		size += frames.RecordBytes(r)
+		if i > start && (i-start >= maxPacketRows || size > maxPacketBytes) {
+			out = append(out, batch[start:i])
+			start, size = i, frames.RecordBytes(r)
+		}
+	}
+	if start < len(batch) {
+		out = append(out, batch[start:])
+	}
+	return out
 }
 
 // PublishStream refuses: panels only listen.

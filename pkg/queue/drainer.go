@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
@@ -42,6 +43,8 @@ type Config struct {
 	QueueAge time.Duration
 	Now      func() time.Time
 	Logger   log.Logger // default: the SDK's logger
+	// OnAdd, when set, sees every batch of events the buffer is given, once each, under the drainer's lock.
+	OnAdd func([]cbc.Record)
 }
 
 // maxReadsPerPoll bounds how many queue reads one poll makes while the backlog lasts.
@@ -97,6 +100,7 @@ type state struct {
 	recovered            int
 	lastError, stopped   string
 	backfillDone, active bool
+	caughtUp             bool // the queue was found empty once: what arrives from then on is live
 }
 
 // Drainer reads the queue every Poll, keeps what it read in a bounded buffer and hands new records to every
@@ -113,7 +117,7 @@ type Drainer struct {
 
 	mu          sync.Mutex
 	st          state
-	subscribers map[chan []cbc.Record]struct{}
+	subscribers map[*Subscription]struct{}
 }
 
 // New makes a drainer; it starts on the first Start call.
@@ -132,7 +136,7 @@ func New(source Source, cfg Config) *Drainer {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Drainer{source: source, cfg: cfg, ctx: ctx, cancel: cancel, done: make(chan struct{}),
-		st: state{held: map[string]*held{}}, subscribers: map[chan []cbc.Record]struct{}{}}
+		st: state{held: map[string]*held{}}, subscribers: map[*Subscription]struct{}{}}
 }
 
 // TakeOver makes the drainer that replaces old after a settings change: old stops reading at once, and the new
@@ -172,9 +176,9 @@ func (d *Drainer) Stop() {
 	d.stop.Do(func() {
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		for ch := range d.subscribers {
-			close(ch)
-			delete(d.subscribers, ch)
+		for sub := range d.subscribers {
+			close(sub.ch)
+			delete(d.subscribers, sub)
 		}
 		d.st.active = false
 	})
@@ -325,6 +329,9 @@ func (d *Drainer) poll() bool {
 		d.st.drained += len(batch)
 		d.add(fresh)
 		d.publish(fresh)
+		if len(batch) == 0 {
+			d.st.caughtUp = true
+		}
 		d.mu.Unlock()
 		if len(batch) == 0 {
 			return true
@@ -440,6 +447,9 @@ func (d *Drainer) add(records []cbc.Record) {
 	if len(records) == 0 {
 		return
 	}
+	if d.cfg.OnAdd != nil {
+		d.cfg.OnAdd(records)
+	}
 	d.st.buffer = append(d.st.buffer, records...)
 	sort.SliceStable(d.st.buffer, func(i, j int) bool { return d.st.buffer[i].CreateTime.Before(d.st.buffer[j].CreateTime) })
 	cutoff := d.cfg.Now().Add(-d.cfg.MaxAge)
@@ -450,40 +460,77 @@ func (d *Drainer) add(records []cbc.Record) {
 	}
 }
 
-// publish hands new records to every subscriber. A subscriber that has fallen a whole buffer behind is
-// dropped rather than allowed to stall the drain. The caller holds d.mu.
+// publish hands live events to every subscriber: once the queue's backlog has been read, the events no older
+// than the subscriber, less the margin of CBC's ingestion delay. The backlog, the backfill and recovered old
+// events go to the buffer only, where a queue query finds them. The caller holds d.mu.
 func (d *Drainer) publish(records []cbc.Record) {
-	if len(records) == 0 {
+	if len(records) == 0 || !d.st.caughtUp {
 		return
 	}
-	for ch := range d.subscribers {
-		select {
-		case ch <- records:
-		default:
-			close(ch)
-			delete(d.subscribers, ch)
+	for sub := range d.subscribers {
+		since := sub.joined.Add(-d.cfg.Margin)
+		live := make([]cbc.Record, 0, len(records))
+		for _, r := range records {
+			if !r.CreateTime.Before(since) {
+				live = append(live, r)
+			}
+		}
+		if len(live) > 0 {
+			sub.send(live)
 		}
 	}
 }
 
-// subscriberBacklog is how many batches a subscriber may lag behind before it is dropped.
+// subscriberBacklog is how many batches a subscriber may lag behind; past it, its oldest batches are dropped.
 const subscriberBacklog = 64
 
-// Subscribe returns a channel of new records and a function to stop receiving them. The channel closes when the
-// drainer stops or the subscriber falls too far behind.
-func (d *Drainer) Subscribe() (<-chan []cbc.Record, func()) {
-	ch := make(chan []cbc.Record, subscriberBacklog)
-	d.mu.Lock()
-	d.subscribers[ch] = struct{}{}
-	d.mu.Unlock()
-	return ch, func() {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		if _, ok := d.subscribers[ch]; ok {
-			delete(d.subscribers, ch)
-			close(ch)
+// Subscription receives the events that arrive after it was made. Read them from C; it closes when the
+// drainer stops.
+type Subscription struct {
+	C       <-chan []cbc.Record
+	ch      chan []cbc.Record
+	joined  time.Time
+	dropped atomic.Int64
+	d       *Drainer
+}
+
+// send queues a batch, dropping the oldest queued one while the subscriber is a whole backlog behind.
+func (s *Subscription) send(batch []cbc.Record) {
+	for {
+		select {
+		case s.ch <- batch:
+			return
+		default:
+		}
+		select {
+		case old := <-s.ch:
+			s.dropped.Add(int64(len(old)))
+		default:
 		}
 	}
+}
+
+// Dropped returns how many events were dropped since the last call because the subscriber fell behind.
+func (s *Subscription) Dropped() int { return int(s.dropped.Swap(0)) }
+
+// Close stops the subscription.
+func (s *Subscription) Close() {
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	if _, ok := s.d.subscribers[s]; ok {
+		delete(s.d.subscribers, s)
+		close(s.ch)
+	}
+}
+
+// Subscribe starts receiving the events that arrive from now on.
+func (d *Drainer) Subscribe() *Subscription {
+	ch := make(chan []cbc.Record, subscriberBacklog)
+	sub := &Subscription{C: ch, ch: ch, joined: d.cfg.Now(), d: d}
+	d.mu.Lock()
+	d.subscribers[sub] = struct{}{}
+	d.mu.Unlock()
+	return sub
 }
 
 // Records returns the buffered records in [from, to], oldest first. Reading never touches CBC.

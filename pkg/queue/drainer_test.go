@@ -103,12 +103,11 @@ func TestSubscribersAllReceiveEveryEvent(t *testing.T) {
 	defer d.Stop()
 	d.Start()
 	waitFor(t, "the first drain", func() bool { return d.Status().Drained >= backlog })
-	a, stopA := d.Subscribe()
-	b, stopB := d.Subscribe()
-	defer stopA()
-	defer stopB()
+	a, b := d.Subscribe(), d.Subscribe()
+	defer a.Close()
+	defer b.Close()
 	sent := e.inject(30, "live")
-	for name, ch := range map[string]<-chan []cbc.Record{"a": a, "b": b} {
+	for name, ch := range map[string]<-chan []cbc.Record{"a": a.C, "b": b.C} {
 		var got []cbc.Record
 		for len(got) < len(sent) {
 			select {
@@ -225,10 +224,10 @@ func TestStopLeavesNoGoroutine(t *testing.T) {
 	for range 5 {
 		d := e.drainer(10 * time.Millisecond)
 		d.Start()
-		_, unsubscribe := d.Subscribe()
+		sub := d.Subscribe()
 		time.Sleep(30 * time.Millisecond)
 		d.Stop()
-		unsubscribe()
+		sub.Close()
 	}
 	never := e.drainer(time.Second)
 	never.Stop()

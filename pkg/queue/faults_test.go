@@ -168,30 +168,66 @@ func TestFailingRecoverySearchIsRetried(t *testing.T) {
 	settled(t, e, d)
 }
 
-// With a buffer capped far below the backlog, every event still reaches the buffer once: subscribers see each.
+// With a buffer capped far below the backlog, every event still reaches the buffer once.
 func TestBacklogOverTheBufferCap(t *testing.T) {
 	e := drainEnv(t, 6000, 0)
-	d := New(e.source, Config{Poll: 20 * time.Millisecond, Backfill: 15 * time.Minute, MaxCount: 100, MaxAge: 72 * time.Hour, Margin: testMargin, Now: e.now})
-	events, unsubscribe := d.Subscribe()
-	defer unsubscribe()
-	var got []cbc.Record
-	collected := make(chan struct{})
-	go func() {
-		defer close(collected)
-		for batch := range events {
-			got = append(got, batch...)
-		}
-	}()
+	var mu sync.Mutex
+	var added []cbc.Record
+	d := New(e.source, Config{Poll: 20 * time.Millisecond, Backfill: 15 * time.Minute, MaxCount: 100, MaxAge: 72 * time.Hour, Margin: testMargin, Now: e.now,
+		OnAdd: func(records []cbc.Record) {
+			mu.Lock()
+			defer mu.Unlock()
+			added = append(added, records...)
+		}})
 	e.sim.AddFault(cbcsim.Fault{Endpoint: "queue", Status: 504, After: true, Skip: 1, Times: 1})
 	d.Start()
 	waitFor(t, "the drain", func() bool {
 		return e.sim.QueueBacklog("GRAFANA001") == 0 && len(d.Status().Incomplete) == 0 && d.Status().Recovered > 0
 	})
 	d.Stop()
-	<-collected
+	mu.Lock()
+	defer mu.Unlock()
 	truth := ids(cbctest.Records(e.sim))
-	if lost, doubled := difference(truth, ids(got)), difference(ids(got), truth); len(lost) > 0 || len(doubled) > 0 {
+	if lost, doubled := difference(truth, ids(added)), difference(ids(added), truth); len(lost) > 0 || len(doubled) > 0 {
 		t.Fatalf("%d lost, %d doubled of %d", len(lost), len(doubled), len(truth))
+	}
+	if st := d.Status(); st.BufferSize > 100 {
+		t.Errorf("the buffer holds %d events over its cap of 100", st.BufferSize)
+	}
+}
+
+// A panel that subscribes before a large backlog is read receives none of it, only the events that arrive
+// later, each once; a subscriber that does not read loses its oldest batches, counted, instead of holding all.
+func TestLivePanelsGetOnlyLiveEvents(t *testing.T) {
+	e := drainEnv(t, 16503, 0)
+	d := e.drainer(20 * time.Millisecond)
+	defer d.Stop()
+	sub := d.Subscribe()
+	defer sub.Close()
+	idle := d.Subscribe()
+	defer idle.Close()
+	d.Start()
+	waitFor(t, "the backlog to be read", func() bool { return e.sim.QueueBacklog("GRAFANA001") == 0 && d.Status().Drained >= 16503 })
+	sent := e.inject(30, "live")
+	var got []cbc.Record
+	for len(got) < len(sent) {
+		select {
+		case batch := <-sub.C:
+			got = append(got, batch...)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("received %d of %d live events", len(got), len(sent))
+		}
+	}
+	if fmt.Sprint(ids(got)) != fmt.Sprint(ids(sent)) {
+		t.Errorf("the panel received %d events, not the %d live ones: the backlog reached it", len(got), len(sent))
+	}
+	for i := range subscriberBacklog + 10 {
+		e.inject(1, fmt.Sprintf("burst%d", i))
+		waitFor(t, "the burst", func() bool { return e.sim.QueueBacklog("GRAFANA001") == 0 })
+	}
+	waitFor(t, "the idle subscriber to drop", func() bool { return idle.dropped.Load() > 0 })
+	if held := len(idle.ch); held > subscriberBacklog {
+		t.Errorf("an idle subscriber holds %d batches", held)
 	}
 }
 
