@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -280,12 +282,15 @@ func (d *jsonReader) integer() (int, error) {
 		return 0, io.ErrUnexpectedEOF
 	}
 	n, err := strconv.Atoi(string(d.buf[start:d.pos]))
-	if err != nil {
+	if err != nil || !jsonNumber.Match(d.buf[start:d.pos]) {
 		d.pos = start
 		return 0, d.syntaxError("a whole number")
 	}
 	return n, nil
 }
+
+// jsonNumber is the grammar of a JSON number: no leading zeros, no plus sign, digits on both sides of a point.
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 
 // key reads an object key. Keys with escapes are decoded, so "act\u006fr" is actor, as for encoding/json.
 func (d *jsonReader) key() ([]byte, error) {
@@ -363,7 +368,9 @@ func (d *jsonReader) stringBytes() ([]byte, error) {
 			d.pos++
 			return nil, nil
 		case c == '\\':
-			d.pos += 2
+			if err := d.escape(); err != nil {
+				return nil, err
+			}
 		case c < 0x20:
 			return nil, d.syntaxError("no control characters in a string")
 		default:
@@ -371,6 +378,30 @@ func (d *jsonReader) stringBytes() ([]byte, error) {
 		}
 	}
 	return nil, io.ErrUnexpectedEOF
+}
+
+// escape reads past one escape sequence: a backslash and one of "\/bfnrt, or u and four hex digits.
+func (d *jsonReader) escape() error {
+	if d.pos+1 >= len(d.buf) {
+		return io.ErrUnexpectedEOF
+	}
+	if c := d.buf[d.pos+1]; c != 'u' {
+		if !strings.ContainsRune(`"\/bfnrt`, rune(c)) {
+			return d.syntaxError("a valid escape")
+		}
+		d.pos += 2
+		return nil
+	}
+	if d.pos+6 > len(d.buf) {
+		return io.ErrUnexpectedEOF
+	}
+	for _, h := range d.buf[d.pos+2 : d.pos+6] {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", rune(h)) {
+			return d.syntaxError("four hex digits after \\u")
+		}
+	}
+	d.pos += 6
+	return nil
 }
 
 // skip reads past one value of any kind.
@@ -388,8 +419,16 @@ func (d *jsonReader) skip() error {
 		err = d.sequence('[', ']', d.skip)
 	case d.literal("true"), d.literal("false"), d.literal("null"):
 	case c == '-' || c >= '0' && c <= '9':
+		start := d.pos
 		for d.pos < len(d.buf) && bytes.IndexByte([]byte("+-.0123456789eE"), d.buf[d.pos]) >= 0 {
 			d.pos++
+		}
+		if d.pos == len(d.buf) {
+			return io.ErrUnexpectedEOF
+		}
+		if !jsonNumber.Match(d.buf[start:d.pos]) {
+			d.pos = start
+			err = d.syntaxError("a number")
 		}
 	default:
 		err = d.syntaxError("a value")
