@@ -6,6 +6,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend/datasource"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/seed/cbcauditlogs/pkg/plugin"
 )
@@ -15,7 +16,7 @@ const PluginID = "seed-cbcauditlogs-datasource"
 
 func main() {
 	limitMemory()
-	if err := datasource.Manage(PluginID, plugin.NewFactory().NewDatasource, datasource.ManageOpts{}); err != nil {
+	if err := datasource.Manage(PluginID, plugin.NewFactory(prometheus.DefaultRegisterer).NewDatasource, datasource.ManageOpts{}); err != nil {
 		log.DefaultLogger.Error("plugin stopped", "error", err)
 		os.Exit(1)
 	}

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 )
 
 // endpoint describes one kind of CBC call: its name in messages, the permission a 403 lacks, and whether it
@@ -46,6 +48,14 @@ type Config struct {
 	RequestBudget int           // requests per BudgetWindow; 0 means no budget
 	UserAgent     string        // names this plugin to CBC, e.g. Grafana-CBC-AuditLogs/1.2.0 Grafana/13.1.0
 	Transport     http.RoundTripper
+	Logger        log.Logger // default: the SDK's logger; requests at debug level, never their headers
+	Observer      Observer   // sees every request, for metrics; may be nil
+}
+
+// Observer is told of each request sent to CBC and of each wait for the request budget.
+type Observer interface {
+	Request(endpoint string, status int, took time.Duration)
+	BudgetWait()
 }
 
 // Client calls CBC for one data source. It is safe for concurrent use; all calls share one request budget and
@@ -81,9 +91,21 @@ func New(cfg Config) *Client {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 4
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = log.DefaultLogger
+	}
 	c := &Client{
-		cfg:     cfg,
-		limiter: newLimiter(cfg.RequestBudget, BudgetWindow, time.Now),
+		cfg: cfg,
+		limiter: newLimiter(cfg.RequestBudget, BudgetWindow, time.Now, func(delay time.Duration, held bool) {
+			if cfg.Observer != nil {
+				cfg.Observer.BudgetWait()
+			}
+			reason := "the data source's request budget is spent"
+			if held {
+				reason = "Carbon Black Cloud asked to wait (429)"
+			}
+			cfg.Logger.Warn("Waiting before the next request to Carbon Black Cloud", "reason", reason, "wait", delay.Round(time.Millisecond))
+		}),
 		slots:   make(chan struct{}, cfg.Concurrency),
 		backoff: jitteredBackoff,
 	}
@@ -155,7 +177,9 @@ func (c *Client) send(ctx context.Context, hc *http.Client, ep endpoint, method,
 	}
 	refreshed := false
 	for attempt := 1; ; attempt++ {
+		began := time.Now()
 		resp, token, err := c.attempt(ctx, hc, method, path, payload, hc != c.download)
+		c.observe(ep, resp, err, time.Since(began))
 		if err != nil {
 			return nil, c.transportError(ctx, ep, err)
 		}
@@ -175,6 +199,7 @@ func (c *Client) send(ctx context.Context, hc *http.Client, ep endpoint, method,
 				refreshed, retry = true, true
 			}
 		case http.StatusTooManyRequests:
+			c.cfg.Logger.Warn("Rate limited by Carbon Black Cloud", "endpoint", ep.name, "retryAfter", apiErr.RetryAfter)
 			c.limiter.block(apiErr.RetryAfter)
 			retry = true
 		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
@@ -184,6 +209,26 @@ func (c *Client) send(ctx context.Context, hc *http.Client, ep endpoint, method,
 			return nil, apiErr
 		}
 	}
+}
+
+// observe logs one request at debug level (never its headers) and tells the observer.
+func (c *Client) observe(ep endpoint, resp *http.Response, err error, took time.Duration) {
+	var early notSent
+	if errors.As(err, &early) {
+		return
+	}
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+	}
+	if c.cfg.Observer != nil {
+		c.cfg.Observer.Request(ep.name, status, took)
+	}
+	if err != nil {
+		c.cfg.Logger.Debug("Carbon Black Cloud request", "endpoint", ep.name, "status", status, "duration", took, "error", c.redact(err.Error()))
+		return
+	}
+	c.cfg.Logger.Debug("Carbon Black Cloud request", "endpoint", ep.name, "status", status, "duration", took)
 }
 
 // notSent marks a failure before the request left: CBC cannot have acted on it.
@@ -326,12 +371,17 @@ func (c *Client) redact(s string) string {
 	if c.cfg.Bearer != nil {
 		secrets = append(secrets, c.cfg.Bearer.redactable()...)
 	}
+	return Redact(s, secrets...)
+}
+
+// Redact removes every secret, and any piece of one of six characters or more, from text.
+func Redact(text string, secrets ...string) string {
 	for _, secret := range secrets {
 		if secret != "" {
-			s = redactFragments(s, secret)
+			text = redactFragments(text, secret)
 		}
 	}
-	return s
+	return text
 }
 
 func redactFragments(s, secret string) string {

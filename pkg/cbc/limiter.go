@@ -19,10 +19,11 @@ type limiter struct {
 	window       time.Duration
 	sent         []time.Time // times of the requests in the current window, oldest first
 	blockedUntil time.Time
+	onWait       func(delay time.Duration, held bool) // told of each request that has to wait
 }
 
-func newLimiter(budget int, window time.Duration, now func() time.Time) *limiter {
-	return &limiter{budget: budget, window: window, now: now}
+func newLimiter(budget int, window time.Duration, now func() time.Time, onWait func(time.Duration, bool)) *limiter {
+	return &limiter{budget: budget, window: window, now: now, onWait: onWait}
 }
 
 // wait blocks until a request may be sent and records it, or fails at once when the caller's deadline would
@@ -35,6 +36,9 @@ func (l *limiter) wait(ctx context.Context) error {
 		}
 		if deadline, ok := ctx.Deadline(); ok && l.now().Add(delay).After(deadline) {
 			return l.refusal(delay, held)
+		}
+		if l.onWait != nil {
+			l.onWait(delay, held)
 		}
 		timer := time.NewTimer(delay)
 		select {

@@ -34,6 +34,9 @@ func (c *Client) envelope(ctx context.Context, ep endpoint, method, path string,
 		page, err = decodeEnvelope(r, rows)
 		return err
 	})
+	if err == nil {
+		c.cfg.Logger.Debug("Carbon Black Cloud answer", "endpoint", ep.name, "rows", len(page.Results), "numFound", page.NumFound)
+	}
 	return page, err
 }
 

@@ -202,6 +202,9 @@ func (s Settings) credentialProblems() []error {
 	return problems
 }
 
+// Secrets are the settings' secrets, which no message may show.
+func (s Settings) Secrets() []string { return []string{s.APISecret, s.ClientSecret, s.APIToken} }
+
 // CSP is the VMware Cloud Services host that OAuth apps and API tokens sign in at.
 func (s Settings) CSP() (string, error) {
 	if s.CSPURL == "" {

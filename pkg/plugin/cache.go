@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
+	"github.com/seed/cbcauditlogs/pkg/frames"
 )
 
 // Bounds of the search cache of one data source: entries, and records over all entries (about 30 MB).
@@ -23,6 +24,7 @@ type searchCache struct {
 	ttl     time.Duration
 	now     func() time.Time
 	entries map[string]*cacheEntry
+	counted func(hit bool) // told whether each search was answered from the cache
 }
 
 type cacheEntry struct {
@@ -32,8 +34,25 @@ type cacheEntry struct {
 	expires time.Time
 }
 
-func newSearchCache(ttl time.Duration) *searchCache {
-	return &searchCache{ttl: ttl, now: time.Now, entries: map[string]*cacheEntry{}}
+func newSearchCache(ttl time.Duration, counted func(hit bool)) *searchCache {
+	return &searchCache{ttl: ttl, now: time.Now, entries: map[string]*cacheEntry{}, counted: counted}
+}
+
+// size is how many records the cache holds, and about how many bytes.
+func (c *searchCache) size() (records, bytes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.entries {
+		select {
+		case <-e.done:
+			for _, r := range e.result.Records {
+				bytes += frames.RecordBytes(r)
+			}
+			records += len(e.result.Records)
+		default:
+		}
+	}
+	return records, bytes
 }
 
 // get returns the result for key, from the cache, from a fetch already under way, or by calling fetch.
@@ -45,6 +64,7 @@ func (c *searchCache) get(ctx context.Context, key string, fetch func(context.Co
 		select {
 		case <-e.done:
 			if e.err == nil {
+				c.counted(true)
 				return e.result, nil
 			}
 			// The fetch we waited for failed (perhaps its caller gave up): fetch for ourselves.
@@ -56,6 +76,7 @@ func (c *searchCache) get(ctx context.Context, key string, fetch func(context.Co
 	e := &cacheEntry{done: make(chan struct{})}
 	c.entries[key] = e
 	c.mu.Unlock()
+	c.counted(false)
 
 	e.result, e.err = fetch(ctx)
 	c.mu.Lock()

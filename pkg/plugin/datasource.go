@@ -3,14 +3,19 @@ package plugin
 
 import (
 	"context"
+	"errors"
+	"maps"
 	"sync"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/useragent"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
+	"github.com/seed/cbcauditlogs/pkg/metrics"
 	"github.com/seed/cbcauditlogs/pkg/models"
 	"github.com/seed/cbcauditlogs/pkg/queue"
 )
@@ -34,26 +39,63 @@ type Datasource struct {
 	admission   *semaphore.Weighted // see admission.go
 	uid         string
 	factory     *Factory
+	metrics     metrics.Source
 }
 
 // Factory makes the data source instances. When a data source's settings change, the SDK makes a new instance
 // and disposes of the old one a few seconds later; the factory hands the old one's queue drain and export jobs
 // to the new one at once, so no event read from the queue and no export started is lost in between.
 type Factory struct {
-	mu   sync.Mutex
-	live map[string]*Datasource // by data source uid
+	mu      sync.Mutex
+	live    map[string]*Datasource // by data source uid
+	metrics *metrics.Metrics
 }
 
-// NewFactory makes a factory with no instances.
-func NewFactory() *Factory { return &Factory{live: map[string]*Datasource{}} }
+// NewFactory makes a factory with no instances, whose metrics registerer collects (Grafana scrapes the default
+// registerer through the SDK).
+func NewFactory(registerer prometheus.Registerer) *Factory {
+	f := &Factory{live: map[string]*Datasource{}, metrics: metrics.New(registerer)}
+	registerer.MustRegister(metrics.GaugeCollector{Read: f.gauges})
+	return f
+}
+
+// gauges reads the state of every live data source, for a scrape.
+func (f *Factory) gauges() map[string]metrics.Gauges {
+	f.mu.Lock()
+	live := maps.Clone(f.live)
+	f.mu.Unlock()
+	out := map[string]metrics.Gauges{}
+	for uid, ds := range live {
+		var g metrics.Gauges
+		if ds.drainer != nil {
+			st := ds.drainer.Status()
+			g.QueueBacklog, g.Drained, g.Recovered, g.BufferSize = float64(st.Backlog), float64(st.Drained), float64(st.Recovered), float64(st.BufferSize)
+			g.IncompleteSpan = float64(len(st.Incomplete))
+			if !st.LastPoll.IsZero() {
+				g.LastPollAge = time.Since(st.LastPoll).Seconds()
+			}
+		}
+		if ds.cache != nil {
+			records, bytes := ds.cache.size()
+			g.CacheRecords, g.CacheBytes = float64(records), float64(bytes)
+		}
+		out[uid] = g
+	}
+	return out
+}
 
 // NewDatasource is the instance factory the SDK calls when a data source is created or its settings change.
 // Bad settings do not fail the factory: the health check must be able to say what is wrong.
 func (f *Factory) NewDatasource(ctx context.Context, source backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
 	settings, err := models.LoadSettings(source)
-	ds := &Datasource{settings: settings, settingsErr: err, uid: source.UID, factory: f, exports: &exportRegistry{}, admission: newAdmission()}
+	ds := &Datasource{settings: settings, settingsErr: err, uid: source.UID, factory: f, exports: &exportRegistry{}, admission: newAdmission(),
+		metrics: f.metrics.For(source.UID)}
 	if err == nil {
 		ds.settingsErr = settings.Validate()
+	}
+	if ds.settingsErr != nil {
+		// A secret pasted into the wrong field must not come back in the message that names the field.
+		ds.settingsErr = redacted(ds.settingsErr, settings.Secrets())
 	}
 	ds.resources = ds.resourceHandler()
 	if ds.settingsErr == nil {
@@ -68,8 +110,10 @@ func (f *Factory) NewDatasource(ctx context.Context, source backend.DataSourceIn
 			RequestBudget: settings.EffectiveRequestBudget(),
 			UserAgent:     userAgent(ctx),
 			Bearer:        bearer(settings),
+			Logger:        backend.Logger.With("datasource", source.UID),
+			Observer:      ds.metrics,
 		})
-		ds.cache = newSearchCache(settings.CacheTTL())
+		ds.cache = newSearchCache(settings.CacheTTL(), ds.metrics.Cache)
 	}
 	f.mu.Lock()
 	old := f.live[source.UID]
@@ -84,6 +128,7 @@ func (f *Factory) NewDatasource(ctx context.Context, source backend.DataSourceIn
 			Backfill: settings.QueueBackfill(),
 			MaxCount: settings.EffectiveQueueBufferSize(),
 			MaxAge:   settings.QueueBufferAge(),
+			Logger:   backend.Logger.With("datasource", source.UID),
 		}
 		if old != nil && old.drainer != nil && sameQueue(old.settings, settings) {
 			ds.drainer = queue.TakeOver(old.drainer, ds.client, cfg)
@@ -95,6 +140,15 @@ func (f *Factory) NewDatasource(ctx context.Context, source backend.DataSourceIn
 		old.drainer.Stop() // another key's or org's queue, or already handed over: it must stop reading now
 	}
 	return ds, nil
+}
+
+// redacted is err with every secret removed from each of its messages.
+func redacted(err error, secrets []string) error {
+	var out []error
+	for _, problem := range splitJoined(err) {
+		out = append(out, errors.New(cbc.Redact(problem, secrets...)))
+	}
+	return errors.Join(out...)
 }
 
 // sameQueue reports whether two settings read the same CBC queue: the queue is per API key of an org.
@@ -122,6 +176,7 @@ func (d *Datasource) Dispose() {
 	d.factory.mu.Lock()
 	if d.factory.live[d.uid] == d {
 		delete(d.factory.live, d.uid)
+		d.factory.metrics.Forget(d.uid)
 	}
 	d.factory.mu.Unlock()
 	if d.drainer != nil {

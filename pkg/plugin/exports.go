@@ -210,6 +210,7 @@ func (d *Datasource) handleExportDownload(w http.ResponseWriter, r *http.Request
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return
 			}
+			d.metrics.ExportBytes(n)
 			if flusher != nil {
 				flusher.Flush()
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/seed/cbcauditlogs/pkg/cbcsim"
 )
@@ -26,7 +27,7 @@ func FuzzResources(f *testing.F) {
 	f.Cleanup(srv.Close)
 	settings, _ := json.Marshal(map[string]any{"region": "custom", "url": srv.URL, "allowInsecureHttp": true,
 		"orgKey": "ABCD1234", "apiId": simKey, "requestBudget": 1_000_000})
-	inst, err := NewFactory().NewDatasource(context.Background(), backend.DataSourceInstanceSettings{
+	inst, err := NewFactory(prometheus.NewRegistry()).NewDatasource(context.Background(), backend.DataSourceInstanceSettings{
 		UID: "fuzz", JSONData: settings, DecryptedSecureJSONData: map[string]string{"apiSecret": simSecret}})
 	if err != nil {
 		f.Fatal(err)

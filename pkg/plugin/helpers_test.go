@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/seed/cbcauditlogs/pkg/cbcsim"
 )
@@ -76,7 +77,7 @@ func newFixture(t *testing.T, cfg cbcsim.Config, jsonData map[string]any) *fixtu
 	for k, v := range jsonData {
 		settings[k] = v
 	}
-	f := &fixture{sim: sim, url: srv.URL, rec: rec, json: settings, factory: NewFactory()}
+	f := &fixture{sim: sim, url: srv.URL, rec: rec, json: settings, factory: NewFactory(prometheus.NewRegistry())}
 	f.ds = f.make(t, f.factory, f.json, simSecret)
 	t.Cleanup(f.ds.Dispose)
 	return f
@@ -85,7 +86,7 @@ func newFixture(t *testing.T, cfg cbcsim.Config, jsonData map[string]any) *fixtu
 // instance makes another data source on the same simulator, as if created apart from the fixture's.
 func (f *fixture) instance(t *testing.T, secret string) *Datasource {
 	t.Helper()
-	ds := f.make(t, NewFactory(), f.json, secret)
+	ds := f.make(t, NewFactory(prometheus.NewRegistry()), f.json, secret)
 	t.Cleanup(ds.Dispose)
 	return ds
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/seed/cbcauditlogs/pkg/cbcsim"
 	"github.com/seed/cbcauditlogs/pkg/cbctest"
@@ -32,7 +33,7 @@ func (f *fixture) signIn(t *testing.T, jsonData map[string]any, secure map[strin
 		settings[k] = v
 	}
 	raw, _ := json.Marshal(settings)
-	inst, err := NewFactory().NewDatasource(context.Background(), backend.DataSourceInstanceSettings{
+	inst, err := NewFactory(prometheus.NewRegistry()).NewDatasource(context.Background(), backend.DataSourceInstanceSettings{
 		UID: "cbc-signin", JSONData: raw, DecryptedSecureJSONData: secure,
 	})
 	if err != nil {

@@ -5,15 +5,18 @@ package plugintest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -124,7 +127,10 @@ type Plugin struct {
 }
 
 // LaunchPlugin starts the plugin binary as Grafana does and connects to every service it offers. Kill ends it.
-func LaunchPlugin(binary string) (*Plugin, error) {
+func LaunchPlugin(binary string) (*Plugin, error) { return launch(binary, io.Discard) }
+
+// launch starts the plugin with its log lines (its standard error, as Grafana reads it) going to output.
+func launch(binary string, output io.Writer) (*Plugin, error) {
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig: goplugin.HandshakeConfig{
 			ProtocolVersion:  grpcplugin.ProtocolVersion,
@@ -141,7 +147,7 @@ func LaunchPlugin(binary string) (*Plugin, error) {
 		},
 		Cmd:              exec.Command(binary),
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-		Logger:           hclog.New(&hclog.LoggerOptions{Output: io.Discard}),
+		Logger:           hclog.New(&hclog.LoggerOptions{Output: output, Level: hclog.Trace}),
 	})
 	p := &Plugin{client: client}
 	rpc, err := client.Client()
@@ -172,6 +178,46 @@ func StartPlugin(t testing.TB, binary string) *Plugin {
 	}
 	t.Cleanup(p.Kill)
 	return p
+}
+
+// Output collects what a plugin logs.
+type Output struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (o *Output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(p)
+}
+
+// String is everything logged so far.
+func (o *Output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
+// StartPluginLogging starts the plugin until the test ends, collecting everything it logs.
+func StartPluginLogging(t testing.TB, binary string) (*Plugin, *Output) {
+	t.Helper()
+	out := &Output{}
+	p, err := launch(binary, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Kill)
+	return p, out
+}
+
+// CollectMetrics asks the plugin for its Prometheus metrics, in the text exposition format.
+func (p *Plugin) CollectMetrics(ctx context.Context) (string, error) {
+	resp, err := p.Diagnostics.CollectMetrics(ctx, &pluginv2.CollectMetricsRequest{})
+	if err != nil {
+		return "", err
+	}
+	return string(resp.Metrics.Prometheus), nil
 }
 
 // Kill ends the plugin process.
@@ -236,18 +282,22 @@ func (p *Plugin) Exited() bool { return p.client.Exited() }
 type DataSource struct {
 	UID      string
 	JSONData map[string]any
-	Secret   string
+	Secret   string // the API secret (secureJsonData apiSecret)
+	// SecureJSONData holds other secrets, e.g. clientSecret or apiToken.
+	SecureJSONData map[string]string
 }
 
 // PluginContext is the context Grafana attaches to every call for this data source.
 func (ds DataSource) PluginContext() backend.PluginContext {
 	raw, _ := json.Marshal(ds.JSONData)
+	secure := map[string]string{"apiSecret": ds.Secret}
+	maps.Copy(secure, ds.SecureJSONData)
 	return backend.PluginContext{
 		OrgID:    1,
 		PluginID: PluginID,
 		DataSourceInstanceSettings: &backend.DataSourceInstanceSettings{
 			UID: ds.UID, Name: ds.UID, Type: PluginID, JSONData: raw, Updated: time.Unix(1700000000, 0),
-			DecryptedSecureJSONData: map[string]string{"apiSecret": ds.Secret},
+			DecryptedSecureJSONData: secure,
 		},
 	}
 }

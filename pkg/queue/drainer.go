@@ -71,6 +71,7 @@ type Status struct {
 	Drained    int       `json:"drained"`
 	Backfilled int       `json:"backfilled"`
 	Recovered  int       `json:"recovered"`
+	Backlog    int       `json:"backlog"` // what CBC said was still queued after the last read
 	BufferSize int       `json:"bufferSize"`
 	Oldest     time.Time `json:"oldest,omitzero"`
 	Newest     time.Time `json:"newest,omitzero"`
@@ -97,7 +98,7 @@ type state struct {
 
 	lastPoll             time.Time
 	drained, backfilled  int
-	recovered            int
+	recovered, backlog   int
 	lastError, stopped   string
 	backfillDone, active bool
 	caughtUp             bool // the queue was found empty once: what arrives from then on is live
@@ -425,6 +426,11 @@ func (d *Drainer) read() ([]cbc.Record, error) {
 	if !legacy {
 		page, err := d.source.Queue(d.ctx)
 		if !routeMissing(err) {
+			if err == nil {
+				d.mu.Lock()
+				d.st.backlog = max(page.NumAvailable-len(page.Results), 0)
+				d.mu.Unlock()
+			}
 			return page.Results, err
 		}
 		d.mu.Lock()
@@ -549,7 +555,7 @@ func (d *Drainer) Status() Status {
 	defer d.mu.Unlock()
 	st := Status{
 		Running: d.st.active && d.st.stopped == "", Legacy: d.st.legacy, LastPoll: d.st.lastPoll,
-		Drained: d.st.drained, Backfilled: d.st.backfilled, Recovered: d.st.recovered, BufferSize: len(d.st.buffer),
+		Drained: d.st.drained, Backfilled: d.st.backfilled, Recovered: d.st.recovered, Backlog: d.st.backlog, BufferSize: len(d.st.buffer),
 		LastError: d.st.lastError, Stopped: d.st.stopped,
 	}
 	if n := len(d.st.buffer); n > 0 {
