@@ -101,7 +101,6 @@ type state struct {
 	recovered, backlog   int
 	lastError, stopped   string
 	backfillDone, active bool
-	caughtUp             bool // the queue was found empty once: what arrives from then on is live
 }
 
 // Drainer reads the queue every Poll, keeps what it read in a bounded buffer and hands new records to every
@@ -330,9 +329,6 @@ func (d *Drainer) poll() bool {
 		d.st.drained += len(batch)
 		d.add(fresh)
 		d.publish(fresh)
-		if len(batch) == 0 {
-			d.st.caughtUp = true
-		}
 		d.mu.Unlock()
 		if len(batch) == 0 {
 			return true
@@ -466,18 +462,17 @@ func (d *Drainer) add(records []cbc.Record) {
 	}
 }
 
-// publish hands live events to every subscriber: once the queue's backlog has been read, the events no older
-// than the subscriber, less the margin of CBC's ingestion delay. The backlog, the backfill and recovered old
-// events go to the buffer only, where a queue query finds them. The caller holds d.mu.
+// publish hands each subscriber the events that happened since it subscribed. The queue's backlog, the
+// backfill and recovered older events go to the buffer only, where a queue query finds them. The caller holds
+// d.mu.
 func (d *Drainer) publish(records []cbc.Record) {
-	if len(records) == 0 || !d.st.caughtUp {
+	if len(records) == 0 {
 		return
 	}
 	for sub := range d.subscribers {
-		since := sub.joined.Add(-d.cfg.Margin)
 		live := make([]cbc.Record, 0, len(records))
 		for _, r := range records {
-			if !r.CreateTime.Before(since) {
+			if !r.CreateTime.Before(sub.joined) {
 				live = append(live, r)
 			}
 		}

@@ -106,6 +106,7 @@ func TestSubscribersAllReceiveEveryEvent(t *testing.T) {
 	a, b := d.Subscribe(), d.Subscribe()
 	defer a.Close()
 	defer b.Close()
+	time.Sleep(50 * time.Millisecond) // the injected events, a millisecond apart up to now, all happen after subscribing
 	sent := e.inject(30, "live")
 	for name, ch := range map[string]<-chan []cbc.Record{"a": a.C, "b": b.C} {
 		var got []cbc.Record

@@ -208,6 +208,7 @@ func TestLivePanelsGetOnlyLiveEvents(t *testing.T) {
 	defer idle.Close()
 	d.Start()
 	waitFor(t, "the backlog to be read", func() bool { return e.sim.QueueBacklog("GRAFANA001") == 0 && d.Status().Drained >= 16503 })
+	time.Sleep(50 * time.Millisecond) // the injected events, a millisecond apart up to now, all happen after subscribing
 	sent := e.inject(30, "live")
 	var got []cbc.Record
 	for len(got) < len(sent) {
