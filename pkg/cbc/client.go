@@ -17,6 +17,10 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/tracing"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // endpoint describes one kind of CBC call: its name in messages, the permission a 403 lacks, and whether it
@@ -481,11 +485,20 @@ func (c *Client) getJSON(ctx context.Context, ep endpoint, method, path string, 
 	}
 }
 
-func (c *Client) tryJSON(ctx context.Context, ep endpoint, method, path string, body any, decode func(io.Reader) error) error {
+func (c *Client) tryJSON(ctx context.Context, ep endpoint, method, path string, body any, decode func(io.Reader) error) (err error) {
+	ctx, span := tracing.DefaultTracer().Start(ctx, "cbc."+strings.ReplaceAll(ep.name, " ", "_"), trace.WithAttributes(attribute.String("cbc.endpoint", ep.name)))
+	defer func() {
+		if err != nil {
+			span.RecordError(errors.New(c.redact(err.Error())))
+			span.SetStatus(codes.Error, "failed")
+		}
+		span.End()
+	}()
 	resp, err := c.send(ctx, c.http, ep, method, path, body)
 	if err != nil {
 		return err
 	}
+	span.SetAttributes(attribute.Int("http.status_code", resp.StatusCode))
 	defer resp.Body.Close()
 	err = decode(&boundedBody{r: resp.Body, left: maxBody})
 	if err == nil {

@@ -8,7 +8,11 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/tracing"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/frames"
@@ -54,6 +58,10 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, budget int
 	if err != nil {
 		return errorResponse(userError{err})
 	}
+	ctx, span := tracing.DefaultTracer().Start(ctx, "cbcauditlogs.query", trace.WithAttributes(
+		attribute.String("query.refId", q.RefID), attribute.String("query.type", q.QueryType),
+		attribute.String("query.format", q.Format), attribute.Int("query.limit", q.Limit)))
+	defer span.End()
 	release, err := d.admit(ctx, q)
 	if err != nil {
 		return errorResponse(err)
@@ -69,8 +77,14 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, budget int
 		res, err = d.search(ctx, q, budget)
 	}
 	if err != nil {
+		span.SetStatus(codes.Error, "failed")
 		return errorResponse(err)
 	}
+	rows := 0
+	for _, f := range res.Frames {
+		rows += f.Rows()
+	}
+	span.SetAttributes(attribute.Int("query.rows", rows), attribute.Int("query.frames", len(res.Frames)))
 	return res
 }
 
