@@ -48,8 +48,16 @@ type Source struct {
 	uid string
 }
 
-// For is the metrics of the data source uid.
-func (m *Metrics) For(uid string) Source { return Source{m: m, uid: uid} }
+// For is the metrics of the data source uid. Its counters start at zero, so that they are there to chart
+// before anything happened.
+func (m *Metrics) For(uid string) Source {
+	m.rateLimited.WithLabelValues(uid)
+	m.budgetWaits.WithLabelValues(uid)
+	m.cacheRequests.WithLabelValues(uid, "hit")
+	m.cacheRequests.WithLabelValues(uid, "miss")
+	m.exportBytes.WithLabelValues(uid)
+	return Source{m: m, uid: uid}
+}
 
 // Request records one request to CBC.
 func (s Source) Request(endpoint string, status int, took time.Duration) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -146,5 +147,35 @@ func TestNoSecretInAnyLogLine(t *testing.T) {
 	}
 	if strings.Contains(logged, "Bearer ") || strings.Contains(logged, "X-Auth-Token") {
 		t.Error("the log shows an authorization header")
+	}
+}
+
+// Every metric the provisioned plugin-health dashboard charts is one the plugin exposes.
+func TestPluginHealthDashboardChartsRealMetrics(t *testing.T) {
+	raw, err := os.ReadFile("../../provisioning/dashboards/plugin-health.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := StartSimulator(t, binaries.sim, "-seed", "4", "-span", "1h", "-per-day", "200", "-rate", "0", "-rate-limit", "0")
+	p := StartPlugin(t, binaries.plugin)
+	ds := DataSource{UID: "health", Secret: "SIMULATORSECRET0GRAFANA01", JSONData: map[string]any{
+		"region": "custom", "url": sim.URL, "allowInsecureHttp": true, "orgKey": "ABCD1234", "apiId": "GRAFANA001",
+	}}
+	if _, err := p.QueryData(context.Background(), ds, nil, lastDay("A", `{"queryType":"search","limit":10}`)); err != nil {
+		t.Fatal(err)
+	}
+	exposed, err := p.CollectMetrics(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := regexp.MustCompile(`cbcauditlogs_[a-z_]+`).FindAllString(string(raw), -1)
+	if len(names) < 8 {
+		t.Fatalf("the dashboard charts %d metrics", len(names))
+	}
+	for _, name := range names {
+		base := strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_count")
+		if !strings.Contains(exposed, "# TYPE "+base+" ") {
+			t.Errorf("the dashboard charts %s, which the plugin does not expose", name)
+		}
 	}
 }
