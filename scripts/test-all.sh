@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs everything the project needs and runs every check: Go vet and tests (with -race), the Python SDK
+# Installs everything the project needs and runs every check: Go vet, golangci-lint and tests (with -race), the Python SDK
 # conformance tests against the simulator, brief fuzzing, Jest, typecheck, lint, the editors in headless Chromium, the frontend
 # and backend builds, one small benchmark run, the plugin archive and the Grafana plugin validator. Exits non-zero as soon as anything fails.
 set -euo pipefail
@@ -17,11 +17,14 @@ step "Python packages for the SDK conformance tests"
 python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt
 
-step "Go vet"
-go vet ./...
+step "Go vet and golangci-lint"
+go vet ./pkg/... ./cmd/...
+gobin=$(go env GOPATH)/bin
+[ -x "$gobin/golangci-lint" ] || go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+"$gobin/golangci-lint" run ./pkg/... ./cmd/...
 
 step "Go tests (race detector)"
-go test -race -count=1 ./...
+go test -race -count=1 ./pkg/... ./cmd/...
 
 step "Fuzzing every parser, briefly: query text, query model, settings, CBC bodies, resource routes"
 fuzz() { go test -run '^$' -fuzz "^$1\$" -fuzztime 8s "$2"; }

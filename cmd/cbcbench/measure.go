@@ -118,13 +118,13 @@ type row struct {
 	measurement
 }
 
-func (r *sizeResults) add(task, client string, m measurement) {
-	r.rows = append(r.rows, row{task, client, m})
+func (results *sizeResults) add(task, client string, m measurement) {
+	results.rows = append(results.rows, row{task, client, m})
 }
 
 // find returns the measurement of client doing task, if it was measured.
-func (r sizeResults) find(task, client string) (measurement, bool) {
-	for _, row := range r.rows {
+func (results sizeResults) find(task, client string) (measurement, bool) {
+	for _, row := range results.rows {
 		if row.task == task && row.client == client {
 			return row.measurement, true
 		}

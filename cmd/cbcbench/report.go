@@ -65,7 +65,7 @@ func (r *report) markdown() string {
 
 // compared says how a row relates to its baseline: the bare pager's search for the plugin's search and count
 // (both read every record), the plugin doing the same task for the SDK.
-func (s sizeResults) compared(r row) string {
+func (results sizeResults) compared(r row) string {
 	if r.note != "" {
 		return "incomplete: " + shorten(r.note, 120)
 	}
@@ -73,11 +73,11 @@ func (s sizeResults) compared(r row) string {
 	case r.client == bareClient:
 		return "baseline"
 	case r.client == pluginClient && r.task != exportTask:
-		if bare, ok := s.find(searchTask, bareClient); ok {
+		if bare, ok := results.find(searchTask, bareClient); ok {
 			return fmt.Sprintf("%.2f× the bare pager", ratio(r.measurement, bare))
 		}
 	case r.client == sdkClient:
-		if plugin, ok := s.find(r.task, pluginClient); ok {
+		if plugin, ok := results.find(r.task, pluginClient); ok {
 			return fmt.Sprintf("%.2f× the plugin", ratio(r.measurement, plugin))
 		}
 	}

@@ -190,7 +190,7 @@ func listen(addr string, secure bool) (net.Listener, string, error) {
 	}
 	cert, err := selfSignedCert()
 	if err != nil {
-		ln.Close()
+		_ = ln.Close()
 		return nil, "", err
 	}
 	ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})

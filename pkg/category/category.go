@@ -13,7 +13,7 @@ const (
 	LoginSuccess = "login success"
 	Logout       = "logout"
 	LiveResponse = "live response"
-	APIKey       = "api key or connector change"
+	APIKey       = "api key or connector change" // #nosec G101 -- a category's name, not a credential
 	UserRole     = "user or role change"
 	Policy       = "policy change"
 	Other        = "other"

@@ -158,7 +158,7 @@ func jitteredBackoff(n int) time.Duration {
 	if base > 2*time.Second {
 		base = 2 * time.Second
 	}
-	return base/2 + rand.N(base/2+1)
+	return base/2 + rand.N(base/2+1) // #nosec G404 -- jitter spreads retries; nothing depends on its being unpredictable
 }
 
 func (c *Client) orgPath(service, rest string) string {

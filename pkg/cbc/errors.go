@@ -11,6 +11,7 @@ import (
 // Kind tells what went wrong in a call to CBC.
 type Kind int
 
+// The kinds of failure.
 const (
 	KindQuerySyntax  Kind = iota + 1 // 400 query_malformed_syntax: the user's query does not parse
 	KindBadRequest                   // other 400s: a criterion or sort CBC refuses

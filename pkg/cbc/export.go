@@ -187,7 +187,7 @@ type File struct {
 // Download streams a completed job's file; it is never read whole. A redirect to a storage host is followed
 // without the credentials.
 func (c *Client) Download(ctx context.Context, id int64) (File, error) {
-	resp, err := c.send(ctx, c.download, endpointJobs, http.MethodGet, c.jobPath(id, "/download"), nil)
+	resp, err := c.send(ctx, c.download, endpointJobs, http.MethodGet, c.jobPath(id, "/download"), nil) //nolint:bodyclose // the caller closes File.Body
 	if err != nil {
 		return File{}, err
 	}

@@ -54,8 +54,6 @@ func fixture(t *testing.T, name string) []byte {
 	return b
 }
 
-func boolPtr(b bool) *bool { return &b }
-
 // serveBody answers every request with body, for parsing tests.
 func serveBody(t *testing.T, body []byte) string {
 	t.Helper()

@@ -203,7 +203,7 @@ func exportStream(j *job, slow time.Duration) func(http.ResponseWriter) {
 		}
 		w.WriteHeader(http.StatusOK)
 		out := bufio.NewWriterSize(w, 32<<10)
-		defer out.Flush()
+		defer func() { _ = out.Flush() }() // a client that went away is no error of the simulator's
 		writeExport(out, j.format, j.records, slow)
 	}
 }

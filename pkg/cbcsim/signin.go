@@ -26,11 +26,13 @@ type APIToken struct {
 	Expired     bool     `json:"expired"`
 }
 
-// DefaultApps and DefaultAPITokens are what a simulator knows unless told otherwise.
+// DefaultApps are the OAuth apps a simulator knows unless told otherwise.
 func DefaultApps() []App {
 	return []App{{ClientID: "grafana-oauth-app", ClientSecret: "SIMULATORAPPSECRET000001", Permissions: []string{PermAudits, PermJobs}}}
 }
 
+// DefaultAPITokens are the API tokens a simulator knows unless told otherwise: one with every permission, one
+// revoked and one expired.
 func DefaultAPITokens() []APIToken {
 	all := []string{PermAudits, PermJobs}
 	return []APIToken{

@@ -164,7 +164,7 @@ type Simulator struct {
 	faults  []*Fault
 	files   map[string]*job // download tokens of redirected downloads
 	tokens  map[string]accessToken
-	legacy  uint64          // legacy notifications sent, for their event ids
+	legacy  uint64 // legacy notifications sent, for their event ids
 	stats   map[string]int
 	sent    map[string][]time.Time // requests per source IP, for the rate limit
 

@@ -38,7 +38,7 @@ func TestQueriesAndRequestsAreTraced(t *testing.T) {
 	}
 	attributes := map[string]string{}
 	for _, kv := range query.Attributes() {
-		attributes[string(kv.Key)] = kv.Value.Emit()
+		attributes[string(kv.Key)] = kv.Value.String()
 	}
 	if attributes["query.type"] != "search" || attributes["query.rows"] != "20" {
 		t.Errorf("query span attributes %v", attributes)

@@ -293,7 +293,6 @@ func (ds DataSource) PluginContext() backend.PluginContext {
 	secure := map[string]string{"apiSecret": ds.Secret}
 	maps.Copy(secure, ds.SecureJSONData)
 	return backend.PluginContext{
-		OrgID:    1,
 		PluginID: PluginID,
 		DataSourceInstanceSettings: &backend.DataSourceInstanceSettings{
 			UID: ds.UID, Name: ds.UID, Type: PluginID, JSONData: raw, Updated: time.Unix(1700000000, 0),
