@@ -16,38 +16,15 @@ import {
   TimeRange,
 } from '@grafana/data';
 import { from, map, Observable, of } from 'rxjs';
-import { DataQuery } from '@grafana/schema';
 import { config, DataSourceWithBackend, getTemplateSrv, TemplateSrv } from '@grafana/runtime';
 
 import { VariableQueryEditor } from './components/VariableQueryEditor';
 
 import { applyAdHocFilters, interpolateQuery } from './interpolate';
 import { queryHasFilter, toggleFilter } from './modifyQuery';
-import { CBCOptions, CBCQuery, DEFAULT_QUERY, FILTER_FIELDS } from './types';
+import { CBCOptions, CBCQuery, DEFAULT_QUERY, ExportStatus, FieldInfo, FILTER_FIELDS, VariableQuery } from './types';
 
-export interface FieldInfo {
-  name: string;
-  type: string;
-  filterable: boolean;
-  sortable: boolean;
-  groupable: boolean;
-}
-
-/** An export job as the backend reports it (GET exports/{id}). */
-export interface ExportStatus {
-  id: number;
-  status: 'CREATED' | 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
-  /** Absent while Carbon Black Cloud reports no progress yet: the job is working. */
-  numTotal?: number;
-  numCompleted?: number;
-  message?: string;
-  format: 'csv' | 'json';
-}
-
-/** The variable editor's query: the field whose distinct values the variable lists. */
-export interface VariableQuery extends DataQuery {
-  field: string;
-}
+export type { ExportStatus, FieldInfo, VariableQuery };
 
 /** Dashboard variables: the distinct values of one field over the dashboard's time range. */
 export class VariableSupport extends CustomVariableSupport<DataSource, VariableQuery> {

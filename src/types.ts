@@ -90,3 +90,27 @@ export interface CBCSecureJsonData {
 export type AuthType = 'apiKey' | 'oauthApp' | 'apiToken';
 
 export const CUSTOM_REGION = 'custom';
+
+export interface FieldInfo {
+  name: string;
+  type: string;
+  filterable: boolean;
+  sortable: boolean;
+  groupable: boolean;
+}
+
+/** An export job as the backend reports it (GET exports/{id}). */
+export interface ExportStatus {
+  id: number;
+  status: 'CREATED' | 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+  /** Absent while Carbon Black Cloud reports no progress yet: the job is working. */
+  numTotal?: number;
+  numCompleted?: number;
+  message?: string;
+  format: 'csv' | 'json';
+}
+
+/** The variable editor's query: the field whose distinct values the variable lists. */
+export interface VariableQuery extends DataQuery {
+  field: string;
+}

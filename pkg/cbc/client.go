@@ -468,6 +468,18 @@ func (b *boundedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// fetchJSON sends a call and decodes its JSON body into a T, with getJSON's retries.
+func fetchJSON[T any](ctx context.Context, c *Client, ep endpoint, method, path string, body any) (T, error) {
+	var out T
+	err := c.getJSON(ctx, ep, method, path, body, func(r io.Reader) error {
+		var fresh T // nothing of a failed attempt is kept
+		err := json.NewDecoder(r).Decode(&fresh)
+		out = fresh
+		return err
+	})
+	return out, err
+}
+
 // getJSON sends a call and decodes its body with decode, which must keep nothing of a failed attempt. A call
 // that may be repeated is sent again after a connection fault, a timeout or a garbled or cut-short body, within
 // the budget and the deadline; a call CBC acts on never is: its error says whether CBC may have acted.

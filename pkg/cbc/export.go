@@ -73,12 +73,9 @@ func (c *Client) StartExport(ctx context.Context, req ExportRequest) (int64, err
 }
 
 func (c *Client) startExport(ctx context.Context, req ExportRequest) (int64, error) {
-	var body struct {
+	body, err := fetchJSON[struct {
 		JobID *int64 `json:"job_id"`
-	}
-	err := c.getJSON(ctx, endpointExport, http.MethodPost, c.orgPath("audit_log/v1", "logs/_export"), req, func(r io.Reader) error {
-		return json.NewDecoder(r).Decode(&body)
-	})
+	}](ctx, c, endpointExport, http.MethodPost, c.orgPath("audit_log/v1", "logs/_export"), req)
 	if err != nil {
 		return 0, err
 	}
@@ -113,13 +110,9 @@ func (c *Client) findExport(ctx context.Context, req ExportRequest) (int64, bool
 
 // Jobs lists the jobs this API key started.
 func (c *Client) Jobs(ctx context.Context) ([]Job, error) {
-	var body struct {
+	body, err := fetchJSON[struct {
 		Results []Job `json:"results"`
-	}
-	err := c.getJSON(ctx, endpointJobs, http.MethodGet, c.orgPath("jobs/v1", "jobs"), nil, func(r io.Reader) error {
-		body.Results = nil
-		return json.NewDecoder(r).Decode(&body)
-	})
+	}](ctx, c, endpointJobs, http.MethodGet, c.orgPath("jobs/v1", "jobs"), nil)
 	return body.Results, err
 }
 
@@ -129,22 +122,12 @@ func (c *Client) jobPath(id int64, rest string) string {
 
 // Job reads one job.
 func (c *Client) Job(ctx context.Context, id int64) (Job, error) {
-	var job Job
-	err := c.getJSON(ctx, endpointJobs, http.MethodGet, c.jobPath(id, ""), nil, func(r io.Reader) error {
-		job = Job{}
-		return json.NewDecoder(r).Decode(&job)
-	})
-	return job, err
+	return fetchJSON[Job](ctx, c, endpointJobs, http.MethodGet, c.jobPath(id, ""), nil)
 }
 
 // JobProgress reads how far a job has come.
 func (c *Client) JobProgress(ctx context.Context, id int64) (JobProgress, error) {
-	var progress JobProgress
-	err := c.getJSON(ctx, endpointJobs, http.MethodGet, c.jobPath(id, "/progress"), nil, func(r io.Reader) error {
-		progress = JobProgress{}
-		return json.NewDecoder(r).Decode(&progress)
-	})
-	return progress, err
+	return fetchJSON[JobProgress](ctx, c, endpointJobs, http.MethodGet, c.jobPath(id, "/progress"), nil)
 }
 
 // WaitForJob polls a job until it completes or fails, backing off from 100 ms to 2 s as the SDK does. A new job

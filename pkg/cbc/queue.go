@@ -2,8 +2,6 @@ package cbc
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -37,11 +35,7 @@ type legacyResponse struct {
 // LegacyQueue reads the deprecated v3 queue (/integrationServices/v3/auditlogs), for tenants without the v1
 // API, mapped to the v1 record. It shares the v1 queue's semantics: reading clears.
 func (c *Client) LegacyQueue(ctx context.Context) ([]Record, error) {
-	var body legacyResponse
-	err := c.getJSON(ctx, endpointLegacy, http.MethodGet, "/integrationServices/v3/auditlogs", nil, func(r io.Reader) error {
-		body = legacyResponse{}
-		return json.NewDecoder(r).Decode(&body)
-	})
+	body, err := fetchJSON[legacyResponse](ctx, c, endpointLegacy, http.MethodGet, "/integrationServices/v3/auditlogs", nil)
 	if err != nil {
 		return nil, err
 	}

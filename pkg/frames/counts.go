@@ -31,7 +31,7 @@ func GroupKey(field string) func(cbc.Record) string {
 	case "flagged":
 		return func(r cbc.Record) string { return strconv.FormatBool(r.Flagged) }
 	default:
-		key := cbc.SortKey(field)
+		key := cbc.SortText(field)
 		return func(r cbc.Record) string {
 			if v := key(r); v != "" {
 				return v

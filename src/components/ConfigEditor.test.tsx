@@ -78,13 +78,17 @@ describe('ConfigEditor', () => {
       expect.objectContaining({ jsonData: { region: 'prod02', authType: 'oauthApp' } })
     );
 
-    rerender(<ConfigEditor options={settings({ region: 'prod02', authType: 'oauthApp' })} onOptionsChange={onChange} />);
+    rerender(
+      <ConfigEditor options={settings({ region: 'prod02', authType: 'oauthApp' })} onOptionsChange={onChange} />
+    );
     expect(screen.queryByPlaceholderText('ABCDEFGHIJ')).not.toBeInTheDocument();
     expect(screen.getByPlaceholderText("The OAuth app's ID")).toBeInTheDocument();
     expect(screen.getByPlaceholderText("The OAuth app's secret")).toBeInTheDocument();
     expect(screen.getByPlaceholderText('https://console.cloud.vmware.com')).toBeInTheDocument();
 
-    rerender(<ConfigEditor options={settings({ region: 'prod02', authType: 'apiToken' })} onOptionsChange={onChange} />);
+    rerender(
+      <ConfigEditor options={settings({ region: 'prod02', authType: 'apiToken' })} onOptionsChange={onChange} />
+    );
     await userEvent.type(screen.getByPlaceholderText(/API Tokens/), 'T');
     expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ secureJsonData: { apiToken: 'T' } }));
   });

@@ -3,7 +3,8 @@ import { act, render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { dateTime, TimeRange } from '@grafana/data';
 
-import { DataSource, ExportStatus } from '../datasource';
+import { DataSource } from '../datasource';
+import { ExportStatus } from '../types';
 import { ExportButton, progressText } from './ExportButton';
 
 const range: TimeRange = { from: dateTime(1000), to: dateTime(2000), raw: { from: 'now-1h', to: 'now' } };

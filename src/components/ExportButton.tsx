@@ -2,8 +2,8 @@ import React, { useEffect, useState } from 'react';
 import { TimeRange } from '@grafana/data';
 import { Alert, Button, LinkButton, RadioButtonGroup, Stack, Text } from '@grafana/ui';
 
-import { DataSource, ExportStatus } from '../datasource';
-import { CBCQuery } from '../types';
+import { DataSource } from '../datasource';
+import { CBCQuery, ExportStatus } from '../types';
 
 interface Props {
   datasource: DataSource;

@@ -1,7 +1,7 @@
 import React from 'react';
 import { Combobox, Field } from '@grafana/ui';
 
-import type { VariableQuery } from '../datasource';
+import type { VariableQuery } from '../types';
 
 const fields = ['actor', 'actor_ip', 'description', 'request_url', 'category', 'flagged'];
 

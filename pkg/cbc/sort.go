@@ -1,0 +1,77 @@
+package cbc
+
+import (
+	"sort"
+	"strings"
+)
+
+// Sort orders, as CBC applies them.
+
+// explicitSort is req's sort, or create_time DESC when it has none: what CBC does without a sort is not
+// documented, so every request the client sends names its order.
+func explicitSort(req SearchRequest) []SortField {
+	field, order := sortOf(req)
+	return []SortField{{Field: field, Order: order}}
+}
+
+// sortOf returns the request's sort field and order, CBC's default being create_time DESC.
+func sortOf(req SearchRequest) (field, order string) {
+	field, order = "create_time", Desc
+	if len(req.Sort) > 0 {
+		if req.Sort[0].Field != "" {
+			field = req.Sort[0].Field
+		}
+		if strings.EqualFold(req.Sort[0].Order, Asc) {
+			order = Asc
+		}
+	}
+	return field, order
+}
+
+// SortRecords orders records by field as CBC does (byte order for text, false before true), newest first
+// among equals.
+func SortRecords(records []Record, field, order string) {
+	key := SortText(field)
+	sort.SliceStable(records, func(i, j int) bool {
+		a, b := key(records[i]), key(records[j])
+		if a == b {
+			return records[i].CreateTime.After(records[j].CreateTime)
+		}
+		if order == Asc {
+			return a < b
+		}
+		return a > b
+	})
+}
+
+// SortText returns a function giving the text a record sorts by for field.
+func SortText(field string) func(Record) string {
+	boolKey := func(b bool) string {
+		if b {
+			return "1"
+		}
+		return "0"
+	}
+	switch field {
+	case "actor":
+		return func(r Record) string { return r.Actor }
+	case "actor_ip":
+		return func(r Record) string { return r.ActorIP }
+	case "description":
+		return func(r Record) string { return r.Description }
+	case "request_url":
+		return func(r Record) string { return r.RequestURL }
+	case "flagged":
+		return func(r Record) string { return boolKey(r.Flagged) }
+	case "verbose":
+		return func(r Record) string { return boolKey(r.Verbose) }
+	default:
+		return func(r Record) string { return FormatTime(r.CreateTime) }
+	}
+}
+
+func reverse[T any](s []T) {
+	for i, j := 0, len(s)-1; i < j; i, j = i+1, j-1 {
+		s[i], s[j] = s[j], s[i]
+	}
+}
