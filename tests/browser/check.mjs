@@ -59,6 +59,17 @@ const expectTrue = (cond, message) => {
     throw new Error(message);
   }
 };
+// eventually waits for the editor's state to satisfy ok, as a busy machine may take a while to render.
+const eventually = async (ok, message) => {
+  let s;
+  for (const deadline = Date.now() + 15000; Date.now() < deadline; await page.waitForTimeout(50)) {
+    s = await state();
+    if (ok(s)) {
+      return;
+    }
+  }
+  throw new Error(message(s));
+};
 
 await check('the config editor shows the region, credentials and the permissions to grant', async () => {
   await page.getByText('READ on org.audits', { exact: false }).first().waitFor({ timeout: 10000 });
@@ -79,12 +90,11 @@ await check('typing a query runs it on Enter', async () => {
 await check('an actor chip is added from the suggestions', async () => {
   await page.locator('#criteria-actor').click();
   await page.getByText('bob.analyst@acme.example').click();
-  await page.keyboard.press('Escape');
-  const s = await state();
-  expectTrue(
-    s.query.criteria?.actor?.[0] === 'bob.analyst@acme.example',
-    `criteria ${JSON.stringify(s.query.criteria)}`
+  await eventually(
+    (s) => s.query.criteria?.actor?.[0] === 'bob.analyst@acme.example',
+    (s) => `criteria ${JSON.stringify(s.query.criteria)}`
   );
+  await page.keyboard.press('Escape');
 });
 
 await check('the export action offers a format, follows progress and offers the download', async () => {
