@@ -114,7 +114,7 @@ func compileNode(q lucene.Query, now time.Time) (predicate, error) {
 	if field == "" {
 		var ps []predicate
 		for _, f := range defaultFields {
-			p, err := compileLeaf(withField(q, f), f, now)
+			p, err := compileLeaf(q, f, now) // leaves read the field they are given, not the node's
 			if err != nil {
 				return nil, err
 			}
@@ -169,30 +169,6 @@ func fieldOf(q lucene.Query) string {
 		return q.Field
 	}
 	return ""
-}
-
-func withField(q lucene.Query, field string) lucene.Query {
-	switch q := q.(type) {
-	case lucene.Term:
-		q.Field = field
-		return q
-	case lucene.Phrase:
-		q.Field = field
-		return q
-	case lucene.Wildcard:
-		q.Field = field
-		return q
-	case lucene.Regexp:
-		q.Field = field
-		return q
-	case lucene.Fuzzy:
-		q.Field = field
-		return q
-	case lucene.Range:
-		q.Field = field
-		return q
-	}
-	return q
 }
 
 func compileLeaf(q lucene.Query, field string, now time.Time) (predicate, error) {
