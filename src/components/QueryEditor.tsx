@@ -96,7 +96,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
       {mode === 'queue' && (
         <EditorRow>
           <Text variant="bodySmall" color="secondary">
-            Every new audit event, read from this API key&apos;s queue by the data source (never by the panel, so
+            Every new audit event, read from this credential&apos;s queue by the data source (never by the panel, so
             viewers do not take events from one another) and streamed to the panel as it arrives.
           </Text>
         </EditorRow>
@@ -107,7 +107,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
             <EditorField
               label="Query"
               width="100%"
-              tooltip='Lucene-like: field:value, field:"a phrase", bare words match the description, AND / OR / NOT, parentheses, a trailing * wildcard.'
+              tooltip='Lucene: field:value, field:"a phrase", AND / OR / NOT, parentheses, field:(a OR b), * and ? wildcards, /regex/, ranges such as create_time:[now-1d TO now]. A bare word searches the description and the actor, IP, URL and org key.'
             >
               <Stack direction="column" gap={0.5}>
                 <Input
