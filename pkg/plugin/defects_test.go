@@ -160,3 +160,14 @@ func packetSizes(ps [][]cbc.Record) []int {
 	}
 	return out
 }
+
+// A live queue query keeps the search's text and filters (the editor holds them for a switch back) and ignores
+// them, saying so.
+func TestQueueQueryIgnoresSearchFields(t *testing.T) {
+	f := newFixture(t, cbcsim.Config{EventsPerDay: 50}, nil)
+	res := f.run(t, dataQuery("Q", `{"queryType":"queue","query":"flagged:true","criteria":{"actor":["a"]}}`)).Responses["Q"]
+	if res.Error != nil || len(res.Frames) != 1 || len(res.Frames[0].Meta.Notices) == 0 ||
+		!strings.Contains(res.Frames[0].Meta.Notices[0].Text, "ignored here") {
+		t.Fatalf("%v %+v", res.Error, res.Frames)
+	}
+}

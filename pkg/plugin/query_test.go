@@ -141,7 +141,6 @@ func TestBadQueriesDoNotBreakTheirNeighbours(t *testing.T) {
 		"huge top":        {`{"queryType":"count","groupBy":"actor","topN":100000000}`, "keep at most 1000 groups"},
 		"query syntax":    {`{"query":"description:\"open"}`, "query syntax error"},
 		"tiny interval":   {`{"queryType":"count","interval":"1s"}`, "use a wider interval"},
-		"queue filters":   {`{"queryType":"queue","query":"flagged:true"}`, "live queue shows every new event"},
 		"cbc sort reject": {`{"sort":{"field":"create_time","order":"ASC"},"query":"(a"}`, "query syntax error"},
 	}
 	queries := []backend.DataQuery{dataQuery("good", `{"limit":3}`)}

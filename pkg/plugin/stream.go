@@ -31,12 +31,13 @@ func queueFrame(format string, records []cbc.Record) *data.Frame {
 // queueQuery answers the queue query type from the drainer's buffer, never from CBC, and points the panel at
 // the live channel that carries the events that arrive next.
 func (d *Datasource) queueQuery(q models.Query) (backend.DataResponse, error) {
+	var notices []data.Notice
 	if q.Query != "" || !filtersEmpty(q.Criteria) || !filtersEmpty(q.Exclusions) || q.Sort != nil {
-		return backend.DataResponse{}, userErrorf("the live queue shows every new event: remove the query text, filters and sort, or use a search")
+		// The editor keeps them for when the user switches back to a search.
+		notices = append(notices, info("The live queue shows every new event: the query text, filters and sort are kept for a search, and ignored here."))
 	}
 	d.drainer.Start()
 	records := d.drainer.Records(q.TimeRange.From, q.TimeRange.To)
-	var notices []data.Notice
 	if len(records) > q.Limit {
 		notices = append(notices, info(fmt.Sprintf("Showing the newest %d of %d queued events.", q.Limit, len(records))))
 		records = records[len(records)-q.Limit:]

@@ -66,12 +66,60 @@ describe('QueryEditor', () => {
   });
 });
 
+describe('QueryEditor follows the query', () => {
+  it('shows a query changed from outside in every box, and never writes the old value back', async () => {
+    const onChange = jest.fn();
+    const datasource = { fieldValues: jest.fn().mockResolvedValue([]) } as unknown as DataSource;
+    const first: CBCQuery = {
+      refId: 'A',
+      queryType: 'count',
+      query: 'flagged:true',
+      limit: 10,
+      interval: '5m',
+      topN: 3,
+    };
+    const { rerender } = render(
+      <QueryEditor query={first} onChange={onChange} onRunQuery={jest.fn()} datasource={datasource} />
+    );
+    const second: CBCQuery = { ...first, query: 'actor:bob*', interval: '1h', topN: 7 };
+    rerender(<QueryEditor query={second} onChange={onChange} onRunQuery={jest.fn()} datasource={datasource} />);
+    expect(screen.getByLabelText('Query')).toHaveValue('actor:bob*');
+    expect(document.getElementById('count-interval')).toHaveValue('1h');
+    expect(document.getElementById('count-top')).toHaveValue(7);
+    await userEvent.click(screen.getByLabelText('Query'));
+    await userEvent.tab();
+    expect(onChange).not.toHaveBeenCalled();
+
+    const search: CBCQuery = { refId: 'A', queryType: 'search', limit: 10 };
+    rerender(<QueryEditor query={search} onChange={onChange} onRunQuery={jest.fn()} datasource={datasource} />);
+    rerender(
+      <QueryEditor
+        query={{ ...search, limit: 250 }}
+        onChange={onChange}
+        onRunQuery={jest.fn()}
+        datasource={datasource}
+      />
+    );
+    expect(document.getElementById('query-limit')).toHaveValue(250);
+  });
+});
+
 describe('QueryEditor live queue', () => {
-  it('switches to the live queue, dropping filters the queue cannot apply', async () => {
-    const { onChange } = setup({ query: 'flagged:true', criteria: { actor: ['a'] } });
+  it('switches to the live queue and back without losing the query text, filters or sort', async () => {
+    const { onChange } = setup({
+      query: 'flagged:true',
+      criteria: { actor: ['a'] },
+      sort: { field: 'actor', order: 'ASC' },
+    });
     await userEvent.click(screen.getByText('Live queue'));
     expect(onChange).toHaveBeenLastCalledWith(
-      expect.objectContaining({ queryType: 'queue', format: 'logs', query: '', criteria: undefined })
+      expect.objectContaining({
+        queryType: 'queue',
+        format: 'logs',
+        query: 'flagged:true',
+        criteria: { actor: ['a'] },
+        sort: { field: 'actor', order: 'ASC' },
+      })
     );
   });
 

@@ -1,4 +1,4 @@
-import React, { useState } from 'react';
+import React, { useEffect, useState } from 'react';
 import { QueryEditorProps } from '@grafana/data';
 import { EditorField, EditorRow, EditorRows } from '@grafana/plugin-ui';
 import { Combobox, Input, RadioButtonGroup, Stack, Text } from '@grafana/ui';
@@ -53,9 +53,21 @@ export function modeOf(query: CBCQuery): Mode {
   return query.format === 'table' ? 'table' : 'logs';
 }
 
+/**
+ * useDraft keeps what the user is typing in a box, and follows the query when it changes from outside (Explore's
+ * history, the query library, a JSON edit, a variable editor): the box never shows, nor writes back, a stale value.
+ */
+function useDraft(value: string): [string, (v: string) => void] {
+  const [draft, setDraft] = useState(value);
+  useEffect(() => setDraft(value), [value]);
+  return [draft, setDraft];
+}
+
 export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: Props) {
-  const [text, setText] = useState(query.query ?? '');
-  const [limit, setLimit] = useState(String(query.limit ?? DEFAULT_LIMIT));
+  const [text, setText] = useDraft(query.query ?? '');
+  const [limit, setLimit] = useDraft(String(query.limit ?? DEFAULT_LIMIT));
+  const [interval, setIntervalDraft] = useDraft(query.interval ?? '');
+  const [top, setTop] = useDraft(query.topN ? String(query.topN) : '');
   const mode = modeOf(query);
 
   const change = (patch: Partial<CBCQuery>) => {
@@ -69,14 +81,8 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
       case 'count':
         return change({ queryType: 'count' });
       case 'queue':
-        return change({
-          queryType: 'queue',
-          format: 'logs',
-          query: '',
-          criteria: undefined,
-          exclusions: undefined,
-          sort: undefined,
-        });
+        // The query text, filters and sort stay in the query for when the user switches back; the queue ignores them.
+        return change({ queryType: 'queue', format: 'logs' });
       default:
         return change({ queryType: 'search', format: m });
     }
@@ -211,12 +217,10 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
                   <Input
                     id="count-interval"
                     width={10}
-                    defaultValue={query.interval ?? ''}
+                    value={interval}
                     placeholder="auto"
-                    onBlur={(e) =>
-                      e.currentTarget.value !== (query.interval ?? '') &&
-                      change({ interval: e.currentTarget.value.trim() })
-                    }
+                    onChange={(e) => setIntervalDraft(e.currentTarget.value)}
+                    onBlur={() => interval.trim() !== (query.interval ?? '') && change({ interval: interval.trim() })}
                   />
                 </EditorField>
                 <EditorField
@@ -227,9 +231,15 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: 
                     id="count-top"
                     type="number"
                     width={10}
-                    defaultValue={query.topN || ''}
+                    value={top}
                     placeholder="all"
-                    onBlur={(e) => change({ topN: Math.max(0, Number(e.currentTarget.value) || 0) })}
+                    onChange={(e) => setTop(e.currentTarget.value)}
+                    onBlur={() => {
+                      const n = Math.max(0, Number(top) || 0);
+                      if (n !== (query.topN ?? 0)) {
+                        change({ topN: n });
+                      }
+                    }}
                   />
                 </EditorField>
               </>
