@@ -1,4 +1,4 @@
-import React, { useEffect, useState } from 'react';
+import React, { useState } from 'react';
 import { QueryEditorProps } from '@grafana/data';
 import { EditorField, EditorRow, EditorRows } from '@grafana/plugin-ui';
 import { Combobox, Input, RadioButtonGroup, Stack, Text } from '@grafana/ui';
@@ -59,7 +59,12 @@ export function modeOf(query: CBCQuery): Mode {
  */
 function useDraft(value: string): [string, (v: string) => void] {
   const [draft, setDraft] = useState(value);
-  useEffect(() => setDraft(value), [value]);
+  const [followed, setFollowed] = useState(value);
+  if (followed !== value) {
+    // The query changed from outside: adjust during render, as React advises for state derived from props.
+    setFollowed(value);
+    setDraft(value);
+  }
   return [draft, setDraft];
 }
 
