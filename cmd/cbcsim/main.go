@@ -101,6 +101,8 @@ func main() {
 	flag.Float64Var(&cfg.SparseShare, "sparse", 0.1, "share of generated events written without false booleans or an empty request_url (negative: none)")
 	flag.Float64Var(&cfg.WholeSeconds, "whole-seconds", 0.05, "share of generated events whose time has no fraction of a second (negative: none)")
 	// The real API's undocumented behaviours, one flag each (README, "Unknown behaviours of the real API").
+	flag.Float64Var(&cfg.LateShare, "late-share", 0, "share of events that search finds only -late-by after their create_time (0: none)")
+	flag.DurationVar(&cfg.LateBy, "late-by", 15*time.Minute, "how late the -late-share events become searchable")
 	flag.StringVar(&cfg.DefaultSort, "default-sort", "desc", "order of a search that sends no sort: asc or desc")
 	flag.BoolVar(&cfg.EndExclusive, "end-exclusive", false, "create_time.end leaves out its own millisecond")
 	flag.BoolVar(&cfg.CapNumFound, "cap-num-found", false, "num_found stops at 10000")

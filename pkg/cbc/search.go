@@ -106,11 +106,21 @@ type ScanResult struct {
 // Scan visits the records req matches, up to max, in no particular order and keeping none: memory follows one
 // page per concurrent request, not the number of matches. Counts use it.
 func (c *Client) Scan(ctx context.Context, req SearchRequest, max int, visit func(Record)) (ScanResult, error) {
+	return c.scan(ctx, req, max, MaxRows, visit)
+}
+
+// ScanRecent is Scan for a span expected to hold fewer than a few thousand records, such as the last hour:
+// its first page is one request of splitRows rows, not two halves of a full page.
+func (c *Client) ScanRecent(ctx context.Context, req SearchRequest, max int, visit func(Record)) (ScanResult, error) {
+	return c.scan(ctx, req, max, splitRows, visit)
+}
+
+func (c *Client) scan(ctx context.Context, req SearchRequest, max, firstRows int, visit func(Record)) (ScanResult, error) {
 	if max <= 0 {
 		return ScanResult{}, fmt.Errorf("scan maximum must be positive, got %d", max)
 	}
 	req.Sort = []SortField{{Field: "create_time", Order: Desc}}
-	first, err := c.firstPage(ctx, req, min(max, MaxRows))
+	first, err := c.firstPage(ctx, req, min(max, firstRows))
 	if err != nil {
 		return ScanResult{}, err
 	}

@@ -29,6 +29,8 @@ type Event struct {
 type entry struct {
 	Event
 	words []string
+	// indexed is when search first finds the event: its create_time, or later for a late event.
+	indexed time.Time
 }
 
 // timeLayout is how CBC writes create_time; whole-second times are written without a fraction, as CBC's
@@ -134,5 +136,5 @@ func stored(e Event, orgKey string) entry {
 		e.OrgKey = orgKey
 	}
 	e.CreateTime = e.CreateTime.UTC().Truncate(time.Millisecond)
-	return entry{Event: e, words: analyse(e.Description)}
+	return entry{Event: e, words: analyse(e.Description), indexed: e.CreateTime}
 }

@@ -80,7 +80,11 @@ func (s *Simulator) run(c *search) []*entry {
 		hi = sort.Search(len(s.records), func(i int) bool { return s.records[i].CreateTime.After(to) })
 	}
 	var matched []*entry
+	now := s.cfg.Now()
 	for i := lo; i < hi; i++ {
+		if s.records[i].indexed.After(now) {
+			continue // a late event search does not find yet
+		}
 		if c.matches(&s.records[i]) {
 			matched = append(matched, &s.records[i])
 		}

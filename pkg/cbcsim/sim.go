@@ -4,6 +4,8 @@
 package cbcsim
 
 import (
+	"fmt"
+	"hash/fnv"
 	"net/http"
 	"slices"
 	"sort"
@@ -49,6 +51,8 @@ type Config struct {
 	Host         string        // the console URL written into request_url values; default https://defense.conferdeploy.net
 	SparseShare  float64       // share of generated events written without false booleans or an empty request_url; default 0.1, negative means none
 	WholeSeconds float64       // share of generated events whose time has no fraction of a second; default 0.05, negative means none
+	LateShare    float64       // share of events that search finds only LateBy after their create_time; default none
+	LateBy       time.Duration // how late those events are indexed
 
 	// The real API's undocumented behaviours (cbc-api.md, "Unknown behaviours"); each alternative is a mode.
 	DefaultSort      string        // order of a search that sends no sort: "DESC" (default) or "ASC"
@@ -197,7 +201,7 @@ func New(cfg Config) *Simulator {
 	sort.SliceStable(history, func(i, j int) bool { return history[i].CreateTime.Before(history[j].CreateTime) })
 	s.records = make([]entry, len(history))
 	for i, e := range history {
-		s.records[i] = stored(e, cfg.OrgKey)
+		s.records[i] = s.arrive(e)
 	}
 	queueFrom := now.Add(-cfg.QueueHistory)
 	start := sort.Search(len(s.records), func(i int) bool { return !s.records[i].CreateTime.Before(queueFrom) })
@@ -223,6 +227,21 @@ func New(cfg Config) *Simulator {
 		go s.trickle(time.Duration(float64(time.Minute) / cfg.LiveRate))
 	}
 	return s
+}
+
+// arrive stores an event, indexed late when it falls in the late share: CBC's ingestion may make an event
+// searchable some time after its create_time. Which events are late follows from their fields, so a run is
+// reproducible.
+func (s *Simulator) arrive(e Event) entry {
+	rec := stored(e, s.cfg.OrgKey)
+	if s.cfg.LateShare > 0 && s.cfg.LateBy > 0 {
+		h := fnv.New64a()
+		h.Write(fmt.Appendf(nil, "%d %s %s %s", rec.CreateTime.UnixNano(), rec.Actor, rec.ActorIP, rec.Description))
+		if float64(h.Sum64()%1_000_000) < s.cfg.LateShare*1_000_000 {
+			rec.indexed = rec.CreateTime.Add(s.cfg.LateBy)
+		}
+	}
+	return rec
 }
 
 // Close stops the live trickle.
@@ -257,7 +276,7 @@ func (s *Simulator) Inject(events ...Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range events {
-		rec := stored(e, s.cfg.OrgKey)
+		rec := s.arrive(e)
 		i := sort.Search(len(s.records), func(i int) bool { return s.records[i].CreateTime.After(rec.CreateTime) })
 		s.records = slices.Insert(s.records, i, rec)
 		for _, k := range s.keys {

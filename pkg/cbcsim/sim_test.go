@@ -57,3 +57,35 @@ func TestRecordsGivesExactlyThatManyEventsOverTheSpan(t *testing.T) {
 		}
 	}
 }
+
+// Late events: with LateShare, about that share of events is found by search only LateBy after its
+// create_time, and by then every event is found.
+func TestLateEventsAreSearchableOnlyAfterTheirDelay(t *testing.T) {
+	now := time.Date(2024, 1, 8, 0, 0, 0, 0, time.UTC)
+	sim := New(Config{Seed: 3, EventsPerDay: 20000, Span: time.Hour, LateShare: 0.2, LateBy: 15 * time.Minute,
+		Now: func() time.Time { return now }})
+	body := []byte(`{"criteria": {"create_time": {"range": "-1h"}}, "rows": 10000}`)
+	all := len(sim.Records())
+	lastQuarter := 0
+	for _, e := range sim.Records() {
+		if e.CreateTime.After(now.Add(-15 * time.Minute)) {
+			lastQuarter++
+		}
+	}
+	found, err := sim.Match(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := all - len(found)
+	if missing < lastQuarter/10 || missing > lastQuarter*3/10 {
+		t.Errorf("%d of the last quarter hour's %d events are not searchable yet, want about a fifth", missing, lastQuarter)
+	}
+	now = now.Add(15 * time.Minute)
+	found, err = sim.Match([]byte(`{"criteria": {"create_time": {"range": "-2h"}}, "rows": 10000}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != all {
+		t.Errorf("after the delay search finds %d of %d events", len(found), all)
+	}
+}

@@ -55,6 +55,9 @@ const (
 	DefaultQueueBackfill  = 15 * time.Minute
 	DefaultQueueBufferCap = 100_000
 	DefaultQueueBufferAge = 24 * time.Hour
+	DefaultSettle         = 10 * time.Minute
+	DefaultHistoryMaxAge  = time.Hour
+	DefaultHistoryCacheMB = 96
 )
 
 // Settings are a data source instance's configuration: jsonData plus the decrypted API secret.
@@ -80,6 +83,12 @@ type Settings struct {
 	QueueBackfillMinutes int `json:"queueBackfillMinutes"`
 	QueueBufferSize      int `json:"queueBufferSize"`
 	QueueBufferHours     int `json:"queueBufferHours"`
+
+	// The history cache (README, "The history cache"): closed time slices are read once and reused.
+	DisableHistoryCache  bool `json:"disableHistoryCache"`
+	SettleMinutes        int  `json:"settleMinutes"`
+	HistoryMaxAgeMinutes int  `json:"historyMaxAgeMinutes"`
+	HistoryCacheMB       int  `json:"historyCacheMB"`
 
 	APISecret    string `json:"-"`
 	ClientSecret string `json:"-"` // secureJsonData clientSecret
@@ -149,6 +158,9 @@ func (s Settings) Validate() error {
 		{"queue backfill", s.QueueBackfillMinutes, 4320, "minutes (CBC's queue holds three days)"},
 		{"queue buffer size", s.QueueBufferSize, 10_000_000, "records"},
 		{"queue buffer hours", s.QueueBufferHours, 720, "hours"},
+		{"settle time", s.SettleMinutes, 1440, "minutes"},
+		{"history max age", s.HistoryMaxAgeMinutes, 10080, "minutes"},
+		{"history cache size", s.HistoryCacheMB, 16384, "MB"},
 	} {
 		switch {
 		case n.value < 0:
@@ -285,6 +297,19 @@ func (s Settings) CacheTTL() time.Duration {
 	return secondsOr(s.CacheSeconds, DefaultCacheTTL)
 }
 
+// Settle is how long after its end a time slice is taken as final: CBC's ingestion delay.
+func (s Settings) Settle() time.Duration { return minutesOr(s.SettleMinutes, DefaultSettle) }
+
+// HistoryMaxAge is how long a closed time slice is reused before it is read again.
+func (s Settings) HistoryMaxAge() time.Duration {
+	return minutesOr(s.HistoryMaxAgeMinutes, DefaultHistoryMaxAge)
+}
+
+// HistoryCacheBytes bounds the memory the history cache takes.
+func (s Settings) HistoryCacheBytes() int64 {
+	return int64(intOr(s.HistoryCacheMB, DefaultHistoryCacheMB)) << 20
+}
+
 // QueuePoll is how often the queue drainer reads the CBC queue.
 func (s Settings) QueuePoll() time.Duration {
 	return secondsOr(s.QueuePollSeconds, DefaultQueuePoll)
@@ -318,6 +343,13 @@ func (s Settings) QueueBufferAge() time.Duration {
 		return time.Duration(s.QueueBufferHours) * time.Hour
 	}
 	return DefaultQueueBufferAge
+}
+
+func minutesOr(minutes int, fallback time.Duration) time.Duration {
+	if minutes > 0 {
+		return time.Duration(minutes) * time.Minute
+	}
+	return fallback
 }
 
 func secondsOr(seconds int, fallback time.Duration) time.Duration {

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
+	"github.com/seed/cbcauditlogs/pkg/history"
 	"github.com/seed/cbcauditlogs/pkg/metrics"
 	"github.com/seed/cbcauditlogs/pkg/models"
 	"github.com/seed/cbcauditlogs/pkg/queue"
@@ -33,6 +34,7 @@ type Datasource struct {
 	settingsErr error
 	client      *cbc.Client
 	cache       *searchCache
+	history     *history.Cache // nil when the settings turn it off
 	resources   backend.CallResourceHandler
 	exports     *exportRegistry
 	drainer     *queue.Drainer
@@ -46,6 +48,9 @@ type Datasource struct {
 // and disposes of the old one a few seconds later; the factory hands the old one's queue drain and export jobs
 // to the new one at once, so no event read from the queue and no export started is lost in between.
 type Factory struct {
+	// Now is the history cache's clock; nil means time.Now. The refresh benchmark replays a dashboard's
+	// refreshes a minute apart on a clock of its own.
+	Now     func() time.Time
 	mu      sync.Mutex
 	live    map[string]*Datasource // by data source uid
 	metrics *metrics.Metrics
@@ -78,6 +83,11 @@ func (f *Factory) gauges() map[string]metrics.Gauges {
 		if ds.cache != nil {
 			records, bytes := ds.cache.size()
 			g.CacheRecords, g.CacheBytes = float64(records), float64(bytes)
+		}
+		if ds.history != nil {
+			records, bytes := ds.history.Size()
+			g.CacheRecords += float64(records)
+			g.CacheBytes += float64(bytes)
 		}
 		out[uid] = g
 	}
@@ -114,6 +124,10 @@ func (f *Factory) NewDatasource(ctx context.Context, source backend.DataSourceIn
 			Observer:      ds.metrics,
 		})
 		ds.cache = newSearchCache(settings.CacheTTL(), ds.metrics.Cache)
+		if !settings.DisableHistoryCache {
+			// A new instance starts empty: settings that change the data change what the slices hold.
+			ds.history = history.New(history.Config{Settle: settings.Settle(), MaxAge: settings.HistoryMaxAge(), MaxBytes: settings.HistoryCacheBytes(), Now: f.Now})
+		}
 	}
 	f.mu.Lock()
 	old := f.live[source.UID]

@@ -77,7 +77,9 @@ func newFixture(t *testing.T, cfg cbcsim.Config, jsonData map[string]any) *fixtu
 	for k, v := range jsonData {
 		settings[k] = v
 	}
-	f := &fixture{sim: sim, url: srv.URL, rec: rec, json: settings, factory: NewFactory(prometheus.NewRegistry())}
+	factory := NewFactory(prometheus.NewRegistry())
+	factory.Now = cfg.Now // the history cache closes slices on the simulator's clock
+	f := &fixture{sim: sim, url: srv.URL, rec: rec, json: settings, factory: factory}
 	f.ds = f.make(t, f.factory, f.json, simSecret)
 	t.Cleanup(f.ds.Dispose)
 	return f

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +37,8 @@ func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataReques
 		wg     sync.WaitGroup
 		slots  = make(chan struct{}, d.settings.EffectiveConcurrency())
 		budget = frames.MaxResponseBytes / max(1, len(req.Queries))
+		// An alert rule reads the newest events itself, never from what another query read moments ago.
+		fresh = req.Headers[backend.FromAlertHeaderName] != ""
 	)
 	for _, q := range req.Queries {
 		wg.Add(1)
@@ -43,7 +46,7 @@ func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataReques
 			defer wg.Done()
 			slots <- struct{}{}
 			defer func() { <-slots }()
-			res := d.query(ctx, q, budget)
+			res := d.query(ctx, q, budget, fresh)
 			mu.Lock()
 			response.Responses[q.RefID] = res
 			mu.Unlock()
@@ -53,7 +56,7 @@ func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataReques
 	return response, nil
 }
 
-func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, budget int) backend.DataResponse {
+func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, budget int, fresh bool) backend.DataResponse {
 	q, err := models.ParseQuery(dq)
 	if err != nil {
 		return errorResponse(userError{err})
@@ -70,11 +73,11 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, budget int
 	var res backend.DataResponse
 	switch q.QueryType {
 	case models.QueryTypeCount:
-		res, err = d.count(ctx, q)
+		res, err = d.count(ctx, q, fresh)
 	case models.QueryTypeQueue:
 		res, err = d.queueQuery(q)
 	default:
-		res, err = d.search(ctx, q, budget)
+		res, err = d.search(ctx, q, budget, fresh)
 	}
 	if err != nil {
 		span.SetStatus(codes.Error, "failed")
@@ -119,9 +122,12 @@ func (d *Datasource) runSearch(ctx context.Context, req cbc.SearchRequest, limit
 	})
 }
 
-func (d *Datasource) search(ctx context.Context, q models.Query, budget int) (backend.DataResponse, error) {
+func (d *Datasource) search(ctx context.Context, q models.Query, budget int, fresh bool) (backend.DataResponse, error) {
 	req := searchRequest(q)
-	result, err := d.runSearch(ctx, req, q.Limit)
+	result, ok, err := d.searchHistory(ctx, req, q, fresh)
+	if !ok && err == nil {
+		result, err = d.runSearch(ctx, req, q.Limit)
+	}
 	if err != nil {
 		return backend.DataResponse{}, err
 	}
@@ -151,7 +157,30 @@ func (d *Datasource) search(ctx context.Context, q models.Query, budget int) (ba
 	return backend.DataResponse{Frames: data.Frames{frame}}, nil
 }
 
-func (d *Datasource) count(ctx context.Context, q models.Query) (backend.DataResponse, error) {
+// searchHistory answers a search sorted by time from the history cache, when it holds the search's closed
+// slices: the records a count panel over the same search read.
+func (d *Datasource) searchHistory(ctx context.Context, req cbc.SearchRequest, q models.Query, fresh bool) (cbc.SearchResult, bool, error) {
+	if req.Sort[0].Field != "create_time" {
+		return cbc.SearchResult{}, false, nil
+	}
+	records, ok, err := d.cachedRecords(ctx, req, q.TimeRange, fresh)
+	if !ok {
+		return cbc.SearchResult{}, false, err
+	}
+	result := cbc.SearchResult{NumFound: len(records)}
+	if strings.EqualFold(req.Sort[0].Order, cbc.Desc) {
+		n := min(q.Limit, len(records))
+		result.Records = make([]cbc.Record, n)
+		for i := range n {
+			result.Records[i] = records[len(records)-1-i]
+		}
+	} else {
+		result.Records = records[:min(q.Limit, len(records))]
+	}
+	return result, true, nil
+}
+
+func (d *Datasource) count(ctx context.Context, q models.Query, fresh bool) (backend.DataResponse, error) {
 	step, notice, err := bucketWidth(q)
 	if err != nil {
 		return backend.DataResponse{}, err
@@ -160,9 +189,18 @@ func (d *Datasource) count(ctx context.Context, q models.Query) (backend.DataRes
 	req.Sort = nil
 	maxRecords := d.settings.EffectiveMaxRecords()
 	counter := frames.NewCounter(q.TimeRange.From, q.TimeRange.To, step, q.GroupBy)
-	// Not cached, and nothing kept: a count may read up to maxRecords records.
-	scanned, err := d.client.Scan(ctx, req, maxRecords, counter.Add)
+	records, cached, err := d.historyRecords(ctx, req, q.TimeRange, fresh)
 	if err != nil {
+		return backend.DataResponse{}, err
+	}
+	var scanned cbc.ScanResult
+	if cached {
+		for _, r := range records {
+			counter.Add(r)
+		}
+		scanned = cbc.ScanResult{NumFound: len(records), Scanned: len(records)}
+	} else if scanned, err = d.client.Scan(ctx, req, maxRecords, counter.Add); err != nil {
+		// Without the cache nothing is kept: a count may read up to maxRecords records.
 		return backend.DataResponse{}, err
 	}
 	out := counter.Frames(q.RefID, q.TopN)

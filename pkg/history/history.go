@@ -1,0 +1,324 @@
+// Package history keeps the records of closed time slices of searches, so that a dashboard's refresh reads
+// from Carbon Black Cloud only the time that can still change.
+//
+// A slice is a SliceWidth-long span of create_time aligned to UTC. It is closed once it ended more than Settle
+// ago: CBC has indexed its events by then, so its records are read once, kept, and reused by every later query
+// over the same search whose time range covers it. What is newer than the last closed slice, the open tail, is
+// the caller's to read fresh. Slices are kept until MaxAge after they were read (so that an event indexed later
+// than Settle is not missing for long) and while the cache holds at most MaxBytes; the least recently used go
+// first.
+package history
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+	"unique"
+	"unsafe"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/seed/cbcauditlogs/pkg/cbc"
+)
+
+// Defaults of Config.
+const (
+	DefaultSliceWidth = time.Hour
+	DefaultSettle     = 10 * time.Minute
+	DefaultMaxAge     = time.Hour
+	DefaultMaxBytes   = 96 << 20
+)
+
+// Config sets up a Cache. Zero values take the defaults.
+type Config struct {
+	SliceWidth time.Duration // a divisor of a day
+	Settle     time.Duration
+	MaxAge     time.Duration
+	MaxBytes   int64
+	Now        func() time.Time
+}
+
+// ErrTooLarge is returned by Read when a search's closed slices would take more than the cache's bound: the
+// caller reads the range without the cache.
+var ErrTooLarge = errors.New("the search's closed time slices hold more records than the history cache may keep")
+
+// Fetch reads every record of the search created in [from, to): the cache keeps those it asked for and drops
+// any others. It calls keep for each record and stops when keep returns false.
+type Fetch func(ctx context.Context, from, to time.Time, keep func(cbc.Record) bool) error
+
+// Cache holds closed slices of any number of searches, each named by a key that identifies the search
+// without its time range.
+type Cache struct {
+	cfg    Config
+	mu     sync.Mutex
+	slices map[sliceKey]*list.Element // of *slice
+	lru    *list.List                 // most recently used first
+	bytes  int64
+	reads  singleflight.Group
+	// tooLarge holds the searches found too large to keep, until when they are not tried again.
+	tooLarge map[string]time.Time
+}
+
+type sliceKey struct {
+	search string
+	start  int64 // UnixMilli
+}
+
+type slice struct {
+	key     sliceKey
+	records []cbc.Record // oldest first
+	bytes   int64
+	read    time.Time
+}
+
+// New makes an empty cache.
+func New(cfg Config) *Cache {
+	if cfg.SliceWidth <= 0 {
+		cfg.SliceWidth = DefaultSliceWidth
+	}
+	if cfg.Settle <= 0 {
+		cfg.Settle = DefaultSettle
+	}
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = DefaultMaxAge
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = DefaultMaxBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Cache{cfg: cfg, slices: map[sliceKey]*list.Element{}, lru: list.New(), tooLarge: map[string]time.Time{}}
+}
+
+// Span is a range of create_time, both ends inclusive at millisecond precision, as Grafana's time range is.
+type Span struct{ From, To time.Time }
+
+// Result is a query's time range as the cache answers it: the records of the closed slices inside the range,
+// oldest first, and the open tail the caller reads fresh (none when the range ends before it).
+type Result struct {
+	Records []cbc.Record
+	Tail    *Span
+}
+
+// plan is where a query's closed part ends: the end of the last closed slice, or of the slice holding the
+// range's end when that comes first. Slices start at the one holding the range's start.
+func (c *Cache) plan(r Span) (first, end time.Time) {
+	w := c.cfg.SliceWidth
+	first = r.From.UTC().Truncate(w)
+	end = c.cfg.Now().UTC().Add(-c.cfg.Settle).Truncate(w)
+	if last := r.To.UTC().Truncate(w).Add(w); last.Before(end) {
+		end = last
+	}
+	return first, end
+}
+
+// Cached answers r from closed slices already held, without reading anything; ok is false when one is
+// missing, or when r has no closed slice. A logs or table query uses it to share what count queries read.
+func (c *Cache) Cached(search string, r Span) (Result, bool) {
+	first, end := c.plan(r)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var parts [][]cbc.Record
+	for start := first; start.Before(end); start = start.Add(c.cfg.SliceWidth) {
+		s := c.fresh(sliceKey{search, start.UnixMilli()})
+		if s == nil {
+			return Result{}, false
+		}
+		parts = append(parts, s.records)
+	}
+	if len(parts) == 0 {
+		return Result{}, false // nothing closed yet: nothing to share
+	}
+	return c.result(parts, r, end), true
+}
+
+// Read answers r from closed slices, reading the missing ones with fetch: each unbroken run of them in one
+// call, shared with concurrent reads of the same run.
+func (c *Cache) Read(ctx context.Context, search string, r Span, fetch Fetch) (Result, error) {
+	first, end := c.plan(r)
+	parts := map[int64][]cbc.Record{}
+	var missing []Span // runs of missing slices, [From, To)
+	c.mu.Lock()
+	if c.cfg.Now().Before(c.tooLarge[search]) {
+		c.mu.Unlock()
+		return Result{}, ErrTooLarge
+	}
+	for start := first; start.Before(end); start = start.Add(c.cfg.SliceWidth) {
+		if s := c.fresh(sliceKey{search, start.UnixMilli()}); s != nil {
+			parts[start.UnixMilli()] = s.records
+			continue
+		}
+		if n := len(missing); n > 0 && missing[n-1].To.Equal(start) {
+			missing[n-1].To = start.Add(c.cfg.SliceWidth)
+		} else {
+			missing = append(missing, Span{start, start.Add(c.cfg.SliceWidth)})
+		}
+	}
+	c.mu.Unlock()
+	for _, run := range missing {
+		read, err := c.readRun(ctx, search, run, fetch)
+		if err != nil {
+			return Result{}, err
+		}
+		for start, records := range read {
+			parts[start] = records
+		}
+	}
+	var ordered [][]cbc.Record
+	for start := first; start.Before(end); start = start.Add(c.cfg.SliceWidth) {
+		ordered = append(ordered, parts[start.UnixMilli()])
+	}
+	return c.result(ordered, r, end), nil
+}
+
+// readRun reads the slices of run, keeps them, and returns their records by slice start.
+func (c *Cache) readRun(ctx context.Context, search string, run Span, fetch Fetch) (map[int64][]cbc.Record, error) {
+	key := fmt.Sprintf("%d-%d %s", run.From.UnixMilli(), run.To.UnixMilli(), search)
+	// The read is shared: it goes on when the query that started it gives up, so that the others waiting
+	// for it are not failed by that one, and its slices are kept for the next refresh.
+	shared := context.WithoutCancel(ctx)
+	read := c.reads.DoChan(key, func() (any, error) {
+		ctx := shared
+		bySlice := map[int64][]cbc.Record{}
+		var bytes int64
+		tooLarge := false
+		err := fetch(ctx, run.From, run.To, func(r cbc.Record) bool {
+			t := r.CreateTime.UTC()
+			if t.Before(run.From) || !t.Before(run.To) {
+				return true
+			}
+			r = compact(r)
+			bytes += recordBytes(r)
+			if bytes > c.cfg.MaxBytes {
+				tooLarge = true
+				return false
+			}
+			start := t.Truncate(c.cfg.SliceWidth).UnixMilli()
+			bySlice[start] = append(bySlice[start], r)
+			return true
+		})
+		if tooLarge {
+			c.mu.Lock()
+			c.tooLarge[search] = c.cfg.Now().Add(c.cfg.MaxAge)
+			c.mu.Unlock()
+			return nil, ErrTooLarge
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, records := range bySlice {
+			sort.SliceStable(records, func(i, j int) bool { return records[i].CreateTime.Before(records[j].CreateTime) })
+		}
+		c.store(search, run, bySlice)
+		return bySlice, nil
+	})
+	select {
+	case res := <-read:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(map[int64][]cbc.Record), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// result joins the parts, oldest first, and keeps the records inside r.
+func (c *Cache) result(parts [][]cbc.Record, r Span, end time.Time) Result {
+	from, to := r.From.UTC().Truncate(time.Millisecond), r.To.UTC().Truncate(time.Millisecond)
+	var out Result
+	for _, records := range parts {
+		for _, rec := range records {
+			t := rec.CreateTime.Truncate(time.Millisecond)
+			if !t.Before(from) && !t.After(to) {
+				out.Records = append(out.Records, rec)
+			}
+		}
+	}
+	tailFrom := end
+	if tailFrom.Before(from) {
+		tailFrom = from
+	}
+	if !tailFrom.After(to) {
+		out.Tail = &Span{tailFrom, to}
+	}
+	return out
+}
+
+// fresh is the slice under key if it is held and younger than MaxAge; it becomes the most recently used. The
+// caller holds c.mu.
+func (c *Cache) fresh(key sliceKey) *slice {
+	el, ok := c.slices[key]
+	if !ok {
+		return nil
+	}
+	s := el.Value.(*slice)
+	if c.cfg.Now().Sub(s.read) >= c.cfg.MaxAge {
+		c.remove(el)
+		return nil
+	}
+	c.lru.MoveToFront(el)
+	return s
+}
+
+// store keeps every slice of run, empty ones too, then evicts the least recently used while over the bound.
+func (c *Cache) store(search string, run Span, bySlice map[int64][]cbc.Record) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.cfg.Now()
+	for start := run.From; start.Before(run.To); start = start.Add(c.cfg.SliceWidth) {
+		key := sliceKey{search, start.UnixMilli()}
+		if el, ok := c.slices[key]; ok {
+			c.remove(el)
+		}
+		s := &slice{key: key, records: bySlice[key.start], read: now, bytes: sliceOverhead}
+		for _, r := range s.records {
+			s.bytes += recordBytes(r)
+		}
+		c.slices[key] = c.lru.PushFront(s)
+		c.bytes += s.bytes
+	}
+	for c.bytes > c.cfg.MaxBytes && c.lru.Len() > 0 {
+		c.remove(c.lru.Back())
+	}
+}
+
+func (c *Cache) remove(el *list.Element) {
+	s := el.Value.(*slice)
+	c.lru.Remove(el)
+	delete(c.slices, s.key)
+	c.bytes -= s.bytes
+}
+
+// Size is how many records the cache holds, and about how many bytes.
+func (c *Cache) Size() (records int, bytes int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for el := c.lru.Front(); el != nil; el = el.Next() {
+		records += len(el.Value.(*slice).records)
+	}
+	return records, c.bytes
+}
+
+// sliceOverhead is what a slice costs beside its records: the map entry, the list element and the struct.
+const sliceOverhead = 256
+
+// recordBytes is about what a kept record costs: the struct, and its text. Actors, IPs and org keys repeat
+// across records and are shared (see compact), but are counted in full: the bound errs on the safe side.
+func recordBytes(r cbc.Record) int64 {
+	return int64(unsafe.Sizeof(r)) + int64(len(r.Actor)+len(r.ActorIP)+len(r.OrgKey)+len(r.Description)+len(r.RequestURL))
+}
+
+// compact shares one copy of each value of the fields that repeat across records.
+func compact(r cbc.Record) cbc.Record {
+	r.Actor = unique.Make(r.Actor).Value()
+	r.ActorIP = unique.Make(r.ActorIP).Value()
+	r.OrgKey = unique.Make(r.OrgKey).Value()
+	r.Description = unique.Make(r.Description).Value()
+	return r
+}
