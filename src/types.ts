@@ -73,6 +73,11 @@ export interface CBCOptions extends DataSourceJsonData {
   maxRecords?: number;
   requestBudget?: number;
   cacheSeconds?: number;
+  /** The history cache: on unless disabled (README, "The history cache"). */
+  disableHistoryCache?: boolean;
+  settleMinutes?: number;
+  historyMaxAgeMinutes?: number;
+  historyCacheMB?: number;
   queuePollSeconds?: number;
   queueBackfillMinutes?: number;
   queueBufferSize?: number;

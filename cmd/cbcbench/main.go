@@ -23,8 +23,26 @@ func main() {
 		python  = flag.String("python", ".venv/bin/python", "Python with carbon-black-cloud-sdk installed; empty skips the SDK")
 		module  = flag.String("module", "dist/module.js", "the built frontend module whose size is reported")
 		readme  = flag.String("readme", "", "write the results between the benchmark markers of this README")
+		refresh = flag.Int("refreshes", 10, "dashboard refreshes a simulated minute apart after the first load (0: skip the scenario)")
+		board   = flag.String("dashboard", "provisioning/dashboards/audit-overview.json", "the dashboard whose panels the refresh scenario runs")
+		// The refresh scenario's child process (refresh.go).
+		worker = flag.String("refresh-worker", "", "internal: run the refresh scenario against this simulator URL")
+		path   = flag.String("refresh-path", cachedPath, "internal: the path the refresh worker measures")
+		start  = flag.String("refresh-start", "", "internal: the refresh worker's simulated time of the first load")
+		inject = flag.Bool("refresh-inject", false, "internal: the refresh worker adds each minute's events")
 	)
 	flag.Parse()
+	if *worker != "" {
+		n, _ := strconv.Atoi(*counts)
+		at, err := time.Parse(time.RFC3339Nano, *start)
+		if err == nil {
+			err = refreshWorker(refreshJob{simURL: *worker, path: *path, dashboard: *board, records: n, refreshes: *refresh, start: at, inject: *inject})
+		}
+		if err != nil {
+			fail(err)
+		}
+		return
+	}
 	sizes, err := parseCounts(*counts)
 	if err == nil && *runs < 1 {
 		err = fmt.Errorf("-runs must be at least 1")
@@ -32,7 +50,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	report, err := run(config{sizes: sizes, latency: *latency, runs: *runs, python: *python, module: *module})
+	report, err := run(config{sizes: sizes, latency: *latency, runs: *runs, python: *python, module: *module, refreshes: *refresh, dashboard: *board})
 	if err != nil {
 		fail(err)
 	}
@@ -49,11 +67,13 @@ func main() {
 }
 
 type config struct {
-	sizes   []int
-	latency time.Duration
-	runs    int
-	python  string
-	module  string
+	sizes     []int
+	latency   time.Duration
+	runs      int
+	python    string
+	module    string
+	refreshes int
+	dashboard string
 }
 
 func parseCounts(s string) ([]int, error) {
@@ -106,6 +126,14 @@ func run(cfg config) (*report, error) {
 			return nil, fmt.Errorf("%d records: %w", n, err)
 		}
 		rep.sizes = append(rep.sizes, results)
+		if cfg.refreshes > 0 {
+			logf("%d records: the dashboard refresh scenario", n)
+			refresh, err := measureRefresh(n, cfg, simBinary)
+			if err != nil {
+				return nil, fmt.Errorf("%d records, dashboard refresh: %w", n, err)
+			}
+			rep.refreshes = append(rep.refreshes, refresh)
+		}
 	}
 	return rep, nil
 }
@@ -114,9 +142,7 @@ func run(cfg config) (*report, error) {
 func measureSize(n int, cfg config, simBinary, pluginBinary, python string) (sizeResults, error) {
 	logf("%d records: starting the simulator (latency %s)", n, cfg.latency)
 	start := time.Now()
-	sim, err := plugintest.RunSimulator(simBinary, "-records", strconv.Itoa(n), "-span", "168h", "-seed", "1",
-		"-latency", cfg.latency.String(), "-rate", "0", "-rate-limit", "0", "-job-duration", "0",
-		"-https-addr", "127.0.0.1:0")
+	sim, err := startBenchSimulator(simBinary, n, cfg.latency)
 	if err != nil {
 		return sizeResults{}, err
 	}
@@ -171,6 +197,13 @@ func measureSize(n int, cfg config, simBinary, pluginBinary, python string) (siz
 		results.add(job.task, job.client, m)
 	}
 	return results, nil
+}
+
+// startBenchSimulator runs a simulator holding n records over the 7 days before now, without rate limits.
+func startBenchSimulator(binary string, n int, latency time.Duration) (*plugintest.Simulator, error) {
+	return plugintest.RunSimulator(binary, "-records", strconv.Itoa(n), "-span", "168h", "-seed", "1",
+		"-latency", latency.String(), "-rate", "0", "-rate-limit", "0", "-job-duration", "0",
+		"-https-addr", "127.0.0.1:0")
 }
 
 func logf(format string, args ...any) {

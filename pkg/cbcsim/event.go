@@ -29,7 +29,7 @@ type Event struct {
 type entry struct {
 	Event
 	words []string
-	// indexed is when search first finds the event: its create_time, or later for a late event.
+	// indexed is when search first finds a late event; zero for the others, which search finds at once.
 	indexed time.Time
 }
 
@@ -136,5 +136,5 @@ func stored(e Event, orgKey string) entry {
 		e.OrgKey = orgKey
 	}
 	e.CreateTime = e.CreateTime.UTC().Truncate(time.Millisecond)
-	return entry{Event: e, words: analyse(e.Description), indexed: e.CreateTime}
+	return entry{Event: e, words: analyse(e.Description)}
 }

@@ -99,10 +99,68 @@ func New(cfg Config) *Cache {
 type Span struct{ From, To time.Time }
 
 // Result is a query's time range as the cache answers it: the records of the closed slices inside the range,
-// oldest first, and the open tail the caller reads fresh (none when the range ends before it).
+// and the open tail the caller reads fresh (none when the range ends before it). The records are not copied:
+// Each, Len, Oldest and Newest read them in place.
 type Result struct {
-	Records []cbc.Record
-	Tail    *Span
+	parts    [][]cbc.Record // the closed slices, oldest first, each oldest first
+	from, to time.Time      // the range, both ends inclusive
+	Tail     *Span
+}
+
+func (r Result) inside(rec cbc.Record) bool {
+	t := rec.CreateTime.Truncate(time.Millisecond)
+	return !t.Before(r.from) && !t.After(r.to)
+}
+
+// Each visits the records oldest first.
+func (r Result) Each(visit func(cbc.Record)) {
+	for _, part := range r.parts {
+		for _, rec := range part {
+			if r.inside(rec) {
+				visit(rec)
+			}
+		}
+	}
+}
+
+// Len is how many records the closed slices hold inside the range.
+func (r Result) Len() int {
+	n := 0
+	r.Each(func(cbc.Record) { n++ })
+	return n
+}
+
+// Oldest returns the first n records, oldest first.
+func (r Result) Oldest(n int) []cbc.Record {
+	var out []cbc.Record
+	for _, part := range r.parts {
+		for _, rec := range part {
+			if len(out) == n {
+				return out
+			}
+			if r.inside(rec) {
+				out = append(out, rec)
+			}
+		}
+	}
+	return out
+}
+
+// Newest returns the last n records, newest first.
+func (r Result) Newest(n int) []cbc.Record {
+	var out []cbc.Record
+	for i := len(r.parts) - 1; i >= 0; i-- {
+		part := r.parts[i]
+		for j := len(part) - 1; j >= 0; j-- {
+			if len(out) == n {
+				return out
+			}
+			if r.inside(part[j]) {
+				out = append(out, part[j])
+			}
+		}
+	}
+	return out
 }
 
 // plan is where a query's closed part ends: the end of the last closed slice, or of the slice holding the
@@ -228,18 +286,10 @@ func (c *Cache) readRun(ctx context.Context, search string, run Span, fetch Fetc
 	}
 }
 
-// result joins the parts, oldest first, and keeps the records inside r.
+// result is r answered by the parts, closed up to end.
 func (c *Cache) result(parts [][]cbc.Record, r Span, end time.Time) Result {
 	from, to := r.From.UTC().Truncate(time.Millisecond), r.To.UTC().Truncate(time.Millisecond)
-	var out Result
-	for _, records := range parts {
-		for _, rec := range records {
-			t := rec.CreateTime.Truncate(time.Millisecond)
-			if !t.Before(from) && !t.After(to) {
-				out.Records = append(out.Records, rec)
-			}
-		}
-	}
+	out := Result{parts: parts, from: from, to: to}
 	tailFrom := end
 	if tailFrom.Before(from) {
 		tailFrom = from

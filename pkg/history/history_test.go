@@ -72,7 +72,7 @@ func answer(t *testing.T, c *Cache, s *store, r Span) []cbc.Record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := res.Records
+	out := res.Oldest(res.Len())
 	if res.Tail != nil {
 		out = append(out, s.truth(*res.Tail)...)
 	}
@@ -230,8 +230,16 @@ func TestCachedNeverReads(t *testing.T) {
 	}
 	answer(t, c, s, week)
 	res, ok := c.Cached("search", week)
-	if !ok || len(res.Records) == 0 || res.Tail == nil {
-		t.Fatalf("after a read, Cached gave ok %v, %d records, tail %v", ok, len(res.Records), res.Tail)
+	if !ok || res.Len() == 0 || res.Tail == nil {
+		t.Fatalf("after a read, Cached gave ok %v, %d records, tail %v", ok, res.Len(), res.Tail)
+	}
+	all := res.Oldest(res.Len())
+	newest := res.Newest(3)
+	if len(newest) != 3 || newest[0] != all[len(all)-1] || newest[2] != all[len(all)-3] {
+		t.Errorf("Newest(3) is not the last three records, newest first")
+	}
+	if oldest := res.Oldest(2); len(oldest) != 2 || oldest[0] != all[0] || !oldest[0].CreateTime.Before(oldest[1].CreateTime) {
+		t.Errorf("Oldest(2) is not the first two records, oldest first")
 	}
 	if _, ok := c.Cached("search", Span{start.Add(-5 * time.Minute), start}); ok {
 		t.Error("a range with no closed slice answered from the cache")

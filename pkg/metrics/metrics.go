@@ -113,8 +113,8 @@ var (
 	gaugeBuffer       = prometheus.NewDesc(namespace+"_queue_buffer_events", "Events in the live queue's buffer.", []string{"datasource"}, nil)
 	gaugePollAge      = prometheus.NewDesc(namespace+"_queue_last_poll_age_seconds", "Seconds since the queue was last read.", []string{"datasource"}, nil)
 	gaugeIncomplete   = prometheus.NewDesc(namespace+"_queue_incomplete_spans", "Time spans that may be missing events until a search of them succeeds.", []string{"datasource"}, nil)
-	gaugeCacheRecords = prometheus.NewDesc(namespace+"_cache_records", "Records held by the search cache.", []string{"datasource"}, nil)
-	gaugeCacheBytes   = prometheus.NewDesc(namespace+"_cache_bytes", "Approximate bytes held by the search cache.", []string{"datasource"}, nil)
+	gaugeCacheRecords = prometheus.NewDesc(namespace+"_cache_records", "Records held by the search and history caches.", []string{"datasource"}, nil)
+	gaugeCacheBytes   = prometheus.NewDesc(namespace+"_cache_bytes", "Approximate bytes held by the search and history caches.", []string{"datasource"}, nil)
 )
 
 // GaugeCollector reports Gauges for every data source that read says is live.

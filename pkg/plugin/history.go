@@ -47,54 +47,86 @@ func withRange(req cbc.SearchRequest, span history.Span) cbc.SearchRequest {
 // errTooManyForHistory sends a query the cache cannot answer within max records back to the direct path.
 var errTooManyForHistory = errors.New("more records than max records")
 
-// historyRecords is every record req matches over tr, oldest first, read through the history cache; ok is
-// false when the cache is off or cannot hold them, and the caller reads CBC directly.
-func (d *Datasource) historyRecords(ctx context.Context, req cbc.SearchRequest, tr models.TimeRange, fresh bool) (records []cbc.Record, ok bool, err error) {
+// historyAnswer is every record a search matches over a time range: the closed slices' from the cache and the
+// open tail's, oldest first.
+type historyAnswer struct {
+	closed history.Result
+	tail   []cbc.Record
+}
+
+// each visits every record, oldest first.
+func (a historyAnswer) each(visit func(cbc.Record)) {
+	a.closed.Each(visit)
+	for _, r := range a.tail {
+		visit(r)
+	}
+}
+
+func (a historyAnswer) len() int { return a.closed.Len() + len(a.tail) }
+
+// newest is the last n records, newest first.
+func (a historyAnswer) newest(n int) []cbc.Record {
+	out := make([]cbc.Record, 0, min(n, len(a.tail)))
+	for i := len(a.tail) - 1; i >= 0 && len(out) < n; i-- {
+		out = append(out, a.tail[i])
+	}
+	return append(out, a.closed.Newest(n-len(out))...)
+}
+
+// oldest is the first n records, oldest first.
+func (a historyAnswer) oldest(n int) []cbc.Record {
+	out := a.closed.Oldest(n)
+	return append(out, a.tail[:min(len(a.tail), n-len(out))]...)
+}
+
+// historyRecords answers req over tr through the history cache; ok is false when the cache is off or cannot
+// hold the records, and the caller reads CBC directly.
+func (d *Datasource) historyRecords(ctx context.Context, req cbc.SearchRequest, tr models.TimeRange, fresh bool) (answer historyAnswer, ok bool, err error) {
 	if d.history == nil {
-		return nil, false, nil
+		return historyAnswer{}, false, nil
 	}
 	search := searchIdentity(req)
 	res, err := d.history.Read(ctx, search, history.Span{From: tr.From, To: tr.To}, d.readSlices(req))
 	if err == nil {
-		records, err = d.withTail(ctx, req, search, res, fresh)
+		answer, err = d.withTail(ctx, req, search, res, fresh)
 	}
 	if errors.Is(err, history.ErrTooLarge) || errors.Is(err, errTooManyForHistory) {
-		return nil, false, nil
+		return historyAnswer{}, false, nil
 	}
-	return records, err == nil, err
+	return answer, err == nil, err
 }
 
 // cachedRecords is like historyRecords, but answers only when the cache holds every closed slice of tr.
-func (d *Datasource) cachedRecords(ctx context.Context, req cbc.SearchRequest, tr models.TimeRange, fresh bool) (records []cbc.Record, ok bool, err error) {
+func (d *Datasource) cachedRecords(ctx context.Context, req cbc.SearchRequest, tr models.TimeRange, fresh bool) (answer historyAnswer, ok bool, err error) {
 	if d.history == nil {
-		return nil, false, nil
+		return historyAnswer{}, false, nil
 	}
 	search := searchIdentity(req)
 	res, held := d.history.Cached(search, history.Span{From: tr.From, To: tr.To})
 	if !held {
-		return nil, false, nil
+		return historyAnswer{}, false, nil
 	}
-	records, err = d.withTail(ctx, req, search, res, fresh)
+	answer, err = d.withTail(ctx, req, search, res, fresh)
 	if errors.Is(err, errTooManyForHistory) {
-		return nil, false, nil
+		return historyAnswer{}, false, nil
 	}
-	return records, err == nil, err
+	return answer, err == nil, err
 }
 
-// withTail appends the open tail's records to the closed slices' and checks the total against max records.
-func (d *Datasource) withTail(ctx context.Context, req cbc.SearchRequest, search string, res history.Result, fresh bool) ([]cbc.Record, error) {
-	records := res.Records
+// withTail reads the open tail to go with the closed slices, and checks the total against max records.
+func (d *Datasource) withTail(ctx context.Context, req cbc.SearchRequest, search string, res history.Result, fresh bool) (historyAnswer, error) {
+	answer := historyAnswer{closed: res}
 	if res.Tail != nil {
 		tail, err := d.readTail(ctx, req, search, *res.Tail, fresh)
 		if err != nil {
-			return nil, err
+			return historyAnswer{}, err
 		}
-		records = slices.Concat(records, tail)
+		answer.tail = tail
 	}
-	if len(records) > d.settings.EffectiveMaxRecords() {
-		return nil, errTooManyForHistory
+	if answer.len() > d.settings.EffectiveMaxRecords() {
+		return historyAnswer{}, errTooManyForHistory
 	}
-	return records, nil
+	return answer, nil
 }
 
 // readSlices reads runs of closed slices for the cache: every record, or none when there are more than max

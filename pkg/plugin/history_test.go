@@ -238,41 +238,64 @@ func TestEvictionKeepsAnswersRight(t *testing.T) {
 	}
 }
 
-// Events that CBC indexes later than the settle time are missed by closed slices until they reach their
-// maximum age; an uncached query finds them at once. With a settle time longer than the delay none is missed.
-func TestLateEvents(t *testing.T) {
-	count := func(ds *Datasource, now time.Time) string {
-		q := backend.DataQuery{RefID: "A", JSON: json.RawMessage(`{"queryType":"count","interval":"10m"}`),
-			TimeRange: backend.TimeRange{From: now.Add(-12 * time.Hour), To: now}}
-		resp, err := ds.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{q}})
-		if err != nil {
-			t.Fatal(err)
+// lateCount is a count over the last 6 hours at now, as an alert rule or stat panel would ask it.
+func lateCount(t *testing.T, ds *Datasource, now time.Time) int64 {
+	t.Helper()
+	q := backend.DataQuery{RefID: "A", JSON: json.RawMessage(`{"queryType":"count","interval":"10m"}`),
+		TimeRange: backend.TimeRange{From: now.Add(-6 * time.Hour), To: now}}
+	resp, err := ds.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{q}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := resp.Responses["A"]
+	if res.Error != nil {
+		t.Fatal(res.Error)
+	}
+	var total int64
+	for _, f := range res.Frames {
+		for i := range f.Rows() {
+			total += f.Fields[1].At(i).(int64)
 		}
-		return canonical(t, resp.Responses["A"])
 	}
-	for _, tc := range []struct {
-		settle     int
-		wantMissed bool
-	}{{settle: 5, wantMissed: true}, {settle: 20, wantMissed: false}} {
-		t.Run(fmt.Sprintf("settle %d minutes", tc.settle), func(t *testing.T) {
-			h := newHistoryFixture(t, cbcsim.Config{Seed: 4, EventsPerDay: 2000, Span: 24 * time.Hour, LateShare: 0.3, LateBy: 15 * time.Minute},
-				map[string]any{"settleMinutes": tc.settle})
-			missed := 0
-			for range 24 { // two hours, as events keep arriving
-				if count(h.ds, h.clock.Now()) != count(h.uncached, h.clock.Now()) {
-					missed++
+	return total
+}
+
+// Events that CBC indexes later than the settle time are missed by closed slices until those reach their
+// maximum age; an uncached query finds them once CBC has them. This measures, for each delay and settle time,
+// how many events a count refreshed every minute misses, and prints the table the README quotes:
+//
+//	go test -run TestLateEventsMissedBySettleTime -v ./pkg/plugin
+func TestLateEventsMissedBySettleTime(t *testing.T) {
+	const refreshes, perMinute, lateShare = 60, 6, 0.1
+	settles := []int{5, 10, 20, 30}
+	table := "| late by | " + strings.Trim(strings.Repeat("settle %d min | ", len(settles)), " ") + "\n"
+	table = fmt.Sprintf(table, []any{settles[0], settles[1], settles[2], settles[3]}...)
+	table += "|--:|" + strings.Repeat("--:|", len(settles)) + "\n"
+	for _, lateBy := range []time.Duration{5 * time.Minute, 15 * time.Minute, 30 * time.Minute} {
+		table += fmt.Sprintf("| %s |", lateBy)
+		for _, settle := range settles {
+			h := newHistoryFixture(t, cbcsim.Config{Seed: 4, EventsPerDay: perMinute * 1440, Span: 8 * time.Hour, LateShare: lateShare, LateBy: lateBy},
+				map[string]any{"settleMinutes": settle})
+			var missed, worst int64
+			for range refreshes {
+				n := lateCount(t, h.uncached, h.clock.Now()) - lateCount(t, h.ds, h.clock.Now())
+				missed += n
+				worst = max(worst, n)
+				h.minute(perMinute)
+			}
+			if late := lateBy > time.Duration(settle)*time.Minute; (missed > 0) != late {
+				t.Errorf("late by %s, settle %d minutes: %d events missed over %d refreshes", lateBy, settle, missed, refreshes)
+			}
+			table += fmt.Sprintf(" %.2f (max %d) |", float64(missed)/refreshes, worst)
+			if lateBy == 30*time.Minute && settle == 5 {
+				h.clock.advance(time.Hour) // no new event: every slice reaches its maximum age
+				if n := lateCount(t, h.uncached, h.clock.Now()) - lateCount(t, h.ds, h.clock.Now()); n != 0 {
+					t.Errorf("%d late events still missing after the maximum age", n)
 				}
-				for range 5 {
-					h.minute(2)
-				}
 			}
-			if (missed > 0) != tc.wantMissed {
-				t.Errorf("%d of 24 refreshes missed late events, want some: %v", missed, tc.wantMissed)
-			}
-			h.clock.advance(time.Hour) // no new event: every slice reaches its maximum age
-			if count(h.ds, h.clock.Now()) != count(h.uncached, h.clock.Now()) {
-				t.Error("late events still missing after the maximum age")
-			}
-		})
+		}
+		table += "\n"
 	}
+	t.Logf("events a count over 6 hours misses per refresh (mean and worst over %d refreshes a minute apart, %d events a minute, %.0f%% of them late):\n%s",
+		refreshes, perMinute, lateShare*100, table)
 }

@@ -163,19 +163,15 @@ func (d *Datasource) searchHistory(ctx context.Context, req cbc.SearchRequest, q
 	if req.Sort[0].Field != "create_time" {
 		return cbc.SearchResult{}, false, nil
 	}
-	records, ok, err := d.cachedRecords(ctx, req, q.TimeRange, fresh)
+	answer, ok, err := d.cachedRecords(ctx, req, q.TimeRange, fresh)
 	if !ok {
 		return cbc.SearchResult{}, false, err
 	}
-	result := cbc.SearchResult{NumFound: len(records)}
+	result := cbc.SearchResult{NumFound: answer.len()}
 	if strings.EqualFold(req.Sort[0].Order, cbc.Desc) {
-		n := min(q.Limit, len(records))
-		result.Records = make([]cbc.Record, n)
-		for i := range n {
-			result.Records[i] = records[len(records)-1-i]
-		}
+		result.Records = answer.newest(q.Limit)
 	} else {
-		result.Records = records[:min(q.Limit, len(records))]
+		result.Records = answer.oldest(q.Limit)
 	}
 	return result, true, nil
 }
@@ -189,16 +185,14 @@ func (d *Datasource) count(ctx context.Context, q models.Query, fresh bool) (bac
 	req.Sort = nil
 	maxRecords := d.settings.EffectiveMaxRecords()
 	counter := frames.NewCounter(q.TimeRange.From, q.TimeRange.To, step, q.GroupBy)
-	records, cached, err := d.historyRecords(ctx, req, q.TimeRange, fresh)
+	answer, cached, err := d.historyRecords(ctx, req, q.TimeRange, fresh)
 	if err != nil {
 		return backend.DataResponse{}, err
 	}
 	var scanned cbc.ScanResult
 	if cached {
-		for _, r := range records {
-			counter.Add(r)
-		}
-		scanned = cbc.ScanResult{NumFound: len(records), Scanned: len(records)}
+		answer.each(counter.Add)
+		scanned = cbc.ScanResult{NumFound: answer.len(), Scanned: answer.len()}
 	} else if scanned, err = d.client.Scan(ctx, req, maxRecords, counter.Add); err != nil {
 		// Without the cache nothing is kept: a count may read up to maxRecords records.
 		return backend.DataResponse{}, err

@@ -253,8 +253,12 @@ func okOr(ok bool) error {
 }
 
 // PeakRSS is the plugin process's peak resident memory in bytes (VmHWM), read from /proc on Linux.
-func (p *Plugin) PeakRSS() (int64, error) {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.client.ReattachConfig().Pid))
+func (p *Plugin) PeakRSS() (int64, error) { return PeakRSS(p.client.ReattachConfig().Pid) }
+
+// PeakRSS is a process's peak resident memory in bytes since it started its program (VmHWM), read from /proc
+// on Linux.
+func PeakRSS(pid int) (int64, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}

@@ -51,6 +51,25 @@ describe('ConfigEditor', () => {
     expect(screen.getByText('Allow plain HTTP')).toBeInTheDocument();
   });
 
+  it('turns the history cache off and on again', async () => {
+    const onChange = jest.fn();
+    const { rerender } = render(<ConfigEditor options={settings({ region: 'prod02' })} onOptionsChange={onChange} />);
+    await userEvent.click(screen.getByRole('button', { name: 'Expand section Advanced settings' }));
+    const toggle = screen.getByRole('switch', { name: /^History cache/ });
+    expect(toggle).toBeChecked();
+    await userEvent.click(toggle);
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ jsonData: { region: 'prod02', disableHistoryCache: true } })
+    );
+    rerender(
+      <ConfigEditor options={settings({ region: 'prod02', disableHistoryCache: true })} onOptionsChange={onChange} />
+    );
+    await userEvent.click(screen.getByRole('switch', { name: /^History cache/ }));
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ jsonData: { region: 'prod02', disableHistoryCache: undefined } })
+    );
+  });
+
   it('never shows a saved secret, and can reset it', async () => {
     const onChange = jest.fn();
     render(<ConfigEditor options={settings({ region: 'prod02' }, true)} onOptionsChange={onChange} />);

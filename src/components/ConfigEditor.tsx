@@ -46,6 +46,24 @@ const advanced: Array<{ key: keyof CBCOptions; label: string; description: strin
     placeholder: 30,
   },
   {
+    key: 'settleMinutes',
+    label: 'Settle time (minutes)',
+    description: 'An hour of history ended longer ago than this is read once and kept: cover how late events reach search.',
+    placeholder: 10,
+  },
+  {
+    key: 'historyMaxAgeMinutes',
+    label: 'History max age (minutes)',
+    description: 'Kept history is read again after this, so an event indexed late is not missing for long.',
+    placeholder: 60,
+  },
+  {
+    key: 'historyCacheMB',
+    label: 'History cache (MB)',
+    description: 'Memory the kept history may take; the least recently used hours go first.',
+    placeholder: 96,
+  },
+  {
     key: 'queuePollSeconds',
     label: 'Queue poll interval (seconds)',
     description: 'How often the live queue is read; at least 10.',
@@ -230,6 +248,16 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
       </ConfigSection>
       <Divider />
       <ConfigSection title="Advanced settings" isCollapsible isInitiallyOpen={false}>
+        <Field
+          label="History cache"
+          description="Read each closed hour of history once and reuse it on every refresh. Off, every refresh reads the whole time range."
+        >
+          <Switch
+            id="config-history-cache"
+            value={!jsonData.disableHistoryCache}
+            onChange={(e) => setJson({ disableHistoryCache: e.currentTarget.checked ? undefined : true })}
+          />
+        </Field>
         {advanced.map((a) => (
           <Field key={a.key} label={a.label} description={a.description}>
             <Input
