@@ -48,7 +48,8 @@ const advanced: Array<{ key: keyof CBCOptions; label: string; description: strin
   {
     key: 'settleMinutes',
     label: 'Settle time (minutes)',
-    description: 'An hour of history ended longer ago than this is read once and kept: cover how late events reach search.',
+    description:
+      'An hour of history ended longer ago than this is read once and kept: cover how late events reach search.',
     placeholder: 10,
   },
   {
