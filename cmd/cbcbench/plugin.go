@@ -14,7 +14,8 @@ import (
 )
 
 // pluginProcess is the built plugin binary, started and called the way Grafana does, configured for the
-// simulator with its default settings (as a user who changed nothing).
+// simulator with its default settings (as a user who changed nothing), except the history cache: these runs
+// measure reading CBC, and the refresh scenario measures the cache.
 type pluginProcess struct {
 	plugin *plugintest.Plugin
 	ds     plugintest.DataSource
@@ -26,7 +27,7 @@ func startPlugin(binary, simURL string) (*pluginProcess, error) {
 		return nil, err
 	}
 	return &pluginProcess{plugin: p, ds: plugintest.DataSource{UID: "bench", Secret: apiSecret, JSONData: map[string]any{
-		"region": "custom", "url": simURL, "allowInsecureHttp": true, "orgKey": orgKey, "apiId": apiID,
+		"region": "custom", "url": simURL, "allowInsecureHttp": true, "orgKey": orgKey, "apiId": apiID, "disableHistoryCache": true,
 	}}}, nil
 }
 
