@@ -22,7 +22,8 @@ import { VariableQueryEditor } from './components/VariableQueryEditor';
 
 import { applyAdHocFilters, interpolateQuery } from './interpolate';
 import { queryHasFilter, toggleFilter } from './modifyQuery';
-import { CBCOptions, CBCQuery, DEFAULT_QUERY, ExportStatus, FieldInfo, FILTER_FIELDS, VariableQuery } from './types';
+import fields from './fields.json';
+import { CBCOptions, CBCQuery, DEFAULT_QUERY, ExportStatus, FieldInfo, VariableQuery } from './types';
 
 export type { ExportStatus, FieldInfo, VariableQuery };
 
@@ -171,13 +172,9 @@ export class DataSource
     return `${config.appSubUrl ?? ''}/api/datasources/uid/${this.uid}/resources/exports/${id}/download`;
   }
 
-  async fields(): Promise<FieldInfo[]> {
-    return this.getResource<FieldInfo[]>('fields');
-  }
-
-  /** Ad hoc filters: the fields criteria take, and flagged/verbose. */
+  /** Ad hoc filters: the fields criteria take (lists and booleans), from the vocabulary. */
   async getTagKeys(): Promise<MetricFindValue[]> {
-    return [...FILTER_FIELDS, 'flagged', 'verbose'].map((text) => ({ text }));
+    return (fields as FieldInfo[]).filter((f) => f.criteria).map((f) => ({ text: f.name }));
   }
 
   async getTagValues(options: { key: string; timeRange?: TimeRange }): Promise<MetricFindValue[]> {

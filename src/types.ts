@@ -19,7 +19,7 @@ export const SORTABLE_FIELDS = [
 ] as const;
 export type SortField = (typeof SORTABLE_FIELDS)[number];
 
-export const GROUP_BY_FIELDS = ['actor', 'actor_ip', 'description', 'category', 'flagged'] as const;
+export const GROUP_BY_FIELDS = ['actor', 'actor_ip', 'description', 'flagged', 'category'] as const;
 export type GroupBy = (typeof GROUP_BY_FIELDS)[number];
 
 export type SortOrder = 'ASC' | 'DESC';
@@ -96,12 +96,18 @@ export type AuthType = 'apiKey' | 'oauthApp' | 'apiToken';
 
 export const CUSTOM_REGION = 'custom';
 
+/** One field of the vocabulary (src/fields.json, which the backend embeds and serves as GET fields). */
 export interface FieldInfo {
   name: string;
-  type: string;
-  filterable: boolean;
-  sortable: boolean;
-  groupable: boolean;
+  label: string;
+  type: 'date' | 'keyword' | 'text' | 'boolean' | 'derived';
+  description: string;
+  /** Criteria and exclusions take it: a list of values, or true/false for a boolean. */
+  criteria: boolean;
+  sort: boolean;
+  groupBy: boolean;
+  /** GET values lists its distinct values. */
+  values: boolean;
 }
 
 /** An export job as the backend reports it (GET exports/{id}). */

@@ -34,13 +34,6 @@ const (
 	MaxLimit     = 200_000
 )
 
-// SortableFields are the fields CBC sorts by; FilterFields the ones criteria and exclusions take as lists.
-var (
-	SortableFields = []string{"create_time", "actor", "actor_ip", "description", "request_url", "flagged", "verbose"}
-	FilterFields   = []string{"actor", "actor_ip", "description", "request_url"}
-	GroupByFields  = []string{"actor", "actor_ip", "description", "category", "flagged"}
-)
-
 // Filters are criteria or exclusions: a record matches a list when it matches any value of it.
 type Filters struct {
 	Actor       []string `json:"actor,omitempty"`
@@ -147,7 +140,7 @@ func decodeQuery(dec *json.Decoder, into *Query) error {
 		d.DisallowUnknownFields()
 		if err := d.Decode(part.into); err != nil {
 			if strings.Contains(err.Error(), "unknown field") {
-				return fmt.Errorf("%s has an %v: it takes actor, actor_ip, description, request_url, flagged and verbose", part.name, err)
+				return fmt.Errorf("%s has an %v: it takes %s", part.name, err, strings.Join(CriteriaFields(), ", "))
 			}
 			return fmt.Errorf("%s is malformed: %v", part.name, describeJSONError(err))
 		}

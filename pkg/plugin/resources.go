@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -19,15 +20,6 @@ import (
 
 // valuesSample is how many of the newest matching records the values resource reads.
 const valuesSample = 5000
-
-// field describes a record field for editors: whether criteria take it and whether CBC sorts by it.
-type field struct {
-	Name       string `json:"name"`
-	Type       string `json:"type"`
-	Filterable bool   `json:"filterable"`
-	Sortable   bool   `json:"sortable"`
-	Groupable  bool   `json:"groupable"`
-}
 
 func (d *Datasource) resourceHandler() backend.CallResourceHandler {
 	mux := http.NewServeMux()
@@ -78,32 +70,18 @@ func (d *Datasource) configured(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// handleFields serves the field vocabulary (pkg/models/fields.json): what each field accepts.
 func (d *Datasource) handleFields(w http.ResponseWriter, _ *http.Request) {
-	var out []field
-	for _, name := range []string{"create_time", "actor", "actor_ip", "description", "request_url", "flagged", "verbose", "org_key", "category"} {
-		typ := "string"
-		switch name {
-		case "create_time":
-			typ = "time"
-		case "flagged", "verbose":
-			typ = "boolean"
-		}
-		out = append(out, field{
-			Name: name, Type: typ,
-			Filterable: slices.Contains(models.FilterFields, name) || typ == "boolean",
-			Sortable:   slices.Contains(models.SortableFields, name),
-			Groupable:  slices.Contains(models.GroupByFields, name),
-		})
-	}
-	writeJSON(w, http.StatusOK, out)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(models.FieldsJSON())
 }
 
 // handleValues answers GET values?field=actor&from=<ms>&to=<ms>: the field's distinct values among the newest
 // matching records, most frequent first.
 func (d *Datasource) handleValues(w http.ResponseWriter, r *http.Request) {
 	name := r.URL.Query().Get("field")
-	if !slices.Contains(models.GroupByFields, name) && name != "request_url" {
-		writeError(w, http.StatusBadRequest, "field must be one of actor, actor_ip, description, request_url, category, flagged")
+	if !slices.Contains(models.ValueFields, name) {
+		writeError(w, http.StatusBadRequest, "field must be one of "+strings.Join(models.ValueFields, ", "))
 		return
 	}
 	to := time.Now()

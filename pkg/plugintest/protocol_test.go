@@ -143,7 +143,7 @@ func TestAlertRuleQueryOverGRPC(t *testing.T) {
 func TestResourcesOverGRPC(t *testing.T) {
 	p, ds := stack(t)
 	status, body, err := p.CallResource(context.Background(), ds, "GET", "fields", nil)
-	if err != nil || status != 200 || !strings.Contains(string(body), `"name":"actor_ip"`) {
+	if err != nil || status != 200 || !strings.Contains(string(body), `"name": "actor_ip"`) {
 		t.Fatalf("fields: %d %s %v", status, body, err)
 	}
 }

@@ -9,7 +9,7 @@ describe('VariableQueryEditor', () => {
     const onChange = jest.fn();
     render(<VariableQueryEditor query={{ refId: 'v', field: '' }} onChange={onChange} />);
     await userEvent.click(screen.getByRole('combobox'));
-    await userEvent.click(await screen.findByText('actor_ip'));
+    await userEvent.click(await screen.findByText('Actor IP'));
     expect(onChange).toHaveBeenCalledWith({ refId: 'v', field: 'actor_ip' });
   });
 });

@@ -1,9 +1,13 @@
 import React from 'react';
 import { Combobox, Field } from '@grafana/ui';
 
-import type { VariableQuery } from '../types';
+import fields from '../fields.json';
+import type { FieldInfo, VariableQuery } from '../types';
 
-const fields = ['actor', 'actor_ip', 'description', 'request_url', 'category', 'flagged'];
+/** The fields whose values a variable can list: those the values resource serves. */
+const options = (fields as FieldInfo[])
+  .filter((f) => f.values)
+  .map((f) => ({ label: f.label, value: f.name, description: f.description }));
 
 interface Props {
   query: VariableQuery | string;
@@ -21,7 +25,7 @@ export function VariableQueryEditor({ query, onChange }: Props) {
       <Combobox
         id="variable-field"
         width={30}
-        options={fields.map((f) => ({ label: f, value: f }))}
+        options={options}
         value={field || null}
         placeholder="Choose a field"
         onChange={(o) => onChange({ ...(typeof query === 'object' ? query : { refId: 'variable' }), field: o.value })}
