@@ -268,7 +268,7 @@ func (s Settings) BaseURL() (string, error) {
 	case u.Scheme == "https":
 	case u.Scheme == "http" && s.AllowInsecureHTTP:
 	case u.Scheme == "http":
-		return "", fmt.Errorf("URL %q uses plain HTTP: Carbon Black Cloud is served over HTTPS (plain HTTP is allowed only when 'Allow insecure HTTP' is on, e.g. for the simulator)", raw)
+		return "", fmt.Errorf("URL %q uses plain HTTP: Carbon Black Cloud is served over HTTPS (plain HTTP is allowed only when 'Allow plain HTTP' is on, e.g. for the simulator)", raw)
 	default:
 		return "", fmt.Errorf("URL %q must start with https://", raw)
 	}

@@ -51,6 +51,26 @@ describe('ConfigEditor', () => {
     expect(screen.getByText('Allow plain HTTP')).toBeInTheDocument();
   });
 
+  it('shows what the backend would refuse next to each setting', async () => {
+    render(
+      <ConfigEditor
+        options={settings({
+          region: 'custom',
+          url: 'sim:8080',
+          orgKey: 'abcd 1234!',
+          concurrency: -3,
+          queuePollSeconds: 5,
+        })}
+        onOptionsChange={jest.fn()}
+      />
+    );
+    expect(screen.getByText('Must start with https://')).toBeInTheDocument();
+    expect(screen.getByText('Letters and digits only, e.g. ABCD1234.')).toBeInTheDocument();
+    await userEvent.click(screen.getByRole('button', { name: 'Expand section Advanced settings' }));
+    expect(screen.getByText('A whole number, not negative; leave it empty for the default.')).toBeInTheDocument();
+    expect(screen.getByText('At least 10.')).toBeInTheDocument();
+  });
+
   it('turns the history cache off and on again', async () => {
     const onChange = jest.fn();
     const { rerender } = render(<ConfigEditor options={settings({ region: 'prod02' })} onOptionsChange={onChange} />);

@@ -4,6 +4,7 @@ import { ConfigSection, DataSourceDescription } from '@grafana/plugin-ui';
 import { Combobox, Divider, Field, Input, RadioButtonGroup, SecretInput, Switch } from '@grafana/ui';
 
 import regions from '../regions.json';
+import { settingsProblems, SETTING_LIMITS } from '../validation';
 import { AuthType, CBCOptions, CBCSecureJsonData, CUSTOM_REGION } from '../types';
 
 type Props = DataSourcePluginOptionsEditorProps<CBCOptions, CBCSecureJsonData>;
@@ -131,6 +132,9 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
     </Field>
   );
   const region = jsonData.region ?? (jsonData.url ? CUSTOM_REGION : undefined);
+  // The backend's rules, shown next to the setting at fault before Save & test.
+  const problems = settingsProblems({ ...jsonData, region });
+  const problem = (key: keyof CBCOptions) => ({ invalid: Boolean(problems[key]), error: problems[key] });
 
   const setJson = (patch: Partial<CBCOptions>) => onOptionsChange({ ...options, jsonData: { ...jsonData, ...patch } });
   const text = (key: keyof CBCOptions) => (e: ChangeEvent<HTMLInputElement>) =>
@@ -149,7 +153,12 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
       />
       <Divider />
       <ConfigSection title="Connection" description="The Carbon Black Cloud console your organization signs in to.">
-        <Field label="Region" required description="Pick the host of your console, or a custom URL.">
+        <Field
+          label="Region"
+          required
+          description="Pick the host of your console, or a custom URL."
+          {...problem('region')}
+        >
           <Combobox
             id="config-region"
             width={50}
@@ -161,7 +170,12 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         </Field>
         {region === CUSTOM_REGION && (
           <>
-            <Field label="URL" required description="The console's address, e.g. https://defense.conferdeploy.net">
+            <Field
+              label="URL"
+              required
+              description="The console's address, e.g. https://defense.conferdeploy.net"
+              {...problem('url')}
+            >
               <Input
                 id="config-url"
                 width={50}
@@ -188,7 +202,12 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         title="Authentication"
         description="Create a custom API key (Settings > API Access) whose access level has READ on org.audits, and READ on jobs.status for exports, or an OAuth app or API token with the same access where VMware Cloud Services manages your logins. Use a credential for Grafana alone: reading the audit log queue takes events away from any other reader of the same credential."
       >
-        <Field label="Org key" required description="Shown under Settings > API Access, e.g. ABCD1234.">
+        <Field
+          label="Org key"
+          required
+          description="Shown under Settings > API Access, e.g. ABCD1234."
+          {...problem('orgKey')}
+        >
           <Input
             id="config-org-key"
             width={50}
@@ -207,7 +226,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         </Field>
         {authType === 'apiKey' && (
           <>
-            <Field label="API ID" required>
+            <Field label="API ID" required {...problem('apiId')}>
               <Input
                 id="config-api-id"
                 width={50}
@@ -260,11 +279,12 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           />
         </Field>
         {advanced.map((a) => (
-          <Field key={a.key} label={a.label} description={a.description}>
+          <Field key={a.key} label={a.label} description={a.description} {...problem(a.key)}>
             <Input
               id={`config-${a.key}`}
               type="number"
-              min={0}
+              min={SETTING_LIMITS[a.key]?.min ?? 0}
+              max={SETTING_LIMITS[a.key]?.max}
               width={20}
               value={(jsonData[a.key] as number | undefined) ?? ''}
               placeholder={String(a.placeholder)}
