@@ -22,6 +22,7 @@ import { VariableQueryEditor } from './components/VariableQueryEditor';
 
 import { applyAdHocFilters, interpolateQuery } from './interpolate';
 import { queryHasFilter, toggleFilter } from './modifyQuery';
+import { AnnotationQueryEditor } from './components/AnnotationQueryEditor';
 import fields from './fields.json';
 import { CBCOptions, CBCQuery, DEFAULT_QUERY, ExportStatus, FieldInfo, VariableQuery } from './types';
 
@@ -76,6 +77,7 @@ export class DataSource
     super(instanceSettings);
     this.variables = new VariableSupport(this);
     this.annotations = {
+      QueryEditor: AnnotationQueryEditor,
       prepareQuery: (anno) =>
         ({ ...DEFAULT_QUERY, ...anno.target, refId: 'Anno', queryType: 'search', format: 'table' }) as CBCQuery,
       processEvents: (_anno, frames) => of(framesToAnnotations(frames)),
@@ -116,8 +118,9 @@ export class DataSource
     return targets.length ? { ...request, targets } : undefined;
   }
 
-  getDefaultQuery(_: CoreApp): Partial<CBCQuery> {
-    return DEFAULT_QUERY;
+  /** A new query: a search shown as logs, or in an alert rule a count, the only type that alerts on. */
+  getDefaultQuery(app: CoreApp): Partial<CBCQuery> {
+    return app === CoreApp.UnifiedAlerting ? { ...DEFAULT_QUERY, queryType: 'count' } : DEFAULT_QUERY;
   }
 
   filterQuery(query: CBCQuery): boolean {

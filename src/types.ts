@@ -33,7 +33,12 @@ export interface Filters {
   verbose?: boolean;
 }
 
+/** How the query editor shows the search: filters chosen from lists, or the Lucene text. */
+export type EditorMode = 'builder' | 'code';
+
 export interface CBCQuery extends DataQuery {
+  /** The editor's mode; the backend ignores it. */
+  editorMode?: EditorMode;
   queryType?: QueryType;
   query?: string;
   criteria?: Filters;

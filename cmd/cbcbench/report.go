@@ -58,7 +58,7 @@ func (r *report) markdown() string {
 		}
 	}
 	if len(r.refreshes) > 0 {
-		fmt.Fprintf(&b, "\nDashboard refresh: the %d panels of the provisioned dashboard over the last 7 days, a first load, then %d refreshes a simulated minute apart (new events arriving), each answered without and with the history cache in turns.\n\n",
+		fmt.Fprintf(&b, "\nDashboard refresh: the %d panels of the provisioned dashboard over the last 7 days, a first load, then %d refreshes a simulated minute apart (new events arriving), answered without and with the history cache, each path in a process of its own over the same minutes.\n\n",
 			r.refreshes[0].Panels, len(r.refreshes[0].Paths[cachedPath].Times)-1)
 		b.WriteString("| Records | Path | First load | Requests | Per refresh (median) | Requests per refresh (mean) | Plugin peak RSS |\n")
 		b.WriteString("|--:|---|--:|--:|--:|--:|--:|\n")

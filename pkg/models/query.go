@@ -81,7 +81,8 @@ var grafanaKeys = map[string]bool{
 }
 
 var queryKeys = map[string]bool{
-	"query": true, "criteria": true, "exclusions": true, "sort": true, "limit": true, "groupBy": true, "topN": true,
+	"editorMode": true, // the query editor's Builder or Code, nothing to the backend
+	"query":      true, "criteria": true, "exclusions": true, "sort": true, "limit": true, "groupBy": true, "topN": true,
 }
 
 // ParseQuery reads and validates one query. The error says what is wrong and what is allowed.

@@ -31,7 +31,7 @@ function setup(statuses: ExportStatus[], start: () => Promise<ExportStatus> = ()
 }
 
 describe('ExportButton', () => {
-  const user = () => userEvent.setup();
+  const user = () => userEvent.setup({ delay: null });
 
   it('starts an export in the chosen format, shows progress and offers the download', async () => {
     const ds = setup([job('IN_PROGRESS', 200), job('COMPLETED', 500)]);
@@ -40,9 +40,14 @@ describe('ExportButton', () => {
     await u.click(screen.getByText('JSON'));
     await u.click(screen.getByText('Start export'));
     expect(ds.startExport).toHaveBeenCalledWith(expect.objectContaining({ query: 'flagged:true' }), 'json', range);
-    expect(await screen.findByText('Exporting 200 of 500 events…')).toBeInTheDocument();
+    expect(await screen.findByText('Exporting 200 of 500 events (40%)…')).toBeInTheDocument();
+    expect(screen.getByRole('progressbar', { name: 'Export progress' })).toHaveAttribute('aria-valuenow', '40');
     const link = (await screen.findByText('Download 500 events (JSON)')).closest('a');
     expect(link).toHaveAttribute('href', '/api/datasources/uid/cbc/resources/exports/7/download');
+    // Done: starting again is the secondary action, since each export is kept 30 days.
+    const again = screen.getByRole('button', { name: 'Start another export' });
+    expect(again.className).not.toEqual(link?.className);
+    expect(screen.getByText(/1970-01-01T00:00:01.000Z to 1970-01-01T00:00:02.000Z: 500 events/)).toBeInTheDocument();
   });
 
   it('stops following when cancelled', async () => {
@@ -79,7 +84,10 @@ describe('progressText', () => {
   it('shows a job without progress numbers as working, not as 0 of 0', () => {
     expect(progressText({ id: 1, status: 'IN_PROGRESS', format: 'csv' })).toBe('Exporting…');
     expect(progressText({ id: 1, status: 'IN_PROGRESS', format: 'csv', numTotal: 9, numCompleted: 3 })).toBe(
-      'Exporting 3 of 9 events…'
+      'Exporting 3 of 9 events (33%)…'
+    );
+    expect(progressText({ id: 1, status: 'IN_PROGRESS', format: 'csv', numTotal: 495315, numCompleted: 183000 })).toBe(
+      'Exporting 183,000 of 495,315 events (36%)…'
     );
   });
 });

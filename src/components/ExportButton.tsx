@@ -1,6 +1,6 @@
 import React, { useEffect, useState } from 'react';
 import { TimeRange } from '@grafana/data';
-import { Alert, Button, LinkButton, RadioButtonGroup, Stack, Text } from '@grafana/ui';
+import { Alert, Button, LinkButton, RadioButtonGroup, Stack, Text, Tooltip, useTheme2 } from '@grafana/ui';
 
 import { DataSource } from '../datasource';
 import { CBCQuery, ExportStatus } from '../types';
@@ -28,6 +28,7 @@ export function ExportButton({ datasource, query, range, pollMs = 1000 }: Props)
   const [job, setJob] = useState<ExportStatus | undefined>();
   const [error, setError] = useState<string | undefined>();
   const following = job && (job.status === 'CREATED' || job.status === 'IN_PROGRESS');
+  const done = job?.status === 'COMPLETED';
 
   useEffect(() => {
     if (!following || !job) {
@@ -60,16 +61,26 @@ export function ExportButton({ datasource, query, range, pollMs = 1000 }: Props)
 
   if (!open) {
     return (
-      <Button size="sm" variant="secondary" icon="download-alt" onClick={() => setOpen(true)}>
-        Export
-      </Button>
+      <Tooltip content="Every event the query matches over the time range, as a CSV or JSON file. Carbon Black Cloud keeps each export for 30 days.">
+        <Button size="sm" variant="secondary" icon="download-alt" onClick={() => setOpen(true)}>
+          Export
+        </Button>
+      </Tooltip>
     );
   }
   return (
     <Stack direction="column" gap={1}>
+      {range && (
+        <Text variant="bodySmall" color="secondary">
+          Exports every event the query matches from {range.from.toISOString()} to {range.to.toISOString()}
+          {done && job.numTotal !== undefined ? `: ${job.numTotal.toLocaleString('en-US')} events` : ''}. Carbon Black
+          Cloud keeps each export for 30 days.
+        </Text>
+      )}
       <Stack gap={1} alignItems="center" wrap="wrap">
         <Text variant="bodySmall">Export all matching events as</Text>
         <RadioButtonGroup
+          aria-label="Export format"
           size="sm"
           options={[
             { label: 'CSV', value: 'csv' },
@@ -80,12 +91,13 @@ export function ExportButton({ datasource, query, range, pollMs = 1000 }: Props)
           disabled={following}
         />
         {!following && (
-          <Button size="sm" onClick={start}>
-            Start export
+          <Button size="sm" variant={done ? 'secondary' : 'primary'} onClick={start}>
+            {done ? 'Start another export' : 'Start export'}
           </Button>
         )}
         {following && job && (
           <>
+            <ProgressBar job={job} />
             <Text variant="bodySmall" color="secondary">
               {progressText(job)}
             </Text>
@@ -94,9 +106,9 @@ export function ExportButton({ datasource, query, range, pollMs = 1000 }: Props)
             </Button>
           </>
         )}
-        {job?.status === 'COMPLETED' && (
+        {done && (
           <LinkButton size="sm" icon="download-alt" href={datasource.exportDownloadUrl(job.id)} download>
-            Download {job.numTotal ?? ''} events ({job.format.toUpperCase()})
+            Download {job.numTotal?.toLocaleString('en-US') ?? ''} events ({job.format.toUpperCase()})
           </LinkButton>
         )}
         <Button size="sm" variant="secondary" fill="text" onClick={() => setOpen(false)}>
@@ -130,5 +142,31 @@ export function progressText(job: ExportStatus): string {
   if (job.numTotal === undefined || job.numCompleted === undefined) {
     return 'Exporting…';
   }
-  return `Exporting ${job.numCompleted} of ${job.numTotal} events…`;
+  const percent = job.numTotal > 0 ? Math.floor((job.numCompleted / job.numTotal) * 100) : 0;
+  return `Exporting ${job.numCompleted.toLocaleString('en-US')} of ${job.numTotal.toLocaleString('en-US')} events (${percent}%)…`;
+}
+
+/** A bar of the share done, once Carbon Black Cloud reports numbers. */
+function ProgressBar({ job }: { job: ExportStatus }) {
+  const theme = useTheme2();
+  const known = job.numTotal !== undefined && job.numCompleted !== undefined && job.numTotal > 0;
+  const share = known ? Math.min(1, job.numCompleted! / job.numTotal!) : 0;
+  return (
+    <div
+      role="progressbar"
+      aria-label="Export progress"
+      aria-valuemin={0}
+      aria-valuemax={100}
+      aria-valuenow={known ? Math.floor(share * 100) : undefined}
+      style={{
+        width: 160,
+        height: 6,
+        borderRadius: 3,
+        background: theme.colors.background.secondary,
+        overflow: 'hidden',
+      }}
+    >
+      <div style={{ width: `${share * 100}%`, height: '100%', background: theme.colors.primary.main }} />
+    </div>
+  );
 }

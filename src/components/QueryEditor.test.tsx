@@ -1,93 +1,220 @@
 import React from 'react';
-import { render, screen } from '@testing-library/react';
+import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
+import { CoreApp } from '@grafana/data';
 
 import { DataSource } from '../datasource';
-import { QueryEditor } from './QueryEditor';
+import { orderLabels, QueryEditor } from './QueryEditor';
 import { CBCQuery } from '../types';
 
-function setup(query: Partial<CBCQuery> = {}) {
+// Grafana's code editor is Monaco, which Grafana loads in the browser; here a text area stands in for it (the
+// browser check drives the real one).
+jest.mock('@grafana/ui', () => ({
+  ...jest.requireActual('@grafana/ui'),
+  CodeEditor: ({ value, onBlur }: { value: string; onBlur?: (v: string) => void }) => (
+    <textarea aria-label="Query text" defaultValue={value} onBlur={(e) => onBlur?.(e.currentTarget.value)} />
+  ),
+}));
+
+const user = () => userEvent.setup({ delay: null });
+
+function setup(query: Partial<CBCQuery> = {}, app?: CoreApp, context?: 'annotations') {
   const onChange = jest.fn();
   const onRunQuery = jest.fn();
   const datasource = {
     fieldValues: jest.fn().mockResolvedValue(['alice@acme.example', 'bob@acme.example']),
   } as unknown as DataSource;
   const q: CBCQuery = { refId: 'A', queryType: 'search', ...query };
-  render(<QueryEditor query={q} onChange={onChange} onRunQuery={onRunQuery} datasource={datasource} />);
-  return { onChange, onRunQuery, datasource };
+  const view = render(
+    <QueryEditor
+      query={q}
+      onChange={onChange}
+      onRunQuery={onRunQuery}
+      datasource={datasource}
+      app={app}
+      context={context}
+    />
+  );
+  return { onChange, onRunQuery, datasource, view };
 }
 
-describe('QueryEditor', () => {
-  it('runs the query text on Enter, not on every keystroke', async () => {
-    const { onChange, onRunQuery } = setup();
-    await userEvent.type(screen.getByLabelText('Query'), 'flagged:true');
-    expect(onRunQuery).not.toHaveBeenCalled();
-    await userEvent.keyboard('{Enter}');
-    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ query: 'flagged:true' }));
-    expect(onRunQuery).toHaveBeenCalledTimes(1);
+const openOptions = (u: ReturnType<typeof user>) => u.click(screen.getByText('Options'));
+
+describe('QueryEditor header', () => {
+  it('offers the query types, Builder and Code, the syntax docs and Run query', () => {
+    setup();
+    const types = screen.getByRole('radiogroup', { name: 'Query type' });
+    expect(
+      within(types)
+        .getAllByRole('radio')
+        .map((r) => r.getAttribute('aria-label') ?? r.nextSibling?.textContent)
+    ).toHaveLength(4);
+    expect(screen.getByRole('radiogroup', { name: 'Editor mode' })).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: /Query syntax/ })).toHaveAttribute('target', '_blank');
+    expect(screen.getByRole('button', { name: /Run query/ })).toBeInTheDocument();
   });
 
   it('switches to a count over time and shows its options instead of sorting', async () => {
+    const u = user();
     const { onChange } = setup();
-    expect(screen.getByText('Sort by')).toBeInTheDocument();
-    await userEvent.click(screen.getByText('Count over time'));
+    await u.click(screen.getByText('Count over time'));
     expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ queryType: 'count' }));
   });
+});
 
-  it('shows group by and interval for a count', () => {
-    setup({ queryType: 'count', groupBy: 'category' });
-    expect(screen.getByText('Group by')).toBeInTheDocument();
-    expect(screen.getByText('Interval')).toBeInTheDocument();
-    expect(screen.queryByText('Sort by')).not.toBeInTheDocument();
+describe('QueryEditor builder', () => {
+  it('adds a filter, picks a value the backend suggests, and runs', async () => {
+    const u = user();
+    const { onChange, onRunQuery, datasource } = setup({ editorMode: 'builder' });
+    await u.click(screen.getByRole('button', { name: 'Add filter' }));
+    await u.click(screen.getByRole('combobox', { name: 'Actor values' }));
+    await u.click(await screen.findByText('bob@acme.example'));
+    expect(datasource.fieldValues).toHaveBeenCalledWith('actor', undefined);
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ criteria: { actor: ['bob@acme.example'] } }));
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it('shows each filter of the query as a row, is or is not, with its full values on hover', () => {
+    setup({
+      editorMode: 'builder',
+      criteria: { actor: ['alice@acme.example'], flagged: true },
+      exclusions: { actor_ip: ['10.0.0.1', '10.0.0.2'] },
+    });
+    expect(screen.getByRole('combobox', { name: 'Filter 1 field' })).toHaveValue('Actor');
+    expect(screen.getByRole('combobox', { name: 'Filter 2 field' })).toHaveValue('Actor IP');
+    expect(screen.getByRole('combobox', { name: 'Filter 2 operator' })).toHaveValue('is not');
+    expect(screen.getByTitle('10.0.0.1, 10.0.0.2')).toBeInTheDocument();
+  });
+
+  it('removing a filter keeps flagged, verbose and the other filters', async () => {
+    const u = user();
+    const { onChange } = setup({
+      editorMode: 'builder',
+      criteria: { actor: ['a'], flagged: true },
+      exclusions: { actor_ip: ['10.0.0.1'] },
+    });
+    await u.click(screen.getByRole('button', { name: 'Remove the Actor filter' }));
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ criteria: { flagged: true }, exclusions: { actor_ip: ['10.0.0.1'] } })
+    );
+  });
+});
+
+describe('QueryEditor code', () => {
+  it('keeps the builder filters when the text is edited, and says they apply', async () => {
+    const u = user();
+    const { onChange } = setup({ editorMode: 'code', query: 'flagged:true', criteria: { actor: ['a'] } });
+    expect(screen.getByText("The builder's filters also apply: actor is a.")).toBeInTheDocument();
+    const text = screen.getByLabelText('Query text');
+    await u.clear(text);
+    await u.type(text, 'actor_ip:10.*');
+    await u.tab();
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ query: 'actor_ip:10.*', criteria: { actor: ['a'] } })
+    );
+  });
+
+  it('marks a syntax error in place and will not run the query', async () => {
+    const u = user();
+    const { onRunQuery } = setup({ editorMode: 'code', query: 'description:"Login failed' });
+    expect(screen.getByRole('alert')).toHaveTextContent('A quoted phrase is not closed');
+    const run = screen.getByRole('button', { name: /Run query/ });
+    expect(run).toHaveAttribute('aria-disabled', 'true');
+    await u.click(screen.getByText('Count over time'));
+    expect(onRunQuery).not.toHaveBeenCalled();
+  });
+
+  it('builder → code → builder keeps every filter', async () => {
+    const u = user();
+    const query: CBCQuery = {
+      refId: 'A',
+      queryType: 'search',
+      criteria: { actor: ['a'] },
+      exclusions: { actor_ip: ['b'] },
+    };
+    const onChange = jest.fn();
+    const datasource = { fieldValues: jest.fn().mockResolvedValue([]) } as unknown as DataSource;
+    const { rerender } = render(
+      <QueryEditor query={query} onChange={onChange} onRunQuery={jest.fn()} datasource={datasource} />
+    );
+    await u.click(screen.getByText('Code'));
+    const coded = onChange.mock.lastCall[0];
+    rerender(<QueryEditor query={coded} onChange={onChange} onRunQuery={jest.fn()} datasource={datasource} />);
+    await u.click(screen.getByText('Builder'));
+    const built = onChange.mock.lastCall[0];
+    expect(built).toEqual({ ...query, editorMode: 'builder' });
+  });
+});
+
+describe('QueryEditor options', () => {
+  it('sums up the options while closed, with readable sort words', () => {
+    setup({ sort: { field: 'create_time', order: 'DESC' }, limit: 500, criteria: { flagged: true } });
+    expect(screen.getByText('Sort: time, newest first · Limit 500 · Flagged: yes')).toBeInTheDocument();
+  });
+
+  it('words the order by the field type', () => {
+    expect(orderLabels('create_time')).toEqual({ DESC: 'Newest first', ASC: 'Oldest first' });
+    expect(orderLabels('actor')).toEqual({ DESC: 'Z to A', ASC: 'A to Z' });
+    expect(orderLabels('flagged')).toEqual({ DESC: 'True first', ASC: 'False first' });
   });
 
   it('sets flagged to yes', async () => {
+    const u = user();
     const { onChange } = setup();
-    await userEvent.click(screen.getAllByText('Yes')[0]);
+    await openOptions(u);
+    await u.click(within(screen.getByRole('radiogroup', { name: 'Flagged' })).getByText('Yes'));
     expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ criteria: { flagged: true } }));
   });
 
-  it('adds an actor chip from the backend suggestions', async () => {
-    const { onChange, datasource } = setup();
-    await userEvent.click(document.getElementById('criteria-actor')!);
-    await userEvent.click(await screen.findByText('bob@acme.example'));
-    expect(datasource.fieldValues).toHaveBeenCalledWith('actor', undefined);
-    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ criteria: { actor: ['bob@acme.example'] } }));
+  it('refuses a limit above the maximum in place, and runs a good one on Enter', async () => {
+    const u = user();
+    const { onChange, onRunQuery } = setup();
+    await openOptions(u);
+    const limit = document.getElementById('query-limit')!;
+    await u.clear(limit);
+    await u.type(limit, '999999');
+    await u.tab();
+    expect(screen.getByText(/Limit must be a whole number from 1 to 200000/)).toBeInTheDocument();
+    expect(onChange).not.toHaveBeenCalledWith(expect.objectContaining({ limit: 999999 }));
+    await u.clear(limit);
+    await u.type(limit, '250{Enter}');
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ limit: 250 }));
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
   });
 
-  it('refuses a limit above the maximum', async () => {
-    const { onChange } = setup();
-    const limit = screen.getByDisplayValue('1000');
-    await userEvent.clear(limit);
-    await userEvent.type(limit, '999999');
-    await userEvent.tab();
-    expect(screen.getByText('A number from 1 to 200000')).toBeInTheDocument();
-    expect(onChange).not.toHaveBeenCalledWith(expect.objectContaining({ limit: 999999 }));
+  it('checks interval and top N in place, and runs them on Enter', async () => {
+    const u = user();
+    const { onChange, onRunQuery } = setup({ queryType: 'count' });
+    await openOptions(u);
+    await u.type(document.getElementById('count-top')!, '-3');
+    expect(screen.getByText(/A whole number from 0/)).toBeInTheDocument();
+    await u.clear(document.getElementById('count-top')!);
+    await u.type(document.getElementById('count-interval')!, '5 minutes{Enter}');
+    expect(screen.getByText('Use a width such as 30s, 5m, 1h or 1d.')).toBeInTheDocument();
+    expect(onRunQuery).not.toHaveBeenCalled();
+    await u.clear(document.getElementById('count-interval')!);
+    await u.type(document.getElementById('count-interval')!, '5m{Enter}');
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ interval: '5m' }));
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
   });
 });
 
 describe('QueryEditor follows the query', () => {
   it('shows a query changed from outside in every box, and never writes the old value back', async () => {
+    const u = user();
     const onChange = jest.fn();
     const datasource = { fieldValues: jest.fn().mockResolvedValue([]) } as unknown as DataSource;
-    const first: CBCQuery = {
-      refId: 'A',
-      queryType: 'count',
-      query: 'flagged:true',
-      limit: 10,
-      interval: '5m',
-      topN: 3,
-    };
+    const first: CBCQuery = { refId: 'A', queryType: 'count', query: 'flagged:true', interval: '5m', topN: 3 };
     const { rerender } = render(
       <QueryEditor query={first} onChange={onChange} onRunQuery={jest.fn()} datasource={datasource} />
     );
-    const second: CBCQuery = { ...first, query: 'actor:bob*', interval: '1h', topN: 7 };
+    await openOptions(u);
+    const second: CBCQuery = { ...first, interval: '1h', topN: 7 };
     rerender(<QueryEditor query={second} onChange={onChange} onRunQuery={jest.fn()} datasource={datasource} />);
-    expect(screen.getByLabelText('Query')).toHaveValue('actor:bob*');
     expect(document.getElementById('count-interval')).toHaveValue('1h');
     expect(document.getElementById('count-top')).toHaveValue(7);
-    await userEvent.click(screen.getByLabelText('Query'));
-    await userEvent.tab();
+    await u.click(document.getElementById('count-interval')!);
+    await u.tab();
     expect(onChange).not.toHaveBeenCalled();
 
     const search: CBCQuery = { refId: 'A', queryType: 'search', limit: 10 };
@@ -101,21 +228,35 @@ describe('QueryEditor follows the query', () => {
       />
     );
     expect(document.getElementById('query-limit')).toHaveValue(250);
+    expect(onChange).not.toHaveBeenCalled();
   });
 });
 
-describe('QueryEditor live queue', () => {
-  it('switches to the live queue and back without losing the query text, filters or sort', async () => {
+describe('QueryEditor where it runs', () => {
+  it('in an alert rule offers no live queue and no export', () => {
+    setup({}, CoreApp.UnifiedAlerting);
+    expect(screen.queryByText('Live queue')).not.toBeInTheDocument();
+    expect(screen.queryByText('Export')).not.toBeInTheDocument();
+    expect(screen.getByText('Count over time')).toBeInTheDocument();
+  });
+
+  it('in annotations shows no query type and no export', () => {
+    setup({ format: 'table' }, CoreApp.Dashboard, 'annotations');
+    expect(screen.queryByRole('radiogroup', { name: 'Query type' })).not.toBeInTheDocument();
+    expect(screen.queryByText('Export')).not.toBeInTheDocument();
+  });
+
+  it('the live queue offers logs or table, and keeps the search fields when switched to and back', async () => {
+    const u = user();
     const { onChange } = setup({
       query: 'flagged:true',
       criteria: { actor: ['a'] },
       sort: { field: 'actor', order: 'ASC' },
     });
-    await userEvent.click(screen.getByText('Live queue'));
+    await u.click(screen.getByText('Live queue'));
     expect(onChange).toHaveBeenLastCalledWith(
       expect.objectContaining({
         queryType: 'queue',
-        format: 'logs',
         query: 'flagged:true',
         criteria: { actor: ['a'] },
         sort: { field: 'actor', order: 'ASC' },
@@ -123,10 +264,13 @@ describe('QueryEditor live queue', () => {
     );
   });
 
-  it('explains the queue and hides the search controls', () => {
-    setup({ queryType: 'queue' });
+  it('the live queue explains itself and chooses logs or table', async () => {
+    const u = user();
+    const { onChange } = setup({ queryType: 'queue' });
     expect(screen.getByText(/streamed to the panel as it arrives/)).toBeInTheDocument();
-    expect(screen.queryByLabelText('Query')).not.toBeInTheDocument();
-    expect(screen.queryByText('Export')).not.toBeInTheDocument();
+    expect(screen.queryByRole('radiogroup', { name: 'Editor mode' })).not.toBeInTheDocument();
+    await openOptions(u);
+    await u.click(within(screen.getByRole('radiogroup', { name: 'Format' })).getByText('Table'));
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ queryType: 'queue', format: 'table' }));
   });
 });

@@ -1,29 +1,26 @@
-import React, { useState } from 'react';
-import { QueryEditorProps } from '@grafana/data';
-import { EditorField, EditorRow, EditorRows } from '@grafana/plugin-ui';
-import { Combobox, Input, RadioButtonGroup, Stack, Text } from '@grafana/ui';
+import React, { KeyboardEvent } from 'react';
+import { CoreApp, QueryEditorProps } from '@grafana/data';
+import { getTemplateSrv } from '@grafana/runtime';
+import { EditorField, EditorHeader, EditorRow, EditorRows, FlexItem } from '@grafana/plugin-ui';
+import { Button, Combobox, Input, LinkButton, RadioButtonGroup, Stack, Text } from '@grafana/ui';
 
 import { DataSource } from '../datasource';
+import fields from '../fields.json';
+import { describeRows, filterRows, withRows } from '../filters';
+import { CBCOptions, CBCQuery, DEFAULT_LIMIT, EditorMode, FieldInfo, GroupBy, SortField, SortOrder } from '../types';
+import { queryProblems } from '../validation';
 import { ExportButton } from './ExportButton';
-import { FilterChips } from './FilterChips';
-import {
-  CBCOptions,
-  CBCQuery,
-  DEFAULT_LIMIT,
-  FILTER_FIELDS,
-  FilterField,
-  Filters,
-  GROUP_BY_FIELDS,
-  GroupBy,
-  MAX_LIMIT,
-  SORTABLE_FIELDS,
-  SortField,
-  SortOrder,
-} from '../types';
+import { FilterBuilder } from './FilterBuilder';
+import { LuceneEditor } from './LuceneEditor';
+import { OptionsGroup } from './OptionsGroup';
+import { useDraft } from './useDraft';
 
-type Props = QueryEditorProps<DataSource, CBCQuery, CBCOptions>;
+type Props = QueryEditorProps<DataSource, CBCQuery, CBCOptions> & {
+  /** Set by the annotations editor: annotations are searches shown as a table, so the modes do not apply. */
+  context?: 'annotations';
+};
 
-/** The editor's view of a query type: a search shown as logs or table, or a count over time. */
+/** The editor's view of a query type: a search shown as logs or table, a count over time, or the live queue. */
 type Mode = 'logs' | 'table' | 'count' | 'queue';
 
 const modes: Array<{ label: string; value: Mode; description: string }> = [
@@ -33,18 +30,29 @@ const modes: Array<{ label: string; value: Mode; description: string }> = [
   { label: 'Live queue', value: 'queue', description: 'New events as they arrive, streamed to the panel' },
 ];
 
+export const SYNTAX_DOCS =
+  'https://developer.carbonblack.com/reference/carbon-black-cloud/platform/latest/audit-log-api/#search-audit-logs';
+
+const vocabulary = fields as FieldInfo[];
+const labelOf = (name: string) => vocabulary.find((f) => f.name === name)?.label ?? name;
+
 const tristate: Array<{ label: string; value: string }> = [
   { label: 'Any', value: 'any' },
   { label: 'Yes', value: 'true' },
   { label: 'No', value: 'false' },
 ];
 
-const fieldLabels: Record<FilterField, string> = {
-  actor: 'Actor',
-  actor_ip: 'Actor IP',
-  description: 'Description',
-  request_url: 'Request URL',
-};
+/** The words of a sort order that fit the field: newest first for a time, Z to A for text, true first for a flag. */
+export function orderLabels(field: string): Record<SortOrder, string> {
+  switch (vocabulary.find((f) => f.name === field)?.type) {
+    case 'date':
+      return { DESC: 'Newest first', ASC: 'Oldest first' };
+    case 'boolean':
+      return { DESC: 'True first', ASC: 'False first' };
+    default:
+      return { DESC: 'Z to A', ASC: 'A to Z' };
+  }
+}
 
 export function modeOf(query: CBCQuery): Mode {
   if (query.queryType === 'count' || query.queryType === 'queue') {
@@ -53,210 +61,317 @@ export function modeOf(query: CBCQuery): Mode {
   return query.format === 'table' ? 'table' : 'logs';
 }
 
-/**
- * useDraft keeps what the user is typing in a box, and follows the query when it changes from outside (Explore's
- * history, the query library, a JSON edit, a variable editor): the box never shows, nor writes back, a stale value.
- */
-function useDraft(value: string): [string, (v: string) => void] {
-  const [draft, setDraft] = useState(value);
-  const [followed, setFollowed] = useState(value);
-  if (followed !== value) {
-    // The query changed from outside: adjust during render, as React advises for state derived from props.
-    setFollowed(value);
-    setDraft(value);
-  }
-  return [draft, setDraft];
-}
-
-export function QueryEditor({ query, onChange, onRunQuery, datasource, range }: Props) {
+export function QueryEditor({ query, onChange, onRunQuery, datasource, range, app, context }: Props) {
   const [text, setText] = useDraft(query.query ?? '');
   const [limit, setLimit] = useDraft(String(query.limit ?? DEFAULT_LIMIT));
   const [interval, setIntervalDraft] = useDraft(query.interval ?? '');
   const [top, setTop] = useDraft(query.topN ? String(query.topN) : '');
+  const alerting = app === CoreApp.UnifiedAlerting;
   const mode = modeOf(query);
+  const editorMode: EditorMode = query.editorMode ?? (query.query ? 'code' : 'builder');
+  const rows = filterRows(query);
 
+  // What the boxes hold now, typed but perhaps not applied yet; the query the Run button would run.
+  const drafted: CBCQuery = {
+    ...query,
+    query: text,
+    limit: limit.trim() === '' ? undefined : Number(limit),
+    interval: interval.trim(),
+    topN: top.trim() === '' ? 0 : Number(top),
+  };
+  const problems = queryProblems(drafted);
+  const invalid = Object.keys(problems).length > 0;
+  const stale =
+    text !== (query.query ?? '') ||
+    drafted.limit !== (query.limit ?? DEFAULT_LIMIT) ||
+    drafted.interval !== (query.interval ?? '') ||
+    drafted.topN !== (query.topN ?? 0);
+
+  /** Applies a change; runs it when the whole query can run (the backend would refuse it otherwise). */
   const change = (patch: Partial<CBCQuery>) => {
-    onChange({ ...query, ...patch });
+    const next = { ...query, ...patch };
+    onChange(next);
+    if (Object.keys(queryProblems(next)).length === 0) {
+      onRunQuery();
+    }
+  };
+  const run = (overrides: Partial<CBCQuery> = {}) => {
+    const next = { ...drafted, ...overrides };
+    if (Object.keys(queryProblems(next)).length > 0) {
+      return; // each problem shows next to its field
+    }
+    onChange(next);
     onRunQuery();
   };
-  const setFilter = (side: 'criteria' | 'exclusions', patch: Partial<Filters>) =>
-    change({ [side]: { ...query[side], ...patch } });
+  const onEnter = (e: KeyboardEvent<HTMLInputElement>) => e.key === 'Enter' && run();
   const setMode = (m: Mode) => {
     switch (m) {
       case 'count':
         return change({ queryType: 'count' });
       case 'queue':
         // The query text, filters and sort stay in the query for when the user switches back; the queue ignores them.
-        return change({ queryType: 'queue', format: 'logs' });
+        return change({ queryType: 'queue', format: query.format ?? 'logs' });
       default:
         return change({ queryType: 'search', format: m });
     }
   };
+  const offered = modes.filter((m) => !alerting || m.value !== 'queue');
   const boolValue = (v?: boolean) => (v === undefined ? 'any' : String(v));
   const toBool = (v: string) => (v === 'any' ? undefined : v === 'true');
-  const limitNumber = Number(limit);
-  const limitInvalid = !Number.isInteger(limitNumber) || limitNumber < 1 || limitNumber > MAX_LIMIT;
+  const sortField = query.sort?.field ?? 'create_time';
+  const sortOrder = query.sort?.order ?? 'DESC';
+  const flags = (['flagged', 'verbose'] as const)
+    .filter((f) => query.criteria?.[f] !== undefined)
+    .map((f) => `${labelOf(f)}: ${query.criteria?.[f] ? 'yes' : 'no'}`);
+  const summary = [
+    ...(mode === 'count'
+      ? [
+          `Group by: ${query.groupBy ? labelOf(query.groupBy) : 'nothing'}`,
+          `Interval: ${query.interval || 'auto'}`,
+          `Top: ${query.topN || 'all'}`,
+        ]
+      : [
+          `Sort: ${labelOf(sortField).toLowerCase()}, ${orderLabels(sortField)[sortOrder].toLowerCase()}`,
+          `Limit ${query.limit ?? DEFAULT_LIMIT}`,
+        ]),
+    ...flags,
+  ].join(' · ');
+  const values = (field: string) =>
+    datasource.fieldValues(field, range).then((found) => [...found, ...variables().map((v) => `$${v}`)]);
 
   return (
     <EditorRows>
-      <EditorRow>
-        <EditorField label="Query type">
-          <RadioButtonGroup<Mode> options={modes} value={mode} onChange={setMode} size="sm" />
-        </EditorField>
-      </EditorRow>
+      <EditorHeader>
+        {context !== 'annotations' && (
+          <RadioButtonGroup<Mode> aria-label="Query type" options={offered} value={mode} onChange={setMode} size="sm" />
+        )}
+        <FlexItem grow={1} />
+        {mode !== 'queue' && (
+          <>
+            <LinkButton
+              size="sm"
+              variant="secondary"
+              fill="text"
+              icon="book"
+              href={SYNTAX_DOCS}
+              target="_blank"
+              rel="noreferrer"
+            >
+              Query syntax
+            </LinkButton>
+            <RadioButtonGroup<EditorMode>
+              aria-label="Editor mode"
+              size="sm"
+              options={[
+                { label: 'Builder', value: 'builder', description: 'Filters by field, chosen from lists' },
+                { label: 'Code', value: 'code', description: 'The Lucene query text, with completion' },
+              ]}
+              value={editorMode}
+              onChange={(m) => onChange({ ...query, editorMode: m })}
+            />
+          </>
+        )}
+        <Button
+          size="sm"
+          icon="play"
+          variant={stale ? 'primary' : 'secondary'}
+          disabled={invalid}
+          tooltip={invalid ? 'Fix the problems shown first' : undefined}
+          onClick={() => run()}
+        >
+          Run query
+        </Button>
+      </EditorHeader>
       {mode === 'queue' && (
         <EditorRow>
           <Text variant="bodySmall" color="secondary">
             Every new audit event, read from this credential&apos;s queue by the data source (never by the panel, so
-            viewers do not take events from one another) and streamed to the panel as it arrives.
+            viewers do not take events from one another) and streamed to the panel as it arrives. The search fields are
+            kept for when you switch back, and do not apply here.
           </Text>
         </EditorRow>
       )}
-      {mode !== 'queue' && (
-        <>
-          <EditorRow>
-            <EditorField
-              label="Query"
-              width="100%"
-              tooltip='Lucene: field:value, field:"a phrase", AND / OR / NOT, parentheses, field:(a OR b), * and ? wildcards, /regex/, ranges such as create_time:[now-1d TO now]. A bare word searches the description and the actor, IP, URL and org key.'
-            >
-              <Stack direction="column" gap={0.5}>
-                <Input
-                  id="query-text"
-                  aria-label="Query"
-                  value={text}
-                  placeholder='description:"Login failed" AND NOT actor_ip:10.*'
-                  onChange={(e) => setText(e.currentTarget.value)}
-                  onBlur={() => text !== (query.query ?? '') && change({ query: text })}
-                  onKeyDown={(e) => {
-                    if (e.key === 'Enter') {
-                      change({ query: text });
-                    }
-                  }}
-                />
-                <Text variant="bodySmall" color="secondary">
-                  Examples: description:&quot;Login failed&quot; · flagged:true · actor:alice* · &quot;api key&quot; OR
-                  connector. Press Enter to run.
-                </Text>
-              </Stack>
-            </EditorField>
-          </EditorRow>
-          {(['criteria', 'exclusions'] as const).map((side) => (
-            <EditorRow key={side}>
-              {FILTER_FIELDS.map((field) => (
-                <EditorField key={field} label={`${side === 'criteria' ? 'Include' : 'Exclude'} ${fieldLabels[field]}`}>
-                  <FilterChips
-                    id={`${side}-${field}`}
-                    values={query[side]?.[field] ?? []}
-                    placeholder="Any"
-                    loadOptions={() => datasource.fieldValues(field, range)}
-                    onChange={(values) => setFilter(side, { [field]: values.length ? values : undefined })}
-                  />
-                </EditorField>
-              ))}
-            </EditorRow>
-          ))}
-          <EditorRow>
-            <EditorField label="Flagged" tooltip="Security-relevant events, such as failed logins.">
-              <RadioButtonGroup
-                options={tristate}
-                size="sm"
-                value={boolValue(query.criteria?.flagged)}
-                onChange={(v) => setFilter('criteria', { flagged: toBool(v) })}
-              />
-            </EditorField>
-            <EditorField label="Verbose">
-              <RadioButtonGroup
-                options={tristate}
-                size="sm"
-                value={boolValue(query.criteria?.verbose)}
-                onChange={(v) => setFilter('criteria', { verbose: toBool(v) })}
-              />
-            </EditorField>
-            {mode !== 'count' && (
-              <>
-                <EditorField label="Sort by">
-                  <Combobox<SortField>
-                    id="sort-field"
-                    width={20}
-                    options={SORTABLE_FIELDS.map((f) => ({ label: f, value: f }))}
-                    value={query.sort?.field ?? 'create_time'}
-                    onChange={(o) => change({ sort: { field: o.value, order: query.sort?.order ?? 'DESC' } })}
-                  />
-                </EditorField>
-                <EditorField label="Order">
-                  <RadioButtonGroup<SortOrder>
-                    size="sm"
-                    options={[
-                      { label: 'Newest / Z-A', value: 'DESC' },
-                      { label: 'Oldest / A-Z', value: 'ASC' },
-                    ]}
-                    value={query.sort?.order ?? 'DESC'}
-                    onChange={(order) => change({ sort: { field: query.sort?.field ?? 'create_time', order } })}
-                  />
-                </EditorField>
-                <EditorField label="Limit" invalid={limitInvalid} error={`A number from 1 to ${MAX_LIMIT}`}>
-                  <Input
-                    id="query-limit"
-                    type="number"
-                    width={12}
-                    value={limit}
-                    onChange={(e) => setLimit(e.currentTarget.value)}
-                    onBlur={() => !limitInvalid && limitNumber !== query.limit && change({ limit: limitNumber })}
-                  />
-                </EditorField>
-              </>
-            )}
-            {mode === 'count' && (
-              <>
-                <EditorField label="Group by">
-                  <Combobox<GroupBy | ''>
-                    id="group-by"
-                    width={20}
-                    options={[{ label: 'Nothing', value: '' }, ...GROUP_BY_FIELDS.map((f) => ({ label: f, value: f }))]}
-                    value={query.groupBy ?? ''}
-                    onChange={(o) => change({ groupBy: o.value })}
-                  />
-                </EditorField>
-                <EditorField label="Interval" tooltip="Bucket width, e.g. 5m or 1h. Empty: Grafana's interval.">
-                  <Input
-                    id="count-interval"
-                    width={10}
-                    value={interval}
-                    placeholder="auto"
-                    onChange={(e) => setIntervalDraft(e.currentTarget.value)}
-                    onBlur={() => interval.trim() !== (query.interval ?? '') && change({ interval: interval.trim() })}
-                  />
-                </EditorField>
-                <EditorField
-                  label="Top"
-                  tooltip="Keep the N biggest groups and sum the rest into 'other'. Empty: all groups."
-                >
-                  <Input
-                    id="count-top"
-                    type="number"
-                    width={10}
-                    value={top}
-                    placeholder="all"
-                    onChange={(e) => setTop(e.currentTarget.value)}
-                    onBlur={() => {
-                      const n = Math.max(0, Number(top) || 0);
-                      if (n !== (query.topN ?? 0)) {
-                        change({ topN: n });
-                      }
-                    }}
-                  />
-                </EditorField>
-              </>
-            )}
-          </EditorRow>
-        </>
+      {mode !== 'queue' && editorMode === 'code' && (
+        <EditorRow>
+          <Stack direction="column" gap={0.5} grow={1}>
+            <LuceneEditor
+              value={query.query ?? ''}
+              source={{ values, variables }}
+              onChange={(q) => onChange({ ...query, query: q })}
+              onRun={(q) => {
+                setText(q);
+                run({ query: q });
+              }}
+            />
+            <Text variant="bodySmall" color="secondary">
+              {rows.length > 0
+                ? `The builder's filters also apply: ${describeRows(rows)}.`
+                : 'Lucene, e.g. description:"Login failed" AND NOT actor_ip:10.* — Ctrl+Space completes, Shift+Enter runs.'}
+            </Text>
+          </Stack>
+        </EditorRow>
       )}
-      {(mode === 'logs' || mode === 'table') && (
+      {mode !== 'queue' && editorMode === 'builder' && (
+        <EditorRow>
+          <Stack direction="column" gap={1} grow={1}>
+            <FilterBuilder rows={rows} values={values} onChange={(r) => change(withRows(query, r))} />
+            {query.query && (
+              <Text variant="bodySmall" color="secondary">
+                The query text also applies: {query.query} (edit it in Code).
+              </Text>
+            )}
+          </Stack>
+        </EditorRow>
+      )}
+      <EditorRow>
+        <OptionsGroup summary={mode === 'queue' ? `Format: ${query.format ?? 'logs'}` : summary} open={invalid}>
+          {mode === 'queue' ? (
+            <EditorField label="Format">
+              <RadioButtonGroup<'logs' | 'table'>
+                aria-label="Format"
+                size="sm"
+                options={[
+                  { label: 'Logs', value: 'logs' },
+                  { label: 'Table', value: 'table' },
+                ]}
+                value={query.format ?? 'logs'}
+                onChange={(format) => change({ format })}
+              />
+            </EditorField>
+          ) : (
+            <Stack gap={2} wrap="wrap" alignItems="flex-start">
+              <EditorField label="Flagged" tooltip="Security-relevant events, such as failed logins.">
+                <RadioButtonGroup
+                  aria-label="Flagged"
+                  options={tristate}
+                  size="sm"
+                  value={boolValue(query.criteria?.flagged)}
+                  onChange={(v) => change({ criteria: { ...query.criteria, flagged: toBool(v) } })}
+                />
+              </EditorField>
+              <EditorField label="Verbose" tooltip="Routine events that Carbon Black Cloud marks as detail.">
+                <RadioButtonGroup
+                  aria-label="Verbose"
+                  options={tristate}
+                  size="sm"
+                  value={boolValue(query.criteria?.verbose)}
+                  onChange={(v) => change({ criteria: { ...query.criteria, verbose: toBool(v) } })}
+                />
+              </EditorField>
+              {mode !== 'count' && (
+                <>
+                  <EditorField label="Sort by">
+                    <Combobox<SortField>
+                      id="sort-field"
+                      width={18}
+                      options={vocabulary
+                        .filter((f) => f.sort)
+                        .map((f) => ({ label: f.label, value: f.name as SortField }))}
+                      value={sortField}
+                      onChange={(o) => change({ sort: { field: o.value, order: sortOrder } })}
+                    />
+                  </EditorField>
+                  <EditorField label="Order">
+                    <RadioButtonGroup<SortOrder>
+                      aria-label="Order"
+                      size="sm"
+                      options={(['DESC', 'ASC'] as const).map((o) => ({ label: orderLabels(sortField)[o], value: o }))}
+                      value={sortOrder}
+                      onChange={(order) => change({ sort: { field: sortField, order } })}
+                    />
+                  </EditorField>
+                  <EditorField label="Limit" invalid={Boolean(problems.limit)} error={problems.limit}>
+                    <Input
+                      id="query-limit"
+                      type="number"
+                      width={12}
+                      value={limit}
+                      onChange={(e) => setLimit(e.currentTarget.value)}
+                      onBlur={() =>
+                        !problems.limit && drafted.limit !== query.limit && change({ limit: drafted.limit })
+                      }
+                      onKeyDown={onEnter}
+                    />
+                  </EditorField>
+                </>
+              )}
+              {mode === 'count' && (
+                <>
+                  <EditorField label="Group by">
+                    <Combobox<GroupBy | ''>
+                      id="group-by"
+                      width={18}
+                      options={[
+                        { label: 'Nothing', value: '' },
+                        ...vocabulary
+                          .filter((f) => f.groupBy)
+                          .map((f) => ({ label: f.label, value: f.name as GroupBy })),
+                      ]}
+                      value={query.groupBy ?? ''}
+                      onChange={(o) => change({ groupBy: o.value })}
+                    />
+                  </EditorField>
+                  <EditorField
+                    label="Interval"
+                    tooltip="Bucket width, e.g. 5m or 1h. Empty: Grafana's interval."
+                    invalid={Boolean(problems.interval)}
+                    error={problems.interval}
+                  >
+                    <Input
+                      id="count-interval"
+                      width={10}
+                      value={interval}
+                      placeholder="auto"
+                      onChange={(e) => setIntervalDraft(e.currentTarget.value)}
+                      onBlur={() =>
+                        !problems.interval &&
+                        drafted.interval !== (query.interval ?? '') &&
+                        change({ interval: drafted.interval })
+                      }
+                      onKeyDown={onEnter}
+                    />
+                  </EditorField>
+                  <EditorField
+                    label="Top"
+                    tooltip="Keep the N biggest groups and sum the rest into 'other'. Empty: all groups."
+                    invalid={Boolean(problems.topN)}
+                    error={problems.topN}
+                  >
+                    <Input
+                      id="count-top"
+                      type="number"
+                      width={10}
+                      value={top}
+                      placeholder="all"
+                      onChange={(e) => setTop(e.currentTarget.value)}
+                      onBlur={() =>
+                        !problems.topN && drafted.topN !== (query.topN ?? 0) && change({ topN: drafted.topN })
+                      }
+                      onKeyDown={onEnter}
+                    />
+                  </EditorField>
+                </>
+              )}
+            </Stack>
+          )}
+        </OptionsGroup>
+      </EditorRow>
+      {(mode === 'logs' || mode === 'table') && !alerting && context !== 'annotations' && (
         <EditorRow>
           <ExportButton datasource={datasource} query={query} range={range} />
         </EditorRow>
       )}
     </EditorRows>
   );
+}
+
+/** The dashboard's variables, offered as values. */
+function variables(): string[] {
+  try {
+    return getTemplateSrv()
+      .getVariables()
+      .map((v) => v.name);
+  } catch {
+    return []; // outside Grafana (tests, the browser check) there is no template service
+  }
 }

@@ -1,0 +1,239 @@
+import React, { useEffect, useRef } from 'react';
+import type * as monacoType from 'monaco-editor';
+import { CodeEditor, Text } from '@grafana/ui';
+
+import fields from '../fields.json';
+import { FieldInfo } from '../types';
+import { syntaxProblem } from '../validation';
+import { useDraft } from './useDraft';
+
+/** Monaco's API, as Grafana's CodeEditor hands it over. */
+type Monaco = typeof monacoType;
+
+export const LANGUAGE = 'cbc-lucene';
+const vocabulary = fields as FieldInfo[];
+
+/** What completion offers in one editor: the values of a field, and the dashboard's variables. */
+export interface CompletionSource {
+  values: (field: string) => Promise<string[]>;
+  variables: () => string[];
+}
+
+export interface Suggestion {
+  label: string;
+  insertText: string;
+  kind: 'field' | 'value' | 'variable' | 'keyword';
+  detail?: string;
+  /** How many characters before the cursor the suggestion replaces. */
+  replace: number;
+}
+
+/** quote writes a value as a Lucene term: bare when it is a plain word, a phrase otherwise. */
+export function quote(value: string): string {
+  return /^[\w.@-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+}
+
+/**
+ * suggest is the completion at the end of textBeforeCursor: the values of a field after `field:`, variables
+ * after `$`, and otherwise field names, operators and variables.
+ */
+export async function suggest(textBeforeCursor: string, source: CompletionSource): Promise<Suggestion[]> {
+  const afterField = /([a-z_]+):"?([^\s():"]*)$/.exec(textBeforeCursor);
+  if (afterField) {
+    const [typed, name, partial] = afterField;
+    const field = vocabulary.find((f) => f.name === name);
+    if (!field) {
+      return [];
+    }
+    const values =
+      field.type === 'boolean' ? ['true', 'false'] : field.values ? await source.values(name).catch(() => []) : [];
+    const needle = partial.toLowerCase();
+    return [
+      ...values
+        .filter((v) => v.toLowerCase().includes(needle))
+        .map((v) => ({
+          label: v,
+          insertText: quote(v),
+          kind: 'value' as const,
+          replace: typed.length - name.length - 1,
+        })),
+      ...variableSuggestions(source, typed.length - name.length - 1),
+    ];
+  }
+  const variable = /\$\w*$/.exec(textBeforeCursor);
+  if (variable) {
+    return variableSuggestions(source, variable[0].length);
+  }
+  const word = /[\w]*$/.exec(textBeforeCursor)?.[0] ?? '';
+  return [
+    ...vocabulary
+      .filter((f) => f.type !== 'derived')
+      .map((f) => ({
+        label: f.name,
+        insertText: `${f.name}:`,
+        kind: 'field' as const,
+        detail: f.description,
+        replace: word.length,
+      })),
+    ...['AND', 'OR', 'NOT'].map((k) => ({
+      label: k,
+      insertText: `${k} `,
+      kind: 'keyword' as const,
+      replace: word.length,
+    })),
+    ...variableSuggestions(source, word.length),
+  ];
+}
+
+function variableSuggestions(source: CompletionSource, replace: number): Suggestion[] {
+  return source
+    .variables()
+    .map((name) => ({ label: `$${name}`, insertText: `$${name}`, kind: 'variable' as const, replace }));
+}
+
+/** The completion source of each open editor, by its model; Monaco's providers are global to a language. */
+const sources = new Map<string, CompletionSource>();
+let registered = false;
+
+function registerLanguage(monaco: Monaco) {
+  if (registered) {
+    return;
+  }
+  registered = true;
+  monaco.languages.register({ id: LANGUAGE });
+  monaco.languages.setMonarchTokensProvider(LANGUAGE, {
+    tokenizer: {
+      root: [
+        [/\b(AND|OR|NOT|TO)\b|&&|\|\||!/, 'keyword'],
+        [/[a-z_]+(?=:)/, 'type'],
+        [/"([^"\\]|\\.)*"/, 'string'],
+        [/\/([^/\\]|\\.)*\//, 'regexp'],
+        [/\$\{[^}]*\}|\$\w+/, 'variable'],
+        [/[[\]{}()]/, 'delimiter.bracket'],
+        [/[*?~^]/, 'operator'],
+        [/\d+/, 'number'],
+      ],
+    },
+  });
+  const kinds = {
+    field: monaco.languages.CompletionItemKind.Field,
+    value: monaco.languages.CompletionItemKind.Value,
+    variable: monaco.languages.CompletionItemKind.Variable,
+    keyword: monaco.languages.CompletionItemKind.Keyword,
+  };
+  monaco.languages.registerCompletionItemProvider(LANGUAGE, {
+    triggerCharacters: [':', '$', '(', ' '],
+    provideCompletionItems: async (model, position) => {
+      const source = sources.get(model.uri.toString());
+      if (!source) {
+        return { suggestions: [] };
+      }
+      const line = model.getLineContent(position.lineNumber).slice(0, position.column - 1);
+      const found = await suggest(line, source);
+      return {
+        suggestions: found.map((s, i) => ({
+          label: s.label,
+          insertText: s.insertText,
+          kind: kinds[s.kind],
+          detail: s.detail,
+          sortText: String(i).padStart(4, '0'),
+          range: {
+            startLineNumber: position.lineNumber,
+            endLineNumber: position.lineNumber,
+            startColumn: position.column - s.replace,
+            endColumn: position.column,
+          },
+        })),
+      };
+    },
+  });
+}
+
+interface Props {
+  value: string;
+  source: CompletionSource;
+  onChange: (value: string) => void;
+  onRun: (value: string) => void;
+}
+
+/**
+ * The query text in Grafana's code editor (Monaco, which Grafana loads on first use, not this plugin): Lucene
+ * highlighting, completion of fields, values and variables, and syntax errors marked where they are as you
+ * type. Shift+Enter runs the query; leaving the editor keeps the text.
+ */
+export function LuceneEditor({ value, source, onChange, onRun }: Props) {
+  const sourceRef = useRef(source);
+  const runRef = useRef(onRun);
+  const [draft, setDraft] = useDraft(value);
+  const problem = syntaxProblem(draft);
+  useEffect(() => {
+    sourceRef.current = source;
+    runRef.current = onRun;
+  });
+  return (
+    <div>
+      <CodeEditor
+        value={value}
+        language={LANGUAGE}
+        height={60}
+        showLineNumbers={false}
+        showMiniMap={false}
+        containerStyles="cbc-lucene-editor"
+        monacoOptions={{
+          wordWrap: 'on',
+          lineNumbers: 'off',
+          scrollBeyondLastLine: false,
+          renderLineHighlight: 'none',
+          fixedOverflowWidgets: true,
+        }}
+        onBeforeEditorMount={registerLanguage}
+        onEditorDidMount={(editor, monaco) => {
+          const model = editor.getModel();
+          if (!model) {
+            return;
+          }
+          const key = model.uri.toString();
+          sources.set(key, {
+            values: (field) => sourceRef.current.values(field),
+            variables: () => sourceRef.current.variables(),
+          });
+          const mark = () => {
+            const found = syntaxProblem(model.getValue());
+            const at = found ? model.getPositionAt(found.offset) : undefined;
+            monaco.editor.setModelMarkers(
+              model,
+              LANGUAGE,
+              found && at
+                ? [
+                    {
+                      severity: monaco.MarkerSeverity.Error,
+                      message: found.message,
+                      startLineNumber: at.lineNumber,
+                      startColumn: at.column,
+                      endLineNumber: at.lineNumber,
+                      endColumn: at.column + 1,
+                    },
+                  ]
+                : []
+            );
+          };
+          mark();
+          editor.onDidChangeModelContent(() => {
+            mark();
+            setDraft(model.getValue());
+          });
+          editor.onDidDispose(() => sources.delete(key));
+          editor.addCommand(monaco.KeyMod.Shift | monaco.KeyCode.Enter, () => runRef.current(editor.getValue()));
+        }}
+        onBlur={(text) => text !== value && onChange(text)}
+      />
+      {problem && (
+        <div role="alert">
+          <Text variant="bodySmall" color="error">
+            {problem.message} (at character {problem.offset + 1})
+          </Text>
+        </div>
+      )}
+    </div>
+  );
+}
