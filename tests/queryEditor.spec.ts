@@ -1,6 +1,9 @@
 import { test, expect } from '@grafana/plugin-e2e';
 
-test.skip(!process.env.GRAFANA_URL, 'Set GRAFANA_URL to a Grafana running this plugin (docker compose up --build) to run the e2e specs.');
+test.skip(
+  !process.env.GRAFANA_URL,
+  'Set GRAFANA_URL to a Grafana running this plugin (docker compose up --build) to run the e2e specs.'
+);
 
 test('a panel query of failed logins returns events', async ({ panelEditPage, readProvisionedDataSource }) => {
   const ds = await readProvisionedDataSource({ fileName: 'datasources.yml' });

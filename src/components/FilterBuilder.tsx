@@ -22,20 +22,29 @@ const opOptions = [
  * a value filters nothing and stays on screen until it gets one or is removed.
  */
 export function FilterBuilder({ rows, onChange, values }: Props) {
-  // Rows being written that have no value yet: the query cannot hold them.
-  const [pending, setPending] = useState<FilterRow[]>([]);
-  const shown = [...rows, ...pending];
+  // Rows being written that have no value yet (the query cannot hold them), and the order the user made the
+  // rows in, so that a row does not jump when it gets its first value.
+  const [pending, setPending] = useState<KeyedRow[]>([]);
+  const [order, setOrder] = useState<string[]>([]);
+  const position = (key: string) => (order.includes(key) ? order.indexOf(key) : order.length);
+  const shown = [...rows.map((r) => ({ ...r, key: keyOf(r) })), ...pending]
+    .map((row, i) => ({ row, i }))
+    .sort((a, b) => position(a.row.key) - position(b.row.key) || a.i - b.i)
+    .map(({ row }) => row);
   const update = (i: number, row: FilterRow | undefined) => {
-    const next = shown.map((r, j) => (j === i ? row : r)).filter((r): r is FilterRow => r !== undefined);
+    const next = shown
+      .map((r, j) => (j === i ? row && { ...row, key: row.values.length ? keyOf(row) : pendingKey(r.key) } : r))
+      .filter((r): r is KeyedRow => r !== undefined);
+    setOrder(next.map((r) => r.key));
     setPending(next.filter((r) => r.values.length === 0));
-    onChange(next.filter((r) => r.values.length > 0));
+    onChange(next.filter((r) => r.values.length > 0).map(({ key, ...r }) => r));
   };
   return (
     <Stack direction="column" gap={1}>
       {shown.map((row, i) => {
         const label = FILTERABLE.find((f) => f.name === row.field)?.label ?? row.field;
         return (
-          <Stack key={i} gap={0.5} alignItems="center" wrap="wrap">
+          <Stack key={row.key} gap={0.5} alignItems="center" wrap="wrap">
             <HiddenLabel id={`filter-${i}-field-label`}>Filter {i + 1} field</HiddenLabel>
             <Combobox
               id={`filter-${i}-field`}
@@ -71,7 +80,11 @@ export function FilterBuilder({ rows, onChange, values }: Props) {
           size="sm"
           variant="secondary"
           icon="plus"
-          onClick={() => setPending([...pending, { field: unusedField(shown), op: 'is', values: [] }])}
+          onClick={() => {
+            const row = { field: unusedField(shown), op: 'is' as const, values: [], key: pendingKey() };
+            setPending([...pending, row]);
+            setOrder([...shown.map((r) => r.key), row.key]);
+          }}
         >
           Add filter
         </Button>
@@ -79,6 +92,15 @@ export function FilterBuilder({ rows, onChange, values }: Props) {
     </Stack>
   );
 }
+
+type KeyedRow = FilterRow & { key: string };
+
+/** A row of the query is one per field and side (the query joins rows that share both). */
+const keyOf = (row: FilterRow) => `${row.op}:${row.field}`;
+
+let pendingRows = 0;
+/** A row without values keeps the key it had while it was being written, or gets a new one. */
+const pendingKey = (key?: string) => (key?.startsWith('pending-') ? key : `pending-${++pendingRows}`);
 
 /** The first field no row names yet, so a new row starts on something useful. */
 function unusedField(rows: FilterRow[]): string {

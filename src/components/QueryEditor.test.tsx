@@ -86,6 +86,23 @@ describe('QueryEditor builder', () => {
     expect(screen.getByTitle('10.0.0.1, 10.0.0.2')).toBeInTheDocument();
   });
 
+  it('a new filter stays where it was added when it gets its first value', async () => {
+    const u = user();
+    const onChange = jest.fn();
+    const datasource = { fieldValues: jest.fn().mockResolvedValue(['bob@acme.example']) } as unknown as DataSource;
+    const first: CBCQuery = { refId: 'A', editorMode: 'builder', exclusions: { actor_ip: ['10.0.0.1'] } };
+    const props = { onChange, onRunQuery: jest.fn(), datasource };
+    const { rerender } = render(<QueryEditor query={first} {...props} />);
+    await u.click(screen.getByRole('button', { name: 'Add filter' }));
+    await u.click(screen.getByRole('combobox', { name: 'Actor values' }));
+    await u.click(await screen.findByText('bob@acme.example'));
+    rerender(<QueryEditor query={onChange.mock.lastCall[0]} {...props} />);
+    expect(screen.getByRole('combobox', { name: 'Filter 1 field' })).toHaveValue('Actor IP');
+    expect(screen.getByRole('combobox', { name: 'Filter 1 operator' })).toHaveValue('is not');
+    expect(screen.getByRole('combobox', { name: 'Filter 2 field' })).toHaveValue('Actor');
+    expect(screen.getByRole('combobox', { name: 'Filter 2 operator' })).toHaveValue('is');
+  });
+
   it('removing a filter keeps flagged, verbose and the other filters', async () => {
     const u = user();
     const { onChange } = setup({
