@@ -291,3 +291,23 @@ describe('QueryEditor where it runs', () => {
     expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ queryType: 'queue', format: 'table' }));
   });
 });
+
+describe('QueryEditor accessibility', () => {
+  it('names every button and radio group, and reaches Export in few Tab stops', async () => {
+    const u = user();
+    setup({ editorMode: 'builder', criteria: { actor: ['a'] } });
+    for (const button of screen.getAllByRole('button')) {
+      expect(button).toHaveAccessibleName();
+    }
+    for (const group of screen.getAllByRole('radiogroup')) {
+      expect(group).toHaveAccessibleName();
+    }
+    const exportButton = screen.getByRole('button', { name: 'Export' });
+    let stops = 0;
+    while (document.activeElement !== exportButton && stops < 40) {
+      await u.tab();
+      stops++;
+    }
+    expect(stops).toBeLessThanOrEqual(15);
+  });
+});
