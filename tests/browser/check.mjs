@@ -152,6 +152,16 @@ await check('builder: three filters, values from the suggestions', async () => {
     JSON.stringify(shown) === JSON.stringify(['Actor', 'is', 'Actor IP', 'is not', 'Description', 'is']),
     `rows show ${JSON.stringify(shown)}`
   );
+  // One height for every control of a row, so rows line up.
+  const heights = [];
+  for (const control of [
+    query.getByRole('combobox', { name: 'Filter 1 field' }).locator('xpath=..'),
+    query.getByRole('combobox', { name: 'Filter 1 operator' }).locator('xpath=..'),
+    query.locator('div[title="bob.analyst@acme.example"]'),
+  ]) {
+    heights.push(Math.round((await control.boundingBox()).height));
+  }
+  expectTrue(new Set(heights).size === 1, `a row's controls are ${heights.join(', ')} px high`);
   await shot(query, 'builder-three-filters');
 });
 
@@ -199,6 +209,12 @@ await check('code: a syntax error shows in place and the query does not run', as
   await page.waitForTimeout(200);
   expectTrue((await state('query')).runs === runs, 'a query with a syntax error ran');
   await shot(query, 'code-syntax-error');
+  // A long query wraps onto more lines instead of being cut off.
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(
+    `description:"Login failed" AND NOT actor_ip:(${Array.from({ length: 12 }, (_, i) => `10.0.0.${i}`).join(' OR ')})`
+  );
+  expectTrue((await query.locator('.view-line').count()) > 1, 'a long query stays on one cut-off line');
   await page.keyboard.press('Control+A');
   await page.keyboard.type('description:"Login failed"');
   await page.keyboard.press('Shift+Enter');
