@@ -2,7 +2,6 @@ import React from 'react';
 import { render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 
-import { DataSource } from '../datasource';
 import { EXAMPLES, QueryHelp } from './QueryHelp';
 import { syntaxProblem } from '../validation';
 
@@ -11,7 +10,7 @@ describe('QueryHelp', () => {
     const onClickExample = jest.fn();
     render(
       <QueryHelp
-        datasource={{} as DataSource}
+        datasource={{} as never}
         query={{ refId: 'A', criteria: { actor: ['a'] } }}
         onClickExample={onClickExample}
       />
