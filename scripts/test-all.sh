@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything the project needs and runs every check: Go vet, golangci-lint and tests (with -race), the Python SDK
+# Installs everything the project needs (npm, Go and pip packages, Debian's redis-server and chromium) and runs every check:
+# Go vet, golangci-lint and tests (with -race, several Grafana replicas against a real Redis among them), the Python SDK
 # conformance tests against the simulator, brief fuzzing, Jest, typecheck, lint, the editors in headless Chromium, the frontend
 # and backend builds, one small benchmark run, the plugin archive and the Grafana plugin validator. Exits non-zero as soon as anything fails.
 set -euo pipefail
@@ -23,8 +24,20 @@ gobin=$(go env GOPATH)/bin
 [ -x "$gobin/golangci-lint" ] || go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 "$gobin/golangci-lint" run ./pkg/... ./cmd/...
 
+step "Debian packages: redis-server, for the tests of several Grafana replicas"
+apt_install() {
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  else
+    echo "Missing: sudo apt-get install $*" >&2
+    exit 1
+  fi
+}
+command -v redis-server >/dev/null || apt_install redis-server
+
 step "Go tests (race detector)"
-go test -race -count=1 ./pkg/... ./cmd/...
+# The tests start redis-server themselves on free ports; here they must not skip for want of it.
+REDIS_REQUIRED=1 go test -race -count=1 ./pkg/... ./cmd/...
 
 step "Fuzzing every parser, briefly: query text, query model, settings, CBC bodies, resource routes"
 fuzz() { go test -run '^$' -fuzz "^$1\$" -fuzztime 8s "$2"; }
@@ -41,14 +54,7 @@ npm run lint
 npm run test:ci
 
 step "Browser check of the editors (headless Chromium)"
-if ! command -v chromium >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    echo "Chromium is missing: sudo apt-get install chromium" >&2
-    exit 1
-  fi
-fi
+command -v chromium >/dev/null || apt_install chromium
 CHROMIUM=$(command -v chromium) npm run test:browser
 
 step "Frontend production build"

@@ -83,6 +83,10 @@ export interface CBCOptions extends DataSourceJsonData {
   settleMinutes?: number;
   historyMaxAgeMinutes?: number;
   historyCacheMB?: number;
+  /** Redis shared by several Grafana replicas; grafana.ini's [plugin.seed-cbcauditlogs-datasource] wins. */
+  redisAddress?: string;
+  redisTls?: boolean;
+  redisKeyPrefix?: string;
   queuePollSeconds?: number;
   queueBackfillMinutes?: number;
   queueBufferSize?: number;
@@ -94,6 +98,7 @@ export interface CBCSecureJsonData {
   apiSecret?: string;
   clientSecret?: string;
   apiToken?: string;
+  redisPassword?: string;
 }
 
 /** The three ways Carbon Black Cloud signs in, as the official SDK has them. */

@@ -63,6 +63,11 @@ describe('settings validation', () => {
     });
   });
 
+  it('wants a Redis address as host:port', () => {
+    expect(settingsProblems({ redisAddress: 'redis' } as never).redisAddress).toBe('host:port, e.g. redis:6379');
+    expect(settingsProblems({ redisAddress: 'redis:6379' } as never)).toEqual({});
+  });
+
   it('names the switch that allows plain HTTP', () => {
     expect(settingsProblems({ region: 'custom', url: 'http://sim:8080' } as never).url).toMatch(/"Allow plain HTTP"/);
     expect(settingsProblems({ region: 'custom', url: 'http://sim:8080', allowInsecureHttp: true } as never)).toEqual(

@@ -139,6 +139,10 @@ export function settingsProblems(o: CBCOptions): SettingsProblems {
   if ((o.authType ?? 'apiKey') === 'apiKey' && apiId !== '' && !ORG_KEY.test(apiId)) {
     out.apiId = 'Letters and digits only, e.g. ABCDEFGHIJ.';
   }
+  const redis = (o.redisAddress ?? '').trim();
+  if (redis !== '' && !/^[^\s:/]+:\d{1,5}$/.test(redis)) {
+    out.redisAddress = 'host:port, e.g. redis:6379';
+  }
   for (const [key, limit] of Object.entries(SETTING_LIMITS) as Array<
     [keyof CBCOptions, { min?: number; max: number }]
   >) {

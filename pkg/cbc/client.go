@@ -54,6 +54,9 @@ type Config struct {
 	Transport     http.RoundTripper
 	Logger        log.Logger // default: the SDK's logger; requests at debug level, never their headers
 	Observer      Observer   // sees every request, for metrics; may be nil
+	// SharedBudget, when set, is the request budget of every Grafana replica of this data source together
+	// (pkg/cluster); RequestBudget then applies only while it cannot be reached.
+	SharedBudget SharedBudget
 }
 
 // Observer is told of each request sent to CBC and of each wait for the request budget.
@@ -113,6 +116,8 @@ func New(cfg Config) *Client {
 		slots:   make(chan struct{}, cfg.Concurrency),
 		backoff: jitteredBackoff,
 	}
+	c.limiter.shared = cfg.SharedBudget
+
 	pooled, single := cfg.Transport, cfg.Transport
 	if pooled == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()

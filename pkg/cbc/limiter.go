@@ -13,6 +13,7 @@ const BudgetWindow = 5 * time.Minute
 // limiter spends a client's request budget (at most n requests in any BudgetWindow) and holds every request
 // while CBC has told us to back off (a 429's Retry-After). All work of one data source shares one limiter.
 type limiter struct {
+	shared       SharedBudget // nil without Grafana replicas sharing one budget
 	mu           sync.Mutex
 	now          func() time.Time
 	budget       int
@@ -30,7 +31,7 @@ func newLimiter(budget int, window time.Duration, now func() time.Time, onWait f
 // pass first: waiting for a slot that arrives after the deadline only delays the error.
 func (l *limiter) wait(ctx context.Context) error {
 	for {
-		delay, held := l.reserve()
+		delay, held := l.reserveShared(ctx)
 		if delay <= 0 {
 			return nil
 		}
@@ -63,6 +64,32 @@ func (l *limiter) refusal(delay time.Duration, held bool) *Error {
 		l.budget, l.window, delay.Round(time.Second), when)}
 }
 
+// SharedBudget is a request budget several Grafana replicas share: Reserve records a request and returns 0
+// when it may be sent now, else how long to wait and whether a 429 holds everyone; Hold makes every replica
+// wait d.
+type SharedBudget interface {
+	Reserve(ctx context.Context) (wait time.Duration, held bool, err error)
+	Hold(ctx context.Context, d time.Duration) error
+}
+
+// reserveShared reserves from the shared budget, and from this client's own while the shared one cannot be
+// reached: requests go on, counted locally, rather than stop. A 429 this client saw holds it either way.
+func (l *limiter) reserveShared(ctx context.Context) (time.Duration, bool) {
+	if l.shared == nil {
+		return l.reserve()
+	}
+	l.mu.Lock()
+	local := l.blockedUntil.Sub(l.now())
+	l.mu.Unlock()
+	if local > 0 {
+		return local, true
+	}
+	if delay, held, err := l.shared.Reserve(ctx); err == nil {
+		return delay, held
+	}
+	return l.reserve()
+}
+
 // reserve records a request and returns 0 if one may be sent now, else how long to wait and whether CBC
 // holds us back (a 429) rather than our own budget.
 func (l *limiter) reserve() (time.Duration, bool) {
@@ -85,8 +112,11 @@ func (l *limiter) reserve() (time.Duration, bool) {
 	return 0, false
 }
 
-// block holds every request until d has passed.
+// block holds every request until d has passed, on every replica when the budget is shared.
 func (l *limiter) block(d time.Duration) {
+	if l.shared != nil {
+		_ = l.shared.Hold(context.Background(), d) // unreachable: this client's own hold below still applies
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if until := l.now().Add(d); until.After(l.blockedUntil) {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -90,9 +91,16 @@ type Settings struct {
 	HistoryMaxAgeMinutes int  `json:"historyMaxAgeMinutes"`
 	HistoryCacheMB       int  `json:"historyCacheMB"`
 
-	APISecret    string `json:"-"`
-	ClientSecret string `json:"-"` // secureJsonData clientSecret
-	APIToken     string `json:"-"` // secureJsonData apiToken
+	// Redis shared by several Grafana replicas (README, "Running several Grafana replicas"); grafana.ini's
+	// [plugin.seed-cbcauditlogs-datasource] section wins over these.
+	RedisAddress   string `json:"redisAddress"`
+	RedisTLS       bool   `json:"redisTls"`
+	RedisKeyPrefix string `json:"redisKeyPrefix"`
+
+	APISecret     string `json:"-"`
+	RedisPassword string `json:"-"` // secureJsonData redisPassword
+	ClientSecret  string `json:"-"` // secureJsonData clientSecret
+	APIToken      string `json:"-"` // secureJsonData apiToken
 }
 
 // Credential types.
@@ -113,6 +121,8 @@ func LoadSettings(source backend.DataSourceInstanceSettings) (Settings, error) {
 	}
 	s.APISecret = source.DecryptedSecureJSONData["apiSecret"]
 	s.ClientSecret = source.DecryptedSecureJSONData["clientSecret"]
+	s.RedisPassword = source.DecryptedSecureJSONData["redisPassword"]
+	s.RedisAddress = strings.TrimSpace(s.RedisAddress)
 	s.APIToken = strings.TrimSpace(source.DecryptedSecureJSONData["apiToken"])
 	s.ClientID = strings.TrimSpace(s.ClientID)
 	s.CSPURL = strings.TrimRight(strings.TrimSpace(s.CSPURL), "/")
@@ -169,6 +179,11 @@ func (s Settings) Validate() error {
 			problems = append(problems, fmt.Errorf("%s %d is too large: at most %d %s", n.name, n.value, n.max, n.unit))
 		}
 	}
+	if s.RedisAddress != "" {
+		if host, port, err := net.SplitHostPort(s.RedisAddress); err != nil || host == "" || port == "" {
+			problems = append(problems, fmt.Errorf("Redis address %q is malformed: expected host:port, e.g. redis:6379", s.RedisAddress))
+		}
+	}
 	if s.QueuePollSeconds > 0 && time.Duration(s.QueuePollSeconds)*time.Second < MinQueuePoll {
 		problems = append(problems, fmt.Errorf("queue poll interval must be at least %d seconds", int(MinQueuePoll.Seconds())))
 	}
@@ -215,7 +230,9 @@ func (s Settings) credentialProblems() []error {
 }
 
 // Secrets are the settings' secrets, which no message may show.
-func (s Settings) Secrets() []string { return []string{s.APISecret, s.ClientSecret, s.APIToken} }
+func (s Settings) Secrets() []string {
+	return []string{s.APISecret, s.ClientSecret, s.APIToken, s.RedisPassword}
+}
 
 // CSP is the VMware Cloud Services host that OAuth apps and API tokens sign in at.
 func (s Settings) CSP() (string, error) {

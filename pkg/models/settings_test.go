@@ -39,6 +39,7 @@ func TestSettingsValidation(t *testing.T) {
 		"ftp":              {`{"url":"ftp://cbc.example","orgKey":"A","apiId":"B"}`, "S", "must start with https://"},
 		"org key missing":  {`{"region":"prod02","apiId":"B"}`, "S", "org key is missing"},
 		"org key shape":    {`{"region":"prod02","orgKey":"AB CD","apiId":"B"}`, "S", "org key \"AB CD\" is malformed"},
+		"redis address":    {`{"region":"prod02","orgKey":"ABCD","apiId":"B","redisAddress":"redis"}`, "S", "Redis address \"redis\" is malformed: expected host:port"},
 		"api id shape":     {`{"region":"prod02","orgKey":"A","apiId":"B/C"}`, "S", "API ID \"B/C\" is malformed"},
 		"secret missing":   {`{"region":"prod02","orgKey":"A","apiId":"B"}`, "", "API secret key is missing"},
 		"secret spaces":    {`{"region":"prod02","orgKey":"A","apiId":"B"}`, "a b", "white space"},

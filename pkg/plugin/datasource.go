@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"os"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
+	"github.com/seed/cbcauditlogs/pkg/cluster"
 	"github.com/seed/cbcauditlogs/pkg/history"
 	"github.com/seed/cbcauditlogs/pkg/metrics"
 	"github.com/seed/cbcauditlogs/pkg/models"
@@ -37,7 +39,8 @@ type Datasource struct {
 	history     *history.Cache // nil when the settings turn it off
 	resources   backend.CallResourceHandler
 	exports     *exportRegistry
-	drainer     *queue.Drainer
+	drainer     *queue.Drainer      // with replicas, this replica's feed of the shared stream
+	replicas    *replicas           // nil unless several Grafana replicas share the queue through Redis
 	admission   *semaphore.Weighted // see admission.go
 	uid         string
 	factory     *Factory
@@ -50,7 +53,10 @@ type Datasource struct {
 type Factory struct {
 	// Now is the history cache's clock; nil means time.Now. The refresh benchmark replays a dashboard's
 	// refreshes a minute apart on a clock of its own.
-	Now     func() time.Time
+	Now func() time.Time
+	// Cluster is the installation's Redis (grafana.ini, handed over as GF_PLUGIN_* variables); it wins over a
+	// data source's own Redis settings.
+	Cluster cluster.Config
 	mu      sync.Mutex
 	live    map[string]*Datasource // by data source uid
 	metrics *metrics.Metrics
@@ -59,7 +65,7 @@ type Factory struct {
 // NewFactory makes a factory with no instances, whose metrics registerer collects (Grafana scrapes the default
 // registerer through the SDK).
 func NewFactory(registerer prometheus.Registerer) *Factory {
-	f := &Factory{live: map[string]*Datasource{}, metrics: metrics.New(registerer)}
+	f := &Factory{live: map[string]*Datasource{}, metrics: metrics.New(registerer), Cluster: cluster.FromEnv(os.Getenv)}
 	registerer.MustRegister(metrics.GaugeCollector{Read: f.gauges})
 	return f
 }
@@ -108,8 +114,12 @@ func (f *Factory) NewDatasource(ctx context.Context, source backend.DataSourceIn
 		ds.settingsErr = redacted(ds.settingsErr, settings.Secrets())
 	}
 	ds.resources = ds.resourceHandler()
+	var shared *cluster.Shared
 	if ds.settingsErr == nil {
 		baseURL, _ := settings.BaseURL()
+		if cfg := cluster.Resolve(f.Cluster, cluster.Config{Addr: settings.RedisAddress, Password: settings.RedisPassword, TLS: settings.RedisTLS, KeyPrefix: settings.RedisKeyPrefix}); cfg.Enabled() {
+			shared = cluster.Open(cfg, source.UID, baseURL+" "+settings.OrgKey+" "+settings.Identity())
+		}
 		ds.client = cbc.New(cbc.Config{
 			BaseURL:       baseURL,
 			OrgKey:        settings.OrgKey,
@@ -122,6 +132,7 @@ func (f *Factory) NewDatasource(ctx context.Context, source backend.DataSourceIn
 			Bearer:        bearer(settings),
 			Logger:        backend.Logger.With("datasource", source.UID),
 			Observer:      ds.metrics,
+			SharedBudget:  sharedBudget(shared, settings.EffectiveRequestBudget()),
 		})
 		ds.cache = newSearchCache(settings.CacheTTL(), ds.metrics.Cache)
 		if !settings.DisableHistoryCache {
@@ -144,14 +155,19 @@ func (f *Factory) NewDatasource(ctx context.Context, source backend.DataSourceIn
 			MaxAge:   settings.QueueBufferAge(),
 			Logger:   backend.Logger.With("datasource", source.UID),
 		}
-		if old != nil && old.drainer != nil && sameQueue(old.settings, settings) {
+		switch {
+		case shared != nil:
+			// One replica drains, through a lease; each follows the shared stream into its own feed.
+			ds.replicas = newReplicas(shared, ds.client, cfg, source.UID)
+			ds.drainer = ds.replicas.feed
+		case old != nil && old.drainer != nil && old.replicas == nil && sameQueue(old.settings, settings):
 			ds.drainer = queue.TakeOver(old.drainer, ds.client, cfg)
-		} else {
+		default:
 			ds.drainer = queue.New(ds.client, cfg)
 		}
 	}
-	if old != nil && old.drainer != nil {
-		old.drainer.Stop() // another key's or org's queue, or already handed over: it must stop reading now
+	if old != nil {
+		old.stopQueue() // another key's or org's queue, or already handed over: it must stop reading now
 	}
 	return ds, nil
 }
@@ -193,12 +209,38 @@ func (d *Datasource) Dispose() {
 		d.factory.metrics.Forget(d.uid)
 	}
 	d.factory.mu.Unlock()
-	if d.drainer != nil {
-		d.drainer.Stop()
-	}
+	d.stopQueue()
 	if d.client != nil {
 		d.client.Close()
 	}
+}
+
+// startQueue starts reading the queue on first use: the drain, or with replicas the shared stream and the
+// contest for the lease.
+func (d *Datasource) startQueue() {
+	if d.replicas != nil {
+		d.replicas.begin()
+		return
+	}
+	d.drainer.Start()
+}
+
+// stopQueue stops reading the queue; with replicas, this one gives the lease up. Safe to call more than once.
+func (d *Datasource) stopQueue() {
+	switch {
+	case d.replicas != nil:
+		d.replicas.stopOnce()
+	case d.drainer != nil:
+		d.drainer.Stop()
+	}
+}
+
+// sharedBudget is the budget of every replica together, or nil without replicas.
+func sharedBudget(shared *cluster.Shared, limit int) cbc.SharedBudget {
+	if shared == nil {
+		return nil
+	}
+	return shared.Budget(limit, cbc.BudgetWindow)
 }
 
 // configError is what queries and resources answer while the settings are unusable.

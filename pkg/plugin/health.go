@@ -15,11 +15,12 @@ import (
 
 // healthDetails is the JSON Grafana shows under the health message.
 type healthDetails struct {
-	Problems []string      `json:"problems,omitempty"`
-	Kind     string        `json:"kind,omitempty"`
-	Status   int           `json:"status,omitempty"`
-	Error    string        `json:"error,omitempty"`
-	Queue    *queue.Status `json:"queue,omitempty"`
+	Problems []string       `json:"problems,omitempty"`
+	Kind     string         `json:"kind,omitempty"`
+	Status   int            `json:"status,omitempty"`
+	Error    string         `json:"error,omitempty"`
+	Queue    *queue.Status  `json:"queue,omitempty"`
+	Replicas *clusterStatus `json:"replicas,omitempty"`
 }
 
 // CheckHealth validates the settings, then runs a one-row search. It never reads the queue: that would take
@@ -36,7 +37,11 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 		if notice := drain.IncompleteNotice(); notice != "" {
 			message += ". Live queue: " + notice
 		}
-		return healthResult(backend.HealthStatusOk, message, healthDetails{Queue: &drain}), nil
+		details := healthDetails{Queue: &drain}
+		if d.replicas != nil {
+			message += d.replicasHealth(ctx, &details)
+		}
+		return healthResult(backend.HealthStatusOk, message, details), nil
 	}
 	if err == nil {
 		return healthResult(backend.HealthStatusError, "Audit log search works, but the live queue drain has stopped: "+drain.Stopped, healthDetails{Queue: &drain}), nil
@@ -52,6 +57,21 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 		message = "Signing in failed: " + err.Error() // names the step: the token exchange, or CBC refusing the token
 	}
 	return healthResult(backend.HealthStatusError, message, details), nil
+}
+
+// replicasHealth says how the shared queue of several Grafana replicas is: Redis reachable, and which replica
+// drains.
+func (d *Datasource) replicasHealth(ctx context.Context, details *healthDetails) string {
+	st := d.replicas.status()
+	details.Replicas = &st
+	if err := d.replicas.shared.Ping(ctx); err != nil {
+		return ". Redis, shared by the Grafana replicas, is unreachable (" + err.Error() + "): searches and counts work, the live queue waits until it answers"
+	}
+	holder, _ := d.replicas.shared.Holder(ctx)
+	if holder == "" {
+		return ". Redis is shared by the Grafana replicas; no replica drains the live queue yet (it starts with the first live panel or queue query)"
+	}
+	return ". Redis is shared by the Grafana replicas; the live queue is drained by " + holder
 }
 
 func healthResult(status backend.HealthStatus, message string, details healthDetails) *backend.CheckHealthResult {

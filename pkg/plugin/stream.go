@@ -13,6 +13,7 @@ import (
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/frames"
 	"github.com/seed/cbcauditlogs/pkg/models"
+	"github.com/seed/cbcauditlogs/pkg/queue"
 )
 
 var _ backend.StreamHandler = (*Datasource)(nil)
@@ -36,7 +37,7 @@ func (d *Datasource) queueQuery(q models.Query) (backend.DataResponse, error) {
 		// The editor keeps them for when the user switches back to a search.
 		notices = append(notices, info("The live queue shows every new event: the query text, filters and sort are kept for a search, and ignored here."))
 	}
-	d.drainer.Start()
+	d.startQueue()
 	records := d.drainer.Records(q.TimeRange.From, q.TimeRange.To)
 	if len(records) > q.Limit {
 		notices = append(notices, info(fmt.Sprintf("Showing the newest %d of %d queued events.", q.Limit, len(records))))
@@ -48,6 +49,11 @@ func (d *Datasource) queueQuery(q models.Query) (backend.DataResponse, error) {
 	}
 	if notice := st.IncompleteNotice(); notice != "" {
 		notices = append(notices, warning(notice))
+	}
+	if d.replicas != nil {
+		if notice := d.replicas.notice(); notice != "" {
+			notices = append(notices, warning(notice))
+		}
 	}
 	frame := queueFrame(q.Format, records)
 	frame.Meta.Notices = notices
@@ -69,7 +75,7 @@ func (d *Datasource) SubscribeStream(_ context.Context, req *backend.SubscribeSt
 	if _, ok := streamFormat(req.Path); !ok || d.drainer == nil {
 		return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusNotFound}, nil
 	}
-	d.drainer.Start()
+	d.startQueue()
 	return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusOK}, nil
 }
 
@@ -86,7 +92,7 @@ func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamReques
 	if !ok || d.drainer == nil {
 		return fmt.Errorf("no stream at %q", req.Path)
 	}
-	d.drainer.Start()
+	d.startQueue()
 	sub := d.drainer.Subscribe()
 	defer sub.Close()
 	for {
@@ -134,5 +140,13 @@ func (d *Datasource) PublishStream(context.Context, *backend.PublishStreamReques
 }
 
 func (d *Datasource) handleQueueStatus(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, d.drainer.Status())
+	if d.replicas == nil {
+		writeJSON(w, http.StatusOK, d.drainer.Status())
+		return
+	}
+	cs := d.replicas.status()
+	writeJSON(w, http.StatusOK, struct {
+		queue.Status
+		Replicas clusterStatus `json:"replicas"`
+	}{d.drainer.Status(), cs})
 }

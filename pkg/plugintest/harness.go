@@ -129,8 +129,16 @@ type Plugin struct {
 // LaunchPlugin starts the plugin binary as Grafana does and connects to every service it offers. Kill ends it.
 func LaunchPlugin(binary string) (*Plugin, error) { return launch(binary, io.Discard) }
 
+// LaunchPluginWithEnv starts the plugin with extra environment variables, as Grafana passes grafana.ini's
+// [plugin.<id>] settings (GF_PLUGIN_*).
+func LaunchPluginWithEnv(binary string, env ...string) (*Plugin, error) {
+	return launch(binary, io.Discard, env...)
+}
+
 // launch starts the plugin with its log lines (its standard error, as Grafana reads it) going to output.
-func launch(binary string, output io.Writer) (*Plugin, error) {
+func launch(binary string, output io.Writer, env ...string) (*Plugin, error) {
+	cmd := exec.Command(binary)
+	cmd.Env = append(os.Environ(), env...)
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig: goplugin.HandshakeConfig{
 			ProtocolVersion:  grpcplugin.ProtocolVersion,
@@ -145,7 +153,7 @@ func launch(binary string, output io.Writer) (*Plugin, error) {
 				"stream":      &grpcplugin.StreamGRPCPlugin{},
 			},
 		},
-		Cmd:              exec.Command(binary),
+		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		Logger:           hclog.New(&hclog.LoggerOptions{Output: output, Level: hclog.Trace}),
 	})
@@ -278,6 +286,9 @@ func PeakRSS(pid int) (int64, error) {
 func (p *Plugin) ResetPeakRSS() error {
 	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", p.client.ReattachConfig().Pid), []byte("5"), 0)
 }
+
+// Pid is the plugin process's id.
+func (p *Plugin) Pid() int { return p.client.ReattachConfig().Pid }
 
 // Exited reports whether the plugin process has ended (it must not, whatever it is sent).
 func (p *Plugin) Exited() bool { return p.client.Exited() }

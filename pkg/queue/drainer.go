@@ -96,6 +96,7 @@ type state struct {
 	pending []*Span
 	legacy  bool
 
+	emptied              bool // the last read took the whole backlog CBC reported
 	lastPoll             time.Time
 	drained, backfilled  int
 	recovered, backlog   int
@@ -329,8 +330,9 @@ func (d *Drainer) poll() bool {
 		d.st.drained += len(batch)
 		d.add(fresh)
 		d.publish(fresh)
+		emptied := d.st.emptied
 		d.mu.Unlock()
-		if len(batch) == 0 {
+		if len(batch) == 0 || emptied {
 			return true
 		}
 	}
@@ -425,6 +427,9 @@ func (d *Drainer) read() ([]cbc.Record, error) {
 			if err == nil {
 				d.mu.Lock()
 				d.st.backlog = max(page.NumAvailable-len(page.Results), 0)
+				// num_available is the backlog before the read: when the read took all of it, another read now
+				// would only find the queue empty.
+				d.st.emptied = page.NumAvailable > 0 && page.NumAvailable <= len(page.Results)
 				d.mu.Unlock()
 			}
 			return page.Results, err
@@ -442,6 +447,17 @@ func (d *Drainer) read() ([]cbc.Record, error) {
 func routeMissing(err error) bool {
 	var apiErr *cbc.Error
 	return errors.As(err, &apiErr) && apiErr.Kind == cbc.KindNotFound && !apiErr.NamesOrg
+}
+
+// Deliver hands the buffer and the subscribers events read elsewhere: the stream several Grafana replicas share,
+// which one of them drains (pkg/cluster). A drainer fed this way is never started.
+func (d *Drainer) Deliver(records []cbc.Record) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.st.drained += len(records)
+	d.st.lastPoll = d.cfg.Now()
+	d.add(records)
+	d.publish(records)
 }
 
 // add inserts records in time order and evicts by age and count. The caller holds d.mu.

@@ -110,8 +110,8 @@ const DEFAULT_CSP = 'https://console.cloud.vmware.com';
 export function ConfigEditor({ options, onOptionsChange }: Props) {
   const { jsonData, secureJsonFields } = options;
   const authType = jsonData.authType ?? 'apiKey';
-  const secret = (key: keyof CBCSecureJsonData, id: string, label: string, placeholder: string) => (
-    <Field label={label} required>
+  const secret = (key: keyof CBCSecureJsonData, id: string, label: string, placeholder: string, required = true) => (
+    <Field label={label} required={required}>
       <SecretInput
         id={id}
         width={50}
@@ -278,6 +278,49 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             onChange={(e) => setJson({ disableHistoryCache: e.currentTarget.checked ? undefined : true })}
           />
         </Field>
+        <Field
+          label="Redis address"
+          description="Only for several Grafana replicas: host:port of a Redis they share, so that one replica drains the queue, all share one request budget and one cache. Set in grafana.ini ([plugin.seed-cbcauditlogs-datasource] redis_address), that one wins."
+          {...problem('redisAddress')}
+        >
+          <Input
+            id="config-redis-address"
+            width={40}
+            value={jsonData.redisAddress ?? ''}
+            placeholder="redis:6379"
+            onChange={text('redisAddress')}
+          />
+        </Field>
+        {jsonData.redisAddress && (
+          <>
+            {secret(
+              'redisPassword',
+              'config-redis-password',
+              'Redis password',
+              'Empty when Redis asks for none',
+              false
+            )}
+            <Field label="Redis over TLS">
+              <Switch
+                id="config-redis-tls"
+                value={jsonData.redisTls ?? false}
+                onChange={(e) => setJson({ redisTls: e.currentTarget.checked || undefined })}
+              />
+            </Field>
+            <Field
+              label="Redis key prefix"
+              description="Keeps this Grafana's keys apart in a Redis shared with others."
+            >
+              <Input
+                id="config-redis-prefix"
+                width={40}
+                value={jsonData.redisKeyPrefix ?? ''}
+                placeholder="cbcauditlogs"
+                onChange={text('redisKeyPrefix')}
+              />
+            </Field>
+          </>
+        )}
         {advanced.map((a) => (
           <Field key={a.key} label={a.label} description={a.description} {...problem(a.key)}>
             <Input

@@ -1,0 +1,283 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
+
+	"github.com/seed/cbcauditlogs/pkg/cbc"
+	"github.com/seed/cbcauditlogs/pkg/cluster"
+	"github.com/seed/cbcauditlogs/pkg/queue"
+)
+
+// replicas is a data source's part in a cluster of Grafana replicas sharing one Redis (README, "Running several
+// Grafana replicas"). Every replica follows the shared stream into its own buffer and subscribers (the feed);
+// the one replica that holds the lease also drains CBC's queue and appends what it drained to the stream.
+type replicas struct {
+	shared *cluster.Shared
+	lease  *cluster.Lease
+	feed   *queue.Drainer // this replica's buffer and subscribers, fed from the stream; never polls
+	source queue.Source
+	cfg    queue.Config
+	logger log.Logger
+
+	start  sync.Once
+	end    sync.Once
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	relay chan []cbc.Record // batches the leader drained, on their way to the stream
+
+	mu       sync.Mutex
+	leader   *queue.Drainer // while this replica holds the lease
+	redisErr string         // the last failure to reach Redis; "" while it answers
+	seen     map[string]time.Time
+}
+
+// leaseTTL is how long a dead holder keeps the lease: another replica takes over within it.
+const leaseTTL = 15 * time.Second
+
+// relayDepth bounds the drained batches waiting for Redis: past it the oldest are left to the next holder's
+// backfill, which searches from the newest appended event.
+const relayDepth = 1000
+
+func newReplicas(shared *cluster.Shared, source queue.Source, cfg queue.Config, uid string) *replicas {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	host, _ := os.Hostname()
+	ctx, cancel := context.WithCancel(context.Background())
+	return &replicas{
+		shared: shared, lease: shared.Lease(leaseTTL, fmt.Sprintf("%s/%d", host, os.Getpid())),
+		feed: queue.New(source, cfg), source: source, cfg: cfg, logger: cfg.Logger.With("datasource", uid),
+		ctx: ctx, cancel: cancel, relay: make(chan []cbc.Record, relayDepth), seen: map[string]time.Time{},
+	}
+}
+
+// begin starts following the stream and contending for the lease, once: on the first queue query or live panel.
+func (r *replicas) begin() {
+	r.start.Do(func() {
+		r.wg.Add(3)
+		go r.follow()
+		go r.contend()
+		go r.append()
+	})
+}
+
+// stopOnce ends this replica's part at once, and gives the lease up so that another takes over without waiting.
+func (r *replicas) stopOnce() {
+	r.end.Do(func() {
+		r.cancel()
+		r.wg.Wait()
+		r.feed.Stop()
+		_ = r.shared.Close()
+	})
+}
+
+// follow reads the stream into the feed: every event once, in the order the holder appended them.
+func (r *replicas) follow() {
+	defer r.wg.Done()
+	after := "0"
+	failures := 0
+	for r.ctx.Err() == nil {
+		entries, err := r.shared.Read(r.ctx, after, 2*time.Second, 1000)
+		if err != nil {
+			if r.ctx.Err() != nil {
+				return
+			}
+			failures++
+			r.failed(err)
+			r.sleep(min(time.Duration(failures)*time.Second, 5*time.Second))
+			continue
+		}
+		failures = 0
+		r.answered()
+		if len(entries) == 0 {
+			continue
+		}
+		after = entries[len(entries)-1].ID
+		r.feed.Deliver(r.unseen(entries))
+	}
+}
+
+// unseen keeps the entries this replica has not delivered yet: after Redis lost its data, a new holder may
+// append again what the stream held before.
+func (r *replicas) unseen(entries []cluster.Entry) []cbc.Record {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	horizon := r.cfg.Now().Add(-r.cfg.MaxAge)
+	for member, at := range r.seen {
+		if at.Before(horizon) {
+			delete(r.seen, member)
+		}
+	}
+	var fresh []cbc.Record
+	for _, e := range entries {
+		if _, ok := r.seen[e.Member]; ok {
+			continue
+		}
+		r.seen[e.Member] = e.Record.CreateTime
+		fresh = append(fresh, e.Record)
+	}
+	return fresh
+}
+
+// contend takes the lease when it is free and renews it while held; a replica that cannot renew it (Redis is
+// unreachable, or it stalled past the TTL and another took over) stops draining at once.
+func (r *replicas) contend() {
+	defer r.wg.Done()
+	defer r.stepDown(true)
+	for r.ctx.Err() == nil {
+		r.mu.Lock()
+		leading := r.leader != nil
+		r.mu.Unlock()
+		if leading {
+			if ok, err := r.lease.Renew(r.ctx); !ok || err != nil {
+				if err != nil {
+					r.failed(err)
+				}
+				r.logger.Warn("Queue drain: lost the lease of the shared queue; this replica stops draining", "error", errText(err))
+				r.stepDown(false)
+			}
+		} else if ok, err := r.lease.Acquire(r.ctx); err != nil {
+			r.failed(err)
+		} else if ok {
+			r.lead()
+		}
+		r.sleep(r.lease.TTL() / 3)
+	}
+}
+
+// lead starts draining CBC's queue. The backfill reaches back from the newest event appended to the stream,
+// less the drain's margin: what the previous holder read but never appended (it died in between) is found by
+// that search, and the stream keeps only what it does not hold yet.
+func (r *replicas) lead() {
+	cfg := r.cfg
+	cfg.MaxCount = 1 // this drainer only relays: every replica's buffer is its feed
+	cfg.OnAdd = func(batch []cbc.Record) {
+		select {
+		case r.relay <- batch:
+		default:
+			r.logger.Warn("Queue drain: Redis is too slow to take drained events; the next holder's backfill will find them", "events", len(batch))
+		}
+	}
+	if newest, ok, err := r.shared.Newest(r.ctx); err == nil && ok {
+		margin := cfg.Margin
+		if margin <= 0 {
+			margin = 10 * time.Minute
+		}
+		cfg.Backfill = min(max(cfg.Backfill, cfg.Now().Sub(newest.Add(-margin))), 72*time.Hour) // CBC's queue keeps three days
+	}
+	leader := queue.New(r.source, cfg)
+	r.mu.Lock()
+	r.leader = leader
+	r.mu.Unlock()
+	r.logger.Info("Queue drain: this replica holds the lease of the shared queue and drains it", "backfill", cfg.Backfill.Round(time.Second))
+	leader.Start()
+}
+
+// stepDown stops draining; release gives the lease up as well (this replica is going away).
+func (r *replicas) stepDown(release bool) {
+	r.mu.Lock()
+	leader := r.leader
+	r.leader = nil
+	r.mu.Unlock()
+	if leader != nil {
+		leader.Stop()
+	}
+	if release {
+		_ = r.lease.Release(context.Background())
+	}
+}
+
+// append writes drained batches to the stream, retrying while Redis is unreachable: a batch read from CBC exists
+// nowhere else. Appending is idempotent, so a retry after an unknown outcome adds nothing twice.
+func (r *replicas) append() {
+	defer r.wg.Done()
+	for {
+		var batch []cbc.Record
+		select {
+		case <-r.ctx.Done():
+			return
+		case batch = <-r.relay:
+		}
+		for attempt := 1; ; attempt++ {
+			_, err := r.shared.Append(r.ctx, batch)
+			if err == nil {
+				r.answered()
+				break
+			}
+			if r.ctx.Err() != nil {
+				return
+			}
+			r.failed(err)
+			r.sleep(min(time.Duration(attempt)*time.Second, 5*time.Second))
+		}
+	}
+}
+
+func (r *replicas) failed(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.redisErr == "" {
+		r.logger.Warn("Shared queue: Redis is unreachable; this replica keeps serving searches and counts, and no replica drains the queue until Redis answers", "error", err.Error())
+	}
+	r.redisErr = err.Error()
+}
+
+func (r *replicas) answered() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.redisErr != "" {
+		r.logger.Info("Shared queue: Redis answers again")
+	}
+	r.redisErr = ""
+}
+
+func (r *replicas) sleep(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-r.ctx.Done():
+	case <-t.C:
+	}
+}
+
+// clusterStatus is what the health check and queue/status say of the shared queue.
+type clusterStatus struct {
+	Role        string        `json:"role"` // "leader" drains the queue; "follower" reads the stream
+	Unreachable string        `json:"redisUnreachable,omitempty"`
+	Leader      *queue.Status `json:"leaderDrain,omitempty"`
+}
+
+func (r *replicas) status() clusterStatus {
+	r.mu.Lock()
+	leader, unreachable := r.leader, r.redisErr
+	r.mu.Unlock()
+	st := clusterStatus{Role: "follower", Unreachable: unreachable}
+	if leader != nil {
+		ls := leader.Status()
+		st.Role, st.Leader = "leader", &ls
+	}
+	return st
+}
+
+// notice is what a queue query says while the shared queue is not working; empty while it is.
+func (r *replicas) notice() string {
+	if st := r.status(); st.Unreachable != "" {
+		return "Redis, where the Grafana replicas share this queue, is unreachable: no replica reads Carbon Black Cloud's queue until it answers again. Events wait in Carbon Black Cloud's queue (it keeps three days) and arrive then. Searches and counts work as usual."
+	}
+	return ""
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "another replica holds it"
+	}
+	return err.Error()
+}

@@ -1,0 +1,78 @@
+package plugin
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+
+	"github.com/seed/cbcauditlogs/pkg/cbcsim"
+	"github.com/seed/cbcauditlogs/pkg/cluster/redistest"
+)
+
+func queueNotices(t *testing.T, f *fixture) string {
+	t.Helper()
+	res := f.run(t, dataQuery("Q", `{"queryType":"queue"}`)).Responses["Q"]
+	if res.Error != nil || len(res.Frames) != 1 {
+		t.Fatalf("queue query: %v", res.Error)
+	}
+	return strings.Join(func() []string {
+		var out []string
+		for _, n := range res.Frames[0].Meta.Notices {
+			out = append(out, n.Text)
+		}
+		return out
+	}(), " ")
+}
+
+// With Redis in the data source's settings, the replica drains through the lease and the stream. When Redis
+// goes away, searches and counts keep working, the health check and queue queries say what is wrong, and no
+// replica drains; when Redis returns, the drain resumes by itself and nothing drained is lost.
+func TestRedisOutageFallsBackAndRecovers(t *testing.T) {
+	redis := redistest.Start(t)
+	f := newFixture(t, cbcsim.Config{Seed: 8, EventsPerDay: 400, Now: time.Now}, map[string]any{"redisAddress": redis.Addr, "queuePollSeconds": 10})
+	if f.ds.replicas == nil {
+		t.Fatal("the data source's Redis setting was not used")
+	}
+	queueNotices(t, f) // starts following the stream and contending for the lease
+	backlog := f.sim.QueueBacklog(simKey)
+	waitUntil(t, "the drain through the stream", func() bool { return f.ds.drainer.Status().Drained >= backlog && backlog > 0 })
+	if st := f.ds.replicas.status(); st.Role != "leader" {
+		t.Fatalf("the only replica is %q", st.Role)
+	}
+
+	redis.Stop()
+	waitUntil(t, "the replica to notice", func() bool { return f.ds.replicas.status().Unreachable != "" })
+	if notice := queueNotices(t, f); !strings.Contains(notice, "Redis, where the Grafana replicas share this queue, is unreachable") {
+		t.Errorf("queue query notices: %q", notice)
+	}
+	if res := f.run(t, dataQuery("A", `{"queryType":"count"}`)).Responses["A"]; res.Error != nil {
+		t.Errorf("a count failed while Redis was down: %v", res.Error)
+	}
+	start := time.Now()
+	health, err := f.ds.CheckHealth(context.Background(), &backend.CheckHealthRequest{})
+	if err != nil || !strings.Contains(health.Message, "Redis, shared by the Grafana replicas, is unreachable") {
+		t.Errorf("health while Redis is down: %v %q", err, health.Message)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("the health check hung %s on an unreachable Redis", took)
+	}
+	waitUntil(t, "the replica to stop draining", func() bool { return f.ds.replicas.status().Role == "follower" })
+
+	// Events arrive while Redis is down: they wait in CBC's queue.
+	f.sim.Inject(cbcsim.Event{CreateTime: time.Now(), Actor: "during.outage@acme.example", Description: "Login failed"})
+	redis.Restart(t, 0)
+	waitUntil(t, "the drain to resume", func() bool {
+		for _, r := range f.ds.drainer.Records(time.Now().Add(-time.Hour), time.Now().Add(time.Hour)) {
+			if r.Actor == "during.outage@acme.example" {
+				return true
+			}
+		}
+		return false
+	})
+	if notice := queueNotices(t, f); strings.Contains(notice, "unreachable") {
+		t.Errorf("the notice stayed after Redis returned: %q", notice)
+	}
+}
