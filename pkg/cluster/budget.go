@@ -42,6 +42,9 @@ return {0, 0}`)
 // Reserve records a request and returns 0 when it may be sent now; otherwise how long to wait, and whether a
 // 429 holds every replica (rather than the budget being spent).
 func (b *Budget) Reserve(ctx context.Context) (time.Duration, bool, error) {
+	if err := b.s.usable(); err != nil {
+		return 0, false, err
+	}
 	ctx, cancel := bounded(ctx)
 	defer cancel()
 	var id [8]byte
@@ -49,7 +52,7 @@ func (b *Budget) Reserve(ctx context.Context) (time.Duration, bool, error) {
 	res, err := reserveScript.Run(ctx, b.s.rdb, []string{b.s.key("sent"), b.s.key("hold")},
 		b.window.Milliseconds(), b.limit, hex.EncodeToString(id[:])).Int64Slice()
 	if err != nil {
-		return 0, false, err
+		return 0, false, b.s.note(err)
 	}
 	return time.Duration(res[0]) * time.Millisecond, res[1] == 1, nil
 }
@@ -65,7 +68,10 @@ return 0`)
 
 // Hold makes every replica wait d before its next request: CBC answered one of them 429 with that Retry-After.
 func (b *Budget) Hold(ctx context.Context, d time.Duration) error {
+	if err := b.s.usable(); err != nil {
+		return err
+	}
 	ctx, cancel := bounded(ctx)
 	defer cancel()
-	return holdScript.Run(ctx, b.s.rdb, []string{b.s.key("hold")}, max(d.Milliseconds(), 1)).Err()
+	return b.s.note(holdScript.Run(ctx, b.s.rdb, []string{b.s.key("hold")}, max(d.Milliseconds(), 1)).Err())
 }

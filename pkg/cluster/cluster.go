@@ -9,8 +9,10 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
+	"errors"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -75,6 +77,31 @@ const opTimeout = 2 * time.Second
 type Shared struct {
 	rdb  *redis.Client
 	base string
+	// downUntil is when calls on a query's path (the budget, the cache) try Redis again after it failed: until
+	// then they fail at once, so that an unreachable Redis does not slow every request by a timeout.
+	downUntil atomic.Int64
+}
+
+// errDown is the answer of a call made while Redis is known to be unreachable.
+var errDown = errors.New("Redis was unreachable moments ago")
+
+// retryAfterDown is how long calls on a query's path skip Redis after it failed.
+const retryAfterDown = 5 * time.Second
+
+// usable fails at once while Redis is known to be down.
+func (s *Shared) usable() error {
+	if time.Now().UnixNano() < s.downUntil.Load() {
+		return errDown
+	}
+	return nil
+}
+
+// note remembers a failure to reach Redis (not an absent key, nor a caller that gave up) and returns err.
+func (s *Shared) note(err error) error {
+	if err != nil && !errors.Is(err, redis.Nil) && !errors.Is(err, context.Canceled) {
+		s.downUntil.Store(time.Now().Add(retryAfterDown).UnixNano())
+	}
+	return err
 }
 
 // Open connects lazily: nothing is sent until the first call.

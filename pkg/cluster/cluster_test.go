@@ -137,6 +137,16 @@ func TestUnreachableRedisFailsFast(t *testing.T) {
 	if took := time.Since(start); took > 4*opTimeout {
 		t.Errorf("two calls to an unreachable Redis took %s", took)
 	}
+	// Once it failed, calls on a query's path fail at once for a while instead of waiting each time.
+	start = time.Now()
+	for range 100 {
+		if _, _, err := s.Budget(1, time.Minute).Reserve(ctx); err == nil {
+			t.Fatal("reserve from nowhere succeeded")
+		}
+	}
+	if took := time.Since(start); took > opTimeout {
+		t.Errorf("100 reservations against a Redis known to be down took %s", took)
+	}
 }
 
 func TestConfigFromEnvironmentWins(t *testing.T) {

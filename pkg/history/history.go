@@ -12,6 +12,9 @@ package history
 import (
 	"container/list"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -40,6 +43,15 @@ type Config struct {
 	MaxAge     time.Duration
 	MaxBytes   int64
 	Now        func() time.Time
+	// Shared, when set, is a second level several Grafana replicas share (pkg/cluster): a slice one replica read
+	// from CBC, the others load from it. Its failures only cost a read from CBC.
+	Shared Store
+}
+
+// Store keeps encoded slices for several caches, each until its time to live has passed.
+type Store interface {
+	Load(ctx context.Context, keys []string) (map[string][]byte, error)
+	Save(ctx context.Context, items map[string][]byte, ttl time.Duration) error
 }
 
 // ErrTooLarge is returned by Read when a search's closed slices would take more than the cache's bound: the
@@ -218,6 +230,12 @@ func (c *Cache) Read(ctx context.Context, search string, r Span, fetch Fetch) (R
 		}
 	}
 	c.mu.Unlock()
+	if c.cfg.Shared != nil && len(missing) > 0 {
+		for start, records := range c.loadShared(ctx, search, missing) {
+			parts[start] = records
+		}
+		missing = c.stillMissing(search, first, end)
+	}
 	for _, run := range missing {
 		read, err := c.readRun(ctx, search, run, fetch)
 		if err != nil {
@@ -232,6 +250,83 @@ func (c *Cache) Read(ctx context.Context, search string, r Span, fetch Fetch) (R
 		ordered = append(ordered, parts[start.UnixMilli()])
 	}
 	return c.result(ordered, r, end), nil
+}
+
+// stillMissing is the runs of slices in [first, end) the cache does not hold.
+func (c *Cache) stillMissing(search string, first, end time.Time) []Span {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var missing []Span
+	for start := first; start.Before(end); start = start.Add(c.cfg.SliceWidth) {
+		if c.fresh(sliceKey{search, start.UnixMilli()}) != nil {
+			continue
+		}
+		if n := len(missing); n > 0 && missing[n-1].To.Equal(start) {
+			missing[n-1].To = start.Add(c.cfg.SliceWidth)
+		} else {
+			missing = append(missing, Span{start, start.Add(c.cfg.SliceWidth)})
+		}
+	}
+	return missing
+}
+
+// sharedSlice is a slice as the shared store keeps it: when it was read from CBC, and its records.
+type sharedSlice struct {
+	Read    time.Time    `json:"read"`
+	Records []cbc.Record `json:"records"`
+}
+
+// storeKey names a slice in the shared store: a digest of the search, and the slice's start.
+func storeKey(search string, start int64) string {
+	sum := sha256.Sum256([]byte(search))
+	return fmt.Sprintf("slice:%s:%d", hex.EncodeToString(sum[:12]), start)
+}
+
+// loadShared takes what the shared store holds of the missing slices into this cache, each with the time it
+// was read from CBC, so that it is read again at the same maximum age on every replica.
+func (c *Cache) loadShared(ctx context.Context, search string, missing []Span) map[int64][]cbc.Record {
+	var keys []string
+	for _, run := range missing {
+		for start := run.From; start.Before(run.To); start = start.Add(c.cfg.SliceWidth) {
+			keys = append(keys, storeKey(search, start.UnixMilli()))
+		}
+	}
+	found, err := c.cfg.Shared.Load(ctx, keys)
+	if err != nil || len(found) == 0 {
+		return nil
+	}
+	out := map[int64][]cbc.Record{}
+	now := c.cfg.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, run := range missing {
+		for start := run.From; start.Before(run.To); start = start.Add(c.cfg.SliceWidth) {
+			raw, ok := found[storeKey(search, start.UnixMilli())]
+			var stored sharedSlice
+			if !ok || json.Unmarshal(raw, &stored) != nil || now.Sub(stored.Read) >= c.cfg.MaxAge {
+				continue
+			}
+			for i := range stored.Records {
+				stored.Records[i] = compact(stored.Records[i])
+			}
+			c.put(sliceKey{search, start.UnixMilli()}, stored.Records, stored.Read)
+			out[start.UnixMilli()] = stored.Records
+		}
+	}
+	c.evict()
+	return out
+}
+
+// saveShared offers the slices of a run just read from CBC to the other replicas.
+func (c *Cache) saveShared(ctx context.Context, search string, run Span, bySlice map[int64][]cbc.Record, read time.Time) {
+	items := map[string][]byte{}
+	for start := run.From; start.Before(run.To); start = start.Add(c.cfg.SliceWidth) {
+		raw, err := json.Marshal(sharedSlice{Read: read, Records: bySlice[start.UnixMilli()]})
+		if err == nil {
+			items[storeKey(search, start.UnixMilli())] = raw
+		}
+	}
+	_ = c.cfg.Shared.Save(ctx, items, c.cfg.MaxAge) // unreachable: the other replicas read CBC themselves
 }
 
 // readRun reads the slices of run, keeps them, and returns their records by slice start.
@@ -272,7 +367,11 @@ func (c *Cache) readRun(ctx context.Context, search string, run Span, fetch Fetc
 		for _, records := range bySlice {
 			sort.SliceStable(records, func(i, j int) bool { return records[i].CreateTime.Before(records[j].CreateTime) })
 		}
+		read := c.cfg.Now()
 		c.store(search, run, bySlice)
+		if c.cfg.Shared != nil {
+			c.saveShared(ctx, search, run, bySlice, read)
+		}
 		return bySlice, nil
 	})
 	select {
@@ -322,17 +421,26 @@ func (c *Cache) store(search string, run Span, bySlice map[int64][]cbc.Record) {
 	defer c.mu.Unlock()
 	now := c.cfg.Now()
 	for start := run.From; start.Before(run.To); start = start.Add(c.cfg.SliceWidth) {
-		key := sliceKey{search, start.UnixMilli()}
-		if el, ok := c.slices[key]; ok {
-			c.remove(el)
-		}
-		s := &slice{key: key, records: bySlice[key.start], read: now, bytes: sliceOverhead}
-		for _, r := range s.records {
-			s.bytes += recordBytes(r)
-		}
-		c.slices[key] = c.lru.PushFront(s)
-		c.bytes += s.bytes
+		c.put(sliceKey{search, start.UnixMilli()}, bySlice[start.UnixMilli()], now)
 	}
+	c.evict()
+}
+
+// put keeps one slice, read from CBC at read. The caller holds c.mu.
+func (c *Cache) put(key sliceKey, records []cbc.Record, read time.Time) {
+	if el, ok := c.slices[key]; ok {
+		c.remove(el)
+	}
+	s := &slice{key: key, records: records, read: read, bytes: sliceOverhead}
+	for _, r := range s.records {
+		s.bytes += recordBytes(r)
+	}
+	c.slices[key] = c.lru.PushFront(s)
+	c.bytes += s.bytes
+}
+
+// evict drops the least recently used slices while the cache holds more than its bound. The caller holds c.mu.
+func (c *Cache) evict() {
 	for c.bytes > c.cfg.MaxBytes && c.lru.Len() > 0 {
 		c.remove(c.lru.Back())
 	}

@@ -3,6 +3,8 @@ package plugin
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"maps"
 	"os"
@@ -137,7 +139,13 @@ func (f *Factory) NewDatasource(ctx context.Context, source backend.DataSourceIn
 		ds.cache = newSearchCache(settings.CacheTTL(), ds.metrics.Cache)
 		if !settings.DisableHistoryCache {
 			// A new instance starts empty: settings that change the data change what the slices hold.
-			ds.history = history.New(history.Config{Settle: settings.Settle(), MaxAge: settings.HistoryMaxAge(), MaxBytes: settings.HistoryCacheBytes(), Now: f.Now})
+			cfg := history.Config{Settle: settings.Settle(), MaxAge: settings.HistoryMaxAge(), MaxBytes: settings.HistoryCacheBytes(), Now: f.Now}
+			if shared != nil {
+				// Replicas share the slices too; new settings, new keys.
+				generation := sha256.Sum256(source.JSONData)
+				cfg.Shared = shared.Slices(hex.EncodeToString(generation[:8]))
+			}
+			ds.history = history.New(cfg)
 		}
 	}
 	f.mu.Lock()
