@@ -80,12 +80,14 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range, ap
     topN: top.trim() === '' ? 0 : Number(top),
   };
   const problems = queryProblems(drafted);
+  // The options as the query holds them, with their defaults.
+  const applied = { limit: query.limit ?? DEFAULT_LIMIT, interval: query.interval ?? '', topN: query.topN ?? 0 };
   const invalid = Object.keys(problems).length > 0;
   const stale =
     text !== (query.query ?? '') ||
-    drafted.limit !== (query.limit ?? DEFAULT_LIMIT) ||
-    drafted.interval !== (query.interval ?? '') ||
-    drafted.topN !== (query.topN ?? 0);
+    drafted.limit !== applied.limit ||
+    drafted.interval !== applied.interval ||
+    drafted.topN !== applied.topN;
 
   /** Applies a change; runs it when the whole query can run (the backend would refuse it otherwise). */
   const change = (patch: Partial<CBCQuery>) => {
@@ -103,7 +105,31 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range, ap
     onChange(next);
     onRunQuery();
   };
-  const onEnter = (e: KeyboardEvent<HTMLInputElement>) => e.key === 'Enter' && run();
+  /** A typed option: shown as typed, checked in place, applied on leaving the box and run on Enter. */
+  const option = (o: {
+    key: 'limit' | 'interval' | 'topN';
+    label: string;
+    tooltip?: string;
+    id: string;
+    type?: 'number';
+    width: number;
+    placeholder?: string;
+    value: string;
+    set: (v: string) => void;
+  }) => (
+    <EditorField label={o.label} tooltip={o.tooltip} invalid={Boolean(problems[o.key])} error={problems[o.key]}>
+      <Input
+        id={o.id}
+        type={o.type}
+        width={o.width}
+        placeholder={o.placeholder}
+        value={o.value}
+        onChange={(e) => o.set(e.currentTarget.value)}
+        onBlur={() => !problems[o.key] && drafted[o.key] !== applied[o.key] && change({ [o.key]: drafted[o.key] })}
+        onKeyDown={(e: KeyboardEvent<HTMLInputElement>) => e.key === 'Enter' && run()}
+      />
+    </EditorField>
+  );
   const setMode = (m: Mode) => {
     switch (m) {
       case 'count':
@@ -280,19 +306,15 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range, ap
                       onChange={(order) => change({ sort: { field: sortField, order } })}
                     />
                   </EditorField>
-                  <EditorField label="Limit" invalid={Boolean(problems.limit)} error={problems.limit}>
-                    <Input
-                      id="query-limit"
-                      type="number"
-                      width={12}
-                      value={limit}
-                      onChange={(e) => setLimit(e.currentTarget.value)}
-                      onBlur={() =>
-                        !problems.limit && drafted.limit !== query.limit && change({ limit: drafted.limit })
-                      }
-                      onKeyDown={onEnter}
-                    />
-                  </EditorField>
+                  {option({
+                    key: 'limit',
+                    label: 'Limit',
+                    id: 'query-limit',
+                    type: 'number',
+                    width: 12,
+                    value: limit,
+                    set: setLimit,
+                  })}
                 </>
               )}
               {mode === 'count' && (
@@ -311,45 +333,27 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range, ap
                       onChange={(o) => change({ groupBy: o.value })}
                     />
                   </EditorField>
-                  <EditorField
-                    label="Interval"
-                    tooltip="Bucket width, e.g. 5m or 1h. Empty: Grafana's interval."
-                    invalid={Boolean(problems.interval)}
-                    error={problems.interval}
-                  >
-                    <Input
-                      id="count-interval"
-                      width={10}
-                      value={interval}
-                      placeholder="auto"
-                      onChange={(e) => setIntervalDraft(e.currentTarget.value)}
-                      onBlur={() =>
-                        !problems.interval &&
-                        drafted.interval !== (query.interval ?? '') &&
-                        change({ interval: drafted.interval })
-                      }
-                      onKeyDown={onEnter}
-                    />
-                  </EditorField>
-                  <EditorField
-                    label="Top"
-                    tooltip="Keep the N biggest groups and sum the rest into 'other'. Empty: all groups."
-                    invalid={Boolean(problems.topN)}
-                    error={problems.topN}
-                  >
-                    <Input
-                      id="count-top"
-                      type="number"
-                      width={10}
-                      value={top}
-                      placeholder="all"
-                      onChange={(e) => setTop(e.currentTarget.value)}
-                      onBlur={() =>
-                        !problems.topN && drafted.topN !== (query.topN ?? 0) && change({ topN: drafted.topN })
-                      }
-                      onKeyDown={onEnter}
-                    />
-                  </EditorField>
+                  {option({
+                    key: 'interval',
+                    label: 'Interval',
+                    tooltip: "Bucket width, e.g. 5m or 1h. Empty: Grafana's interval.",
+                    id: 'count-interval',
+                    width: 10,
+                    placeholder: 'auto',
+                    value: interval,
+                    set: setIntervalDraft,
+                  })}
+                  {option({
+                    key: 'topN',
+                    label: 'Top',
+                    tooltip: "Keep the N biggest groups and sum the rest into 'other'. Empty: all groups.",
+                    id: 'count-top',
+                    type: 'number',
+                    width: 10,
+                    placeholder: 'all',
+                    value: top,
+                    set: setTop,
+                  })}
                 </>
               )}
             </Stack>
