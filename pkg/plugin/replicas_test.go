@@ -8,6 +8,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
+	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/cbcsim"
 	"github.com/seed/cbcauditlogs/pkg/cluster/redistest"
 )
@@ -74,5 +75,70 @@ func TestRedisOutageFallsBackAndRecovers(t *testing.T) {
 	})
 	if notice := queueNotices(t, f); strings.Contains(notice, "unreachable") {
 		t.Errorf("the notice stayed after Redis returned: %q", notice)
+	}
+}
+
+// A holder may die at any step of a drain: after reading a batch from CBC and before appending it, after
+// appending it and before reading the next, or between batches. The replica that takes the lease next gives
+// every subscriber each of those events once: it backfills from the newest appended event, and the stream
+// keeps an event once however often it is appended.
+func TestFailoverAtEveryStepOfTheDrain(t *testing.T) {
+	steps := map[string]struct{ appended, left int }{
+		"died after reading a batch, before appending it": {appended: 0, left: 0},
+		"died after appending a batch":                    {appended: 5, left: 0},
+		"died between batches":                            {appended: 3, left: 2},
+	}
+	for name, step := range steps {
+		t.Run(name, func(t *testing.T) {
+			redis := redistest.Start(t)
+			f := newFixture(t, cbcsim.Config{Seed: 8, EventsPerDay: 50, Now: time.Now}, map[string]any{"redisAddress": redis.Addr, "queuePollSeconds": 10})
+			shared := f.ds.replicas.shared
+			// What the dead holder had appended before: an event a minute old.
+			if _, err := shared.Append(context.Background(), []cbc.Record{{CreateTime: time.Now().Add(-time.Minute), Actor: "earlier@acme.example"}}); err != nil {
+				t.Fatal(err)
+			}
+			// The dead holder's last batch: read from CBC's queue (gone from it), appended as the step says.
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			var batch []cbc.Record
+			for i := range 5 {
+				e := cbcsim.Event{CreateTime: now.Add(time.Duration(i-5) * time.Millisecond), Actor: "step" + string(rune('a'+i)) + "@acme.example", Description: "Logged in successfully"}
+				batch = append(batch, cbc.Record{CreateTime: e.CreateTime, Actor: e.Actor, Description: e.Description, OrgKey: "ABCD1234"})
+				f.sim.Inject(e)
+			}
+			for f.sim.QueueBacklog(simKey) > step.left {
+				if _, err := f.ds.client.Queue(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if step.appended > 0 {
+				if _, err := shared.Append(context.Background(), batch[:step.appended]); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			sub := f.ds.drainer.Subscribe() // a live panel on the replica that takes over
+			defer sub.Close()
+			queueNotices(t, f) // this replica starts: it takes the free lease
+			got := map[string]int{}
+			waitUntil(t, "every event of the last batch", func() bool {
+				for _, r := range f.ds.drainer.Records(now.Add(-time.Hour), now.Add(time.Hour)) {
+					if strings.HasPrefix(r.Actor, "step") {
+						got[r.Actor] = 0
+					}
+				}
+				return len(got) == 5
+			})
+			for _, r := range f.ds.drainer.Records(now.Add(-time.Hour), now.Add(time.Hour)) {
+				got[r.Actor]++
+			}
+			for _, e := range batch {
+				if got[e.Actor] != 1 {
+					t.Errorf("%s is in the buffer %d times, want once", e.Actor, got[e.Actor])
+				}
+			}
+			if got["earlier@acme.example"] != 1 {
+				t.Errorf("the event appended before is in the buffer %d times, want once", got["earlier@acme.example"])
+			}
+		})
 	}
 }
