@@ -5,14 +5,16 @@ test.skip(
   'Set GRAFANA_URL to a Grafana running this plugin (docker compose up --build) to run the e2e specs.'
 );
 
-test('a panel query of failed logins returns events', async ({ panelEditPage, readProvisionedDataSource }) => {
+test('a panel query of failed logins returns events', async ({ panelEditPage, readProvisionedDataSource, page }) => {
   const ds = await readProvisionedDataSource({ fileName: 'datasources.yml' });
   await panelEditPage.datasource.set(ds.name);
   const row = panelEditPage.getQueryEditorRow('A');
   await row.getByText('Table').click();
-  await row.getByRole('textbox', { name: 'Query' }).fill('description:"Login failed"');
+  await row.getByRole('radio', { name: 'Code' }).click();
+  await row.locator('.monaco-editor').first().click();
+  await page.keyboard.type('description:"Login failed"');
   const request = panelEditPage.waitForQueryDataRequest();
-  await row.getByRole('textbox', { name: 'Query' }).press('Enter');
+  await page.keyboard.press('Shift+Enter');
   await expect(await request).toBeTruthy();
   await panelEditPage.setVisualization('Table');
   await expect(panelEditPage.refreshPanel()).toBeOK();
