@@ -33,7 +33,7 @@ func (c Config) Enabled() bool { return c.Addr != "" }
 // section (each key upper-cased after GF_PLUGIN_).
 const (
 	EnvAddr      = "GF_PLUGIN_REDIS_ADDRESS"
-	EnvPassword  = "GF_PLUGIN_REDIS_PASSWORD" //nolint:gosec // the variable's name, not a password
+	EnvPassword  = "GF_PLUGIN_REDIS_PASSWORD" // #nosec G101 -- the variable's name, not a password
 	EnvTLS       = "GF_PLUGIN_REDIS_TLS"
 	EnvKeyPrefix = "GF_PLUGIN_REDIS_KEY_PREFIX"
 )

@@ -44,7 +44,7 @@ func Start(t testing.TB) *Server {
 
 func (s *Server) start() error {
 	_, port, _ := net.SplitHostPort(s.Addr)
-	s.cmd = exec.Command("redis-server", //nolint:gosec // a test's own server on a port it picked
+	s.cmd = exec.Command("redis-server", // #nosec G204 -- a test's own server on a port it picked
 		"--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no",
 		"--dir", s.dir, "--protected-mode", "no")
 	if err := s.cmd.Start(); err != nil {
