@@ -76,8 +76,8 @@ type ExportRequest struct {
 	Format     string      `json:"format"`
 }
 
-// withTime returns a copy of req whose criteria.create_time is [from, to].
-func (req SearchRequest) withTime(from, to time.Time) SearchRequest {
+// WithTime returns a copy of req whose criteria.create_time is [from, to].
+func (req SearchRequest) WithTime(from, to time.Time) SearchRequest {
 	criteria := Criteria{}
 	if req.Criteria != nil {
 		criteria = *req.Criteria

@@ -264,7 +264,7 @@ func (c *Client) between(ctx context.Context, req SearchRequest, from, to time.T
 	if !inclusive {
 		to = to.Add(time.Millisecond)
 	}
-	return req.withTime(from, to), nil
+	return req.WithTime(from, to), nil
 }
 
 // endIncludesItsMillisecond finds out, once per client, whether CBC's create_time.end includes the records of

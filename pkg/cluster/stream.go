@@ -51,7 +51,7 @@ func (s *Shared) Append(ctx context.Context, records []cbc.Record) (int, error) 
 	ctx, cancel := bounded(ctx)
 	defer cancel()
 	args := []any{StreamLength, idHorizon.Milliseconds()}
-	members := Members(records)
+	members := membersOf(records)
 	for i, r := range records {
 		payload, err := json.Marshal(r)
 		if err != nil {
@@ -62,9 +62,9 @@ func (s *Shared) Append(ctx context.Context, records []cbc.Record) (int, error) 
 	return appendScript.Run(ctx, s.rdb, []string{s.key("stream"), s.key("ids"), s.key("newest")}, args...).Int()
 }
 
-// Members names each event by its derived id and its occurrence among the records with that id, so that two
+// membersOf names each event by its derived id and its occurrence among the records with that id, so that two
 // identical events of one batch are both kept.
-func Members(records []cbc.Record) []string {
+func membersOf(records []cbc.Record) []string {
 	seen := map[string]int{}
 	out := make([]string, len(records))
 	for i, r := range records {

@@ -33,17 +33,6 @@ func searchIdentity(req cbc.SearchRequest) string {
 	return string(key)
 }
 
-// withRange is req over [from, to], both inclusive.
-func withRange(req cbc.SearchRequest, span history.Span) cbc.SearchRequest {
-	criteria := cbc.Criteria{}
-	if req.Criteria != nil {
-		criteria = *req.Criteria
-	}
-	criteria.CreateTime = cbc.Between(span.From, span.To)
-	req.Criteria = &criteria
-	return req
-}
-
 // errTooManyForHistory sends a query the cache cannot answer within max records back to the direct path.
 var errTooManyForHistory = errors.New("more records than max records")
 
@@ -136,7 +125,7 @@ func (d *Datasource) readSlices(req cbc.SearchRequest) history.Fetch {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		stopped := false
-		scanned, err := d.client.ScanRecent(ctx, withRange(req, history.Span{From: from, To: to}), d.settings.EffectiveMaxRecords(), func(r cbc.Record) {
+		scanned, err := d.client.ScanRecent(ctx, req.WithTime(from, to), d.settings.EffectiveMaxRecords(), func(r cbc.Record) {
 			if !stopped && !keep(r) {
 				stopped = true
 				cancel()
@@ -157,7 +146,7 @@ func (d *Datasource) readSlices(req cbc.SearchRequest) history.Fetch {
 func (d *Datasource) readTail(ctx context.Context, req cbc.SearchRequest, search string, tail history.Span, fresh bool) ([]cbc.Record, error) {
 	read := func(ctx context.Context) (cbc.SearchResult, error) {
 		var records []cbc.Record
-		scanned, err := d.client.ScanRecent(ctx, withRange(req, tail), d.settings.EffectiveMaxRecords(), func(r cbc.Record) { records = append(records, r) })
+		scanned, err := d.client.ScanRecent(ctx, req.WithTime(tail.From, tail.To), d.settings.EffectiveMaxRecords(), func(r cbc.Record) { records = append(records, r) })
 		if err == nil && scanned.Scanned < scanned.NumFound {
 			err = errTooManyForHistory
 		}

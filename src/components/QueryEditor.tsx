@@ -54,7 +54,7 @@ export function orderLabels(field: string): Record<SortOrder, string> {
   }
 }
 
-export function modeOf(query: CBCQuery): Mode {
+function modeOf(query: CBCQuery): Mode {
   if (query.queryType === 'count' || query.queryType === 'queue') {
     return query.queryType;
   }
