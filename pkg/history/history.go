@@ -114,23 +114,15 @@ type Span struct{ From, To time.Time }
 // and the open tail the caller reads fresh (none when the range ends before it). The records are not copied:
 // Each, Len, Oldest and Newest read them in place.
 type Result struct {
-	parts    [][]cbc.Record // the closed slices, oldest first, each oldest first
-	from, to time.Time      // the range, both ends inclusive
-	Tail     *Span
-}
-
-func (r Result) inside(rec cbc.Record) bool {
-	t := rec.CreateTime.Truncate(time.Millisecond)
-	return !t.Before(r.from) && !t.After(r.to)
+	parts [][]cbc.Record // the closed slices cut to the range, oldest first, each oldest first
+	Tail  *Span
 }
 
 // Each visits the records oldest first.
 func (r Result) Each(visit func(cbc.Record)) {
 	for _, part := range r.parts {
 		for _, rec := range part {
-			if r.inside(rec) {
-				visit(rec)
-			}
+			visit(rec)
 		}
 	}
 }
@@ -138,7 +130,9 @@ func (r Result) Each(visit func(cbc.Record)) {
 // Len is how many records the closed slices hold inside the range.
 func (r Result) Len() int {
 	n := 0
-	r.Each(func(cbc.Record) { n++ })
+	for _, part := range r.parts {
+		n += len(part)
+	}
 	return n
 }
 
@@ -146,14 +140,10 @@ func (r Result) Len() int {
 func (r Result) Oldest(n int) []cbc.Record {
 	var out []cbc.Record
 	for _, part := range r.parts {
-		for _, rec := range part {
-			if len(out) == n {
-				return out
-			}
-			if r.inside(rec) {
-				out = append(out, rec)
-			}
+		if len(out) == n {
+			break
 		}
+		out = append(out, part[:min(len(part), n-len(out))]...)
 	}
 	return out
 }
@@ -161,15 +151,10 @@ func (r Result) Oldest(n int) []cbc.Record {
 // Newest returns the last n records, newest first.
 func (r Result) Newest(n int) []cbc.Record {
 	var out []cbc.Record
-	for i := len(r.parts) - 1; i >= 0; i-- {
+	for i := len(r.parts) - 1; i >= 0 && len(out) < n; i-- {
 		part := r.parts[i]
-		for j := len(part) - 1; j >= 0; j-- {
-			if len(out) == n {
-				return out
-			}
-			if r.inside(part[j]) {
-				out = append(out, part[j])
-			}
+		for j := len(part) - 1; j >= 0 && len(out) < n; j-- {
+			out = append(out, part[j])
 		}
 	}
 	return out
@@ -192,32 +177,48 @@ func (c *Cache) plan(r Span) (first, end time.Time) {
 func (c *Cache) Cached(search string, r Span) (Result, bool) {
 	first, end := c.plan(r)
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	var parts [][]cbc.Record
-	for start := first; start.Before(end); start = start.Add(c.cfg.SliceWidth) {
-		s := c.fresh(sliceKey{search, start.UnixMilli()})
-		if s == nil {
-			return Result{}, false
-		}
-		parts = append(parts, s.records)
-	}
-	if len(parts) == 0 {
+	parts, missing := c.held(search, first, end)
+	c.mu.Unlock()
+	if len(missing) > 0 || len(parts) == 0 {
 		return Result{}, false // nothing closed yet: nothing to share
 	}
-	return c.result(parts, r, end), true
+	return c.result(c.ordered(parts, first, end), r, end), true
 }
 
 // Read answers r from closed slices, reading the missing ones with fetch: each unbroken run of them in one
 // call, shared with concurrent reads of the same run.
 func (c *Cache) Read(ctx context.Context, search string, r Span, fetch Fetch) (Result, error) {
 	first, end := c.plan(r)
-	parts := map[int64][]cbc.Record{}
-	var missing []Span // runs of missing slices, [From, To)
 	c.mu.Lock()
 	if c.cfg.Now().Before(c.tooLarge[search]) {
 		c.mu.Unlock()
 		return Result{}, ErrTooLarge
 	}
+	parts, missing := c.held(search, first, end)
+	c.mu.Unlock()
+	if c.cfg.Shared != nil && len(missing) > 0 {
+		c.loadShared(ctx, search, missing)
+		c.mu.Lock()
+		parts, missing = c.held(search, first, end)
+		c.mu.Unlock()
+	}
+	for _, run := range missing {
+		read, err := c.readRun(ctx, search, run, fetch)
+		if err != nil {
+			return Result{}, err
+		}
+		for start, records := range read {
+			parts[start] = records
+		}
+	}
+	return c.result(c.ordered(parts, first, end), r, end), nil
+}
+
+// held is the records of each slice in [first, end) the cache holds, by start, and the runs of those it does
+// not hold, [From, To). The caller holds c.mu.
+func (c *Cache) held(search string, first, end time.Time) (map[int64][]cbc.Record, []Span) {
+	parts := map[int64][]cbc.Record{}
+	var missing []Span
 	for start := first; start.Before(end); start = start.Add(c.cfg.SliceWidth) {
 		if s := c.fresh(sliceKey{search, start.UnixMilli()}); s != nil {
 			parts[start.UnixMilli()] = s.records
@@ -229,45 +230,16 @@ func (c *Cache) Read(ctx context.Context, search string, r Span, fetch Fetch) (R
 			missing = append(missing, Span{start, start.Add(c.cfg.SliceWidth)})
 		}
 	}
-	c.mu.Unlock()
-	if c.cfg.Shared != nil && len(missing) > 0 {
-		for start, records := range c.loadShared(ctx, search, missing) {
-			parts[start] = records
-		}
-		missing = c.stillMissing(search, first, end)
-	}
-	for _, run := range missing {
-		read, err := c.readRun(ctx, search, run, fetch)
-		if err != nil {
-			return Result{}, err
-		}
-		for start, records := range read {
-			parts[start] = records
-		}
-	}
-	var ordered [][]cbc.Record
-	for start := first; start.Before(end); start = start.Add(c.cfg.SliceWidth) {
-		ordered = append(ordered, parts[start.UnixMilli()])
-	}
-	return c.result(ordered, r, end), nil
+	return parts, missing
 }
 
-// stillMissing is the runs of slices in [first, end) the cache does not hold.
-func (c *Cache) stillMissing(search string, first, end time.Time) []Span {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var missing []Span
+// ordered lists the parts of [first, end) by start, oldest first.
+func (c *Cache) ordered(parts map[int64][]cbc.Record, first, end time.Time) [][]cbc.Record {
+	var out [][]cbc.Record
 	for start := first; start.Before(end); start = start.Add(c.cfg.SliceWidth) {
-		if c.fresh(sliceKey{search, start.UnixMilli()}) != nil {
-			continue
-		}
-		if n := len(missing); n > 0 && missing[n-1].To.Equal(start) {
-			missing[n-1].To = start.Add(c.cfg.SliceWidth)
-		} else {
-			missing = append(missing, Span{start, start.Add(c.cfg.SliceWidth)})
-		}
+		out = append(out, parts[start.UnixMilli()])
 	}
-	return missing
+	return out
 }
 
 // sharedSlice is a slice as the shared store keeps it: when it was read from CBC, and its records.
@@ -284,7 +256,7 @@ func storeKey(search string, start int64) string {
 
 // loadShared takes what the shared store holds of the missing slices into this cache, each with the time it
 // was read from CBC, so that it is read again at the same maximum age on every replica.
-func (c *Cache) loadShared(ctx context.Context, search string, missing []Span) map[int64][]cbc.Record {
+func (c *Cache) loadShared(ctx context.Context, search string, missing []Span) {
 	var keys []string
 	for _, run := range missing {
 		for start := run.From; start.Before(run.To); start = start.Add(c.cfg.SliceWidth) {
@@ -293,9 +265,8 @@ func (c *Cache) loadShared(ctx context.Context, search string, missing []Span) m
 	}
 	found, err := c.cfg.Shared.Load(ctx, keys)
 	if err != nil || len(found) == 0 {
-		return nil
+		return
 	}
-	out := map[int64][]cbc.Record{}
 	now := c.cfg.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -310,11 +281,9 @@ func (c *Cache) loadShared(ctx context.Context, search string, missing []Span) m
 				stored.Records[i] = compact(stored.Records[i])
 			}
 			c.put(sliceKey{search, start.UnixMilli()}, stored.Records, stored.Read)
-			out[start.UnixMilli()] = stored.Records
 		}
 	}
 	c.evict()
-	return out
 }
 
 // saveShared offers the slices of a run just read from CBC to the other replicas.
@@ -385,10 +354,18 @@ func (c *Cache) readRun(ctx context.Context, search string, run Span, fetch Fetc
 	}
 }
 
-// result is r answered by the parts, closed up to end.
+// result is r answered by the parts, closed up to end. Only the first and last slices reach outside r: they
+// are cut to it, without copying.
 func (c *Cache) result(parts [][]cbc.Record, r Span, end time.Time) Result {
 	from, to := r.From.UTC().Truncate(time.Millisecond), r.To.UTC().Truncate(time.Millisecond)
-	out := Result{parts: parts, from: from, to: to}
+	at := func(rec cbc.Record) time.Time { return rec.CreateTime.Truncate(time.Millisecond) }
+	if n := len(parts); n > 0 {
+		first := parts[0]
+		parts[0] = first[sort.Search(len(first), func(i int) bool { return !at(first[i]).Before(from) }):]
+		last := parts[n-1]
+		parts[n-1] = last[:sort.Search(len(last), func(i int) bool { return at(last[i]).After(to) })]
+	}
+	out := Result{parts: parts}
 	tailFrom := end
 	if tailFrom.Before(from) {
 		tailFrom = from

@@ -68,38 +68,36 @@ func (a historyAnswer) oldest(n int) []cbc.Record {
 	return append(out, a.tail[:min(len(a.tail), n-len(out))]...)
 }
 
-// historyRecords answers req over tr through the history cache; ok is false when the cache is off or cannot
-// hold the records, and the caller reads CBC directly.
-func (d *Datasource) historyRecords(ctx context.Context, req cbc.SearchRequest, tr models.TimeRange, fresh bool) (answer historyAnswer, ok bool, err error) {
+// historyRecords answers req over tr through the history cache, reading missing closed slices from CBC, or with
+// onlyHeld only when the cache holds every one. ok is false when the cache is off or cannot answer, and the
+// caller reads CBC directly.
+func (d *Datasource) historyRecords(ctx context.Context, req cbc.SearchRequest, tr models.TimeRange, fresh, onlyHeld bool) (answer historyAnswer, ok bool, err error) {
 	if d.history == nil {
 		return historyAnswer{}, false, nil
 	}
 	search := searchIdentity(req)
-	res, err := d.history.Read(ctx, search, history.Span{From: tr.From, To: tr.To}, d.readSlices(req))
-	if err == nil {
-		answer, err = d.withTail(ctx, req, search, res, fresh)
-	}
-	if errors.Is(err, history.ErrTooLarge) || errors.Is(err, errTooManyForHistory) {
-		return historyAnswer{}, false, nil
-	}
-	return answer, err == nil, err
-}
-
-// cachedRecords is like historyRecords, but answers only when the cache holds every closed slice of tr.
-func (d *Datasource) cachedRecords(ctx context.Context, req cbc.SearchRequest, tr models.TimeRange, fresh bool) (answer historyAnswer, ok bool, err error) {
-	if d.history == nil {
-		return historyAnswer{}, false, nil
-	}
-	search := searchIdentity(req)
-	res, held := d.history.Cached(search, history.Span{From: tr.From, To: tr.To})
-	if !held {
-		return historyAnswer{}, false, nil
+	span := history.Span{From: tr.From, To: tr.To}
+	var res history.Result
+	if onlyHeld {
+		if res, ok = d.history.Cached(search, span); !ok {
+			return historyAnswer{}, false, nil
+		}
+	} else if res, err = d.history.Read(ctx, search, span, d.readSlices(req)); err != nil {
+		return historyAnswer{}, false, cacheRefusal(err)
 	}
 	answer, err = d.withTail(ctx, req, search, res, fresh)
-	if errors.Is(err, errTooManyForHistory) {
-		return historyAnswer{}, false, nil
+	if err != nil {
+		return historyAnswer{}, false, cacheRefusal(err)
 	}
-	return answer, err == nil, err
+	return answer, true, nil
+}
+
+// cacheRefusal is nil for the errors that send a query back to the direct path, err otherwise.
+func cacheRefusal(err error) error {
+	if errors.Is(err, history.ErrTooLarge) || errors.Is(err, errTooManyForHistory) {
+		return nil
+	}
+	return err
 }
 
 // withTail reads the open tail to go with the closed slices, and checks the total against max records.

@@ -163,7 +163,7 @@ func (d *Datasource) searchHistory(ctx context.Context, req cbc.SearchRequest, q
 	if req.Sort[0].Field != "create_time" {
 		return cbc.SearchResult{}, false, nil
 	}
-	answer, ok, err := d.cachedRecords(ctx, req, q.TimeRange, fresh)
+	answer, ok, err := d.historyRecords(ctx, req, q.TimeRange, fresh, true)
 	if !ok {
 		return cbc.SearchResult{}, false, err
 	}
@@ -185,7 +185,7 @@ func (d *Datasource) count(ctx context.Context, q models.Query, fresh bool) (bac
 	req.Sort = nil
 	maxRecords := d.settings.EffectiveMaxRecords()
 	counter := frames.NewCounter(q.TimeRange.From, q.TimeRange.To, step, q.GroupBy)
-	answer, cached, err := d.historyRecords(ctx, req, q.TimeRange, fresh)
+	answer, cached, err := d.historyRecords(ctx, req, q.TimeRange, fresh, false)
 	if err != nil {
 		return backend.DataResponse{}, err
 	}
