@@ -120,7 +120,7 @@ func (f *Factory) NewDatasource(ctx context.Context, source backend.DataSourceIn
 	if ds.settingsErr == nil {
 		baseURL, _ := settings.BaseURL()
 		if cfg := cluster.Resolve(f.Cluster, cluster.Config{Addr: settings.RedisAddress, Password: settings.RedisPassword, TLS: settings.RedisTLS, KeyPrefix: settings.RedisKeyPrefix}); cfg.Enabled() {
-			shared = cluster.Open(cfg, source.UID, baseURL+" "+settings.OrgKey+" "+settings.Identity())
+			shared = cluster.Open(cfg, source.UID, queueIdentity(settings))
 		}
 		ds.client = cbc.New(cbc.Config{
 			BaseURL:       baseURL,
@@ -166,7 +166,7 @@ func (f *Factory) NewDatasource(ctx context.Context, source backend.DataSourceIn
 		switch {
 		case shared != nil:
 			// One replica drains, through a lease; each follows the shared stream into its own feed.
-			ds.replicas = newReplicas(shared, ds.client, cfg, source.UID)
+			ds.replicas = newReplicas(shared, ds.client, cfg)
 			ds.drainer = ds.replicas.feed
 		case old != nil && old.drainer != nil && old.replicas == nil && sameQueue(old.settings, settings):
 			ds.drainer = queue.TakeOver(old.drainer, ds.client, cfg)
@@ -190,10 +190,12 @@ func redacted(err error, secrets []string) error {
 }
 
 // sameQueue reports whether two settings read the same CBC queue: the queue is per API key of an org.
-func sameQueue(a, b models.Settings) bool {
-	urlA, _ := a.BaseURL()
-	urlB, _ := b.BaseURL()
-	return urlA == urlB && a.OrgKey == b.OrgKey && a.Identity() == b.Identity()
+func sameQueue(a, b models.Settings) bool { return queueIdentity(a) == queueIdentity(b) }
+
+// queueIdentity names the queue settings read: its host, org and credential.
+func queueIdentity(s models.Settings) string {
+	baseURL, _ := s.BaseURL()
+	return baseURL + " " + s.OrgKey + " " + s.Identity()
 }
 
 // bearer signs in through Cloud Services for the OAuth app and API token credential types; nil for an API key.

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
-
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/cluster"
 	"github.com/seed/cbcauditlogs/pkg/queue"
@@ -23,7 +21,6 @@ type replicas struct {
 	feed   *queue.Drainer // this replica's buffer and subscribers, fed from the stream; never polls
 	source queue.Source
 	cfg    queue.Config
-	logger log.Logger
 
 	start  sync.Once
 	end    sync.Once
@@ -46,7 +43,7 @@ const leaseTTL = 15 * time.Second
 // backfill, which searches from the newest appended event.
 const relayDepth = 1000
 
-func newReplicas(shared *cluster.Shared, source queue.Source, cfg queue.Config, uid string) *replicas {
+func newReplicas(shared *cluster.Shared, source queue.Source, cfg queue.Config) *replicas {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -54,7 +51,7 @@ func newReplicas(shared *cluster.Shared, source queue.Source, cfg queue.Config, 
 	ctx, cancel := context.WithCancel(context.Background())
 	return &replicas{
 		shared: shared, lease: shared.Lease(leaseTTL, fmt.Sprintf("%s/%d", host, os.Getpid())),
-		feed: queue.New(source, cfg), source: source, cfg: cfg, logger: cfg.Logger.With("datasource", uid),
+		feed: queue.New(source, cfg), source: source, cfg: cfg,
 		ctx: ctx, cancel: cancel, relay: make(chan []cbc.Record, relayDepth), seen: map[string]time.Time{},
 	}
 }
@@ -141,7 +138,7 @@ func (r *replicas) contend() {
 				if err != nil {
 					r.failed(err)
 				}
-				r.logger.Warn("Queue drain: lost the lease of the shared queue; this replica stops draining", "error", errText(err))
+				r.cfg.Logger.Warn("Queue drain: lost the lease of the shared queue; this replica stops draining", "error", errText(err))
 				r.stepDown(false)
 			}
 		} else if ok, err := r.lease.Acquire(r.ctx); err != nil {
@@ -163,7 +160,7 @@ func (r *replicas) lead() {
 		select {
 		case r.relay <- batch:
 		default:
-			r.logger.Warn("Queue drain: Redis is too slow to take drained events; the next holder's backfill will find them", "events", len(batch))
+			r.cfg.Logger.Warn("Queue drain: Redis is too slow to take drained events; the next holder's backfill will find them", "events", len(batch))
 		}
 	}
 	if newest, ok, err := r.shared.Newest(r.ctx); err == nil && ok {
@@ -177,7 +174,7 @@ func (r *replicas) lead() {
 	r.mu.Lock()
 	r.leader = leader
 	r.mu.Unlock()
-	r.logger.Info("Queue drain: this replica holds the lease of the shared queue and drains it", "backfill", cfg.Backfill.Round(time.Second))
+	r.cfg.Logger.Info("Queue drain: this replica holds the lease of the shared queue and drains it", "backfill", cfg.Backfill.Round(time.Second))
 	leader.Start()
 }
 
@@ -225,7 +222,7 @@ func (r *replicas) failed(err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.redisErr == "" {
-		r.logger.Warn("Shared queue: Redis is unreachable; this replica keeps serving searches and counts, and no replica drains the queue until Redis answers", "error", err.Error())
+		r.cfg.Logger.Warn("Shared queue: Redis is unreachable; this replica keeps serving searches and counts, and no replica drains the queue until Redis answers", "error", err.Error())
 	}
 	r.redisErr = err.Error()
 }
@@ -234,7 +231,7 @@ func (r *replicas) answered() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.redisErr != "" {
-		r.logger.Info("Shared queue: Redis answers again")
+		r.cfg.Logger.Info("Shared queue: Redis answers again")
 	}
 	r.redisErr = ""
 }
