@@ -1,11 +1,10 @@
-import React, { useEffect, useRef } from 'react';
+import React, { useEffect, useRef, useState } from 'react';
 import type * as monacoType from 'monaco-editor';
 import { CodeEditor, Text } from '@grafana/ui';
 
 import fields from '../fields.json';
 import { FieldInfo } from '../types';
 import { syntaxProblem } from '../validation';
-import { useDraft } from './useDraft';
 
 /** Monaco's API, as Grafana's CodeEditor hands it over. */
 type Monaco = typeof monacoType;
@@ -164,8 +163,8 @@ interface Props {
 export function LuceneEditor({ value, source, onChange, onRun }: Props) {
   const sourceRef = useRef(source);
   const runRef = useRef(onRun);
-  const [draft, setDraft] = useDraft(value);
-  const problem = syntaxProblem(draft);
+  // The editor's own text is checked as it changes (see mark); before it mounts, the query's.
+  const [problem, setProblem] = useState(() => syntaxProblem(value));
   useEffect(() => {
     sourceRef.current = source;
     runRef.current = onRun;
@@ -199,6 +198,7 @@ export function LuceneEditor({ value, source, onChange, onRun }: Props) {
           });
           const mark = () => {
             const found = syntaxProblem(model.getValue());
+            setProblem(found);
             const at = found ? model.getPositionAt(found.offset) : undefined;
             monaco.editor.setModelMarkers(
               model,
@@ -218,10 +218,7 @@ export function LuceneEditor({ value, source, onChange, onRun }: Props) {
             );
           };
           mark();
-          editor.onDidChangeModelContent(() => {
-            mark();
-            setDraft(model.getValue());
-          });
+          editor.onDidChangeModelContent(mark);
           editor.onDidDispose(() => sources.delete(key));
           editor.addCommand(monaco.KeyMod.Shift | monaco.KeyCode.Enter, () => runRef.current(editor.getValue()));
         }}
