@@ -40,13 +40,15 @@ step "Go tests (race detector)"
 REDIS_REQUIRED=1 go test -race -count=1 ./pkg/... ./cmd/...
 
 step "Fuzzing every parser, briefly: query text, query model, settings, CBC bodies, resource routes"
-fuzz() { go test -run '^$' -fuzz "^$1\$" -fuzztime 8s "$2"; }
-fuzz FuzzParse ./pkg/cbcsim/lucene
-fuzz FuzzQuery ./pkg/cbcsim
-fuzz FuzzParseQuery ./pkg/models
-fuzz FuzzSettings ./pkg/models
-fuzz FuzzDecodeEnvelope ./pkg/cbc
-fuzz FuzzResources ./pkg/plugin
+# A number of runs, not a duration: with -fuzztime as a duration, Go's fuzz coordinator can report its own
+# deadline as a failure ("context deadline exceeded") when the time runs out, which a busy machine makes likely.
+fuzz() { go test -run '^$' -fuzz "^$1\$" -fuzztime "$3" -fuzzminimizetime 2s "$2"; }
+fuzz FuzzParse ./pkg/cbcsim/lucene 200000x
+fuzz FuzzQuery ./pkg/cbcsim 20000x
+fuzz FuzzParseQuery ./pkg/models 40000x
+fuzz FuzzSettings ./pkg/models 40000x
+fuzz FuzzDecodeEnvelope ./pkg/cbc 40000x
+fuzz FuzzResources ./pkg/plugin 20000x
 
 step "Frontend typecheck, lint and unit tests"
 npm run typecheck
