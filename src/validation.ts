@@ -1,5 +1,6 @@
 import { parse } from 'lucene';
 
+import limits from './limits.json';
 import regions from './regions.json';
 import { CBCOptions, CBCQuery, MAX_LIMIT } from './types';
 
@@ -107,21 +108,8 @@ export type SettingsProblems = Partial<Record<keyof CBCOptions, string>>;
 
 const ORG_KEY = /^[A-Za-z0-9]{1,32}$/;
 
-/** Bounds of the numeric settings, as the backend's Validate has them. */
-export const SETTING_LIMITS: Partial<Record<keyof CBCOptions, { min?: number; max: number }>> = {
-  timeoutSeconds: { max: 600 },
-  concurrency: { max: 64 },
-  maxRecords: { max: 100_000_000 },
-  requestBudget: { max: 1_000_000 },
-  cacheSeconds: { max: 86400 },
-  settleMinutes: { max: 1440 },
-  historyMaxAgeMinutes: { max: 10080 },
-  historyCacheMB: { max: 16384 },
-  queuePollSeconds: { min: 10, max: 86400 },
-  queueBackfillMinutes: { max: 4320 },
-  queueBufferSize: { max: 10_000_000 },
-  queueBufferHours: { max: 720 },
-};
+/** Bounds of the numeric settings: the file the backend's Validate embeds (pkg/models/limits.json). */
+export const SETTING_LIMITS = limits as Partial<Record<keyof CBCOptions, { min?: number; max: number }>>;
 
 /** Every problem of the settings the config editor holds, by setting. Empty values take defaults. */
 export function settingsProblems(o: CBCOptions): SettingsProblems {

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,7 +54,6 @@ const (
 	DefaultRequestBudget  = 600 // per 5 minutes; CBC documents 1000 per 5 minutes per source IP
 	DefaultCacheTTL       = 30 * time.Second
 	DefaultQueuePoll      = 60 * time.Second
-	MinQueuePoll          = 10 * time.Second
 	DefaultQueueBackfill  = 15 * time.Minute
 	DefaultQueueBufferCap = 100_000
 	DefaultQueueBufferAge = 24 * time.Hour
@@ -141,6 +142,45 @@ var (
 	apiIDPattern  = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
 )
 
+// Limit bounds a numeric setting; 0 always means "the default". The config editor reads the same file.
+type Limit struct {
+	Name string `json:"name"`
+	Min  int    `json:"min"`
+	Max  int    `json:"max"`
+	Unit string `json:"unit"`
+}
+
+//go:embed limits.json
+var limitsJSON []byte
+
+var limits = mustParseLimits(limitsJSON)
+
+func mustParseLimits(raw []byte) map[string]Limit {
+	var parsed map[string]Limit
+	if err := json.Unmarshal(raw, &parsed); err != nil {
+		panic(fmt.Sprintf("limits.json is invalid: %v", err)) // embedded at build time, so this fails every test
+	}
+	return parsed
+}
+
+// numbers are the numeric settings by their jsonData key, the keys of limits.json.
+func (s Settings) numbers() map[string]int {
+	return map[string]int{
+		"timeoutSeconds":       s.TimeoutSeconds,
+		"concurrency":          s.Concurrency,
+		"maxRecords":           s.MaxRecords,
+		"requestBudget":        s.RequestBudget,
+		"cacheSeconds":         s.CacheSeconds,
+		"queuePollSeconds":     s.QueuePollSeconds,
+		"queueBackfillMinutes": s.QueueBackfillMinutes,
+		"queueBufferSize":      s.QueueBufferSize,
+		"queueBufferHours":     s.QueueBufferHours,
+		"settleMinutes":        s.SettleMinutes,
+		"historyMaxAgeMinutes": s.HistoryMaxAgeMinutes,
+		"historyCacheMB":       s.HistoryCacheMB,
+	}
+}
+
 // Validate returns one error per missing or malformed setting, joined; nil when the settings are usable.
 func (s Settings) Validate() error {
 	var problems []error
@@ -154,38 +194,22 @@ func (s Settings) Validate() error {
 		problems = append(problems, fmt.Errorf("org key %q is malformed: it has only letters and digits, e.g. ABCD1234", s.OrgKey))
 	}
 	problems = append(problems, s.credentialProblems()...)
-	for _, n := range []struct {
-		name       string
-		value, max int
-		unit       string
-	}{
-		{"timeout", s.TimeoutSeconds, 600, "seconds"},
-		{"concurrency", s.Concurrency, 64, "requests in flight"},
-		{"max records", s.MaxRecords, 100_000_000, "records"},
-		{"request budget", s.RequestBudget, 1_000_000, "requests per 5 minutes"},
-		{"cache time", s.CacheSeconds, 86400, "seconds"},
-		{"queue poll interval", s.QueuePollSeconds, 86400, "seconds"},
-		{"queue backfill", s.QueueBackfillMinutes, 4320, "minutes (CBC's queue holds three days)"},
-		{"queue buffer size", s.QueueBufferSize, 10_000_000, "records"},
-		{"queue buffer hours", s.QueueBufferHours, 720, "hours"},
-		{"settle time", s.SettleMinutes, 1440, "minutes"},
-		{"history max age", s.HistoryMaxAgeMinutes, 10080, "minutes"},
-		{"history cache size", s.HistoryCacheMB, 16384, "MB"},
-	} {
+	numbers := s.numbers()
+	for _, key := range slices.Sorted(maps.Keys(numbers)) {
+		value, limit := numbers[key], limits[key]
 		switch {
-		case n.value < 0:
-			problems = append(problems, fmt.Errorf("%s must not be negative (leave it empty for the default)", n.name))
-		case n.value > n.max:
-			problems = append(problems, fmt.Errorf("%s %d is too large: at most %d %s", n.name, n.value, n.max, n.unit))
+		case value < 0:
+			problems = append(problems, fmt.Errorf("%s must not be negative (leave it empty for the default)", limit.Name))
+		case value > limit.Max:
+			problems = append(problems, fmt.Errorf("%s %d is too large: at most %d %s", limit.Name, value, limit.Max, limit.Unit))
+		case value > 0 && value < limit.Min:
+			problems = append(problems, fmt.Errorf("%s must be at least %d %s", limit.Name, limit.Min, limit.Unit))
 		}
 	}
 	if s.RedisAddress != "" {
 		if host, port, err := net.SplitHostPort(s.RedisAddress); err != nil || host == "" || port == "" {
 			problems = append(problems, fmt.Errorf("Redis address %q is malformed: expected host:port, e.g. redis:6379", s.RedisAddress))
 		}
-	}
-	if s.QueuePollSeconds > 0 && time.Duration(s.QueuePollSeconds)*time.Second < MinQueuePoll {
-		problems = append(problems, fmt.Errorf("queue poll interval must be at least %d seconds", int(MinQueuePoll.Seconds())))
 	}
 	return errors.Join(problems...)
 }

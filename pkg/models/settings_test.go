@@ -1,7 +1,11 @@
 package models
 
 import (
+	"bytes"
+	"maps"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,5 +86,31 @@ func TestRegionsMatchTheFrontend(t *testing.T) {
 	}
 	if string(frontend) != string(regionsJSON) {
 		t.Error("src/regions.json and pkg/models/regions.json differ: copy one over the other")
+	}
+}
+
+// The config editor reads src/limits.json; the backend embeds its own copy. They must not drift apart, and
+// every numeric setting has exactly one limit.
+func TestSettingLimitsAreOneFile(t *testing.T) {
+	frontend, err := os.ReadFile("../../src/limits.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(frontend, limitsJSON) {
+		t.Error("src/limits.json and pkg/models/limits.json differ: copy one over the other")
+	}
+	var intKeys []string
+	st := reflect.TypeOf(Settings{})
+	for i := range st.NumField() {
+		if f := st.Field(i); f.Type.Kind() == reflect.Int {
+			intKeys = append(intKeys, f.Tag.Get("json"))
+		}
+	}
+	slices.Sort(intKeys)
+	if got := slices.Sorted(maps.Keys(Settings{}.numbers())); !slices.Equal(got, intKeys) {
+		t.Errorf("Validate checks %v, the numeric settings are %v", got, intKeys)
+	}
+	if got := slices.Sorted(maps.Keys(limits)); !slices.Equal(got, intKeys) {
+		t.Errorf("limits.json bounds %v, the numeric settings are %v", got, intKeys)
 	}
 }
