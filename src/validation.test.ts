@@ -1,4 +1,18 @@
+import { readFileSync } from 'fs';
+
+import syntax from '../tests/lucene-syntax.json';
 import { intervalMs, queryProblems, settingsProblems, syntaxProblem } from './validation';
+
+/** The examples of the README's query language table, which the simulator's tests check against CBC's grammar. */
+function readmeGrammar(): string[] {
+  const readme = readFileSync(`${__dirname}/../README.md`, 'utf8');
+  const table = readme.slice(readme.indexOf('<!-- grammar -->'), readme.indexOf('<!-- /grammar -->'));
+  return table
+    .split('\n')
+    .map((line) => line.split(' | ')[1]?.trim() ?? '')
+    .filter((cell) => cell.startsWith('`'))
+    .map((cell) => cell.slice(1, -1).replace(/\\\|/g, '|'));
+}
 
 describe('query validation', () => {
   it('accepts the query language and dashboard variables', () => {
@@ -13,6 +27,19 @@ describe('query validation', () => {
     }
   });
 
+  // The simulator's parser agrees with each line of tests/lucene-syntax.json (pkg/cbcsim/lucene), so the editor
+  // neither refuses a query CBC runs nor sends one CBC refuses.
+  it('agrees with the query language on every shared example', () => {
+    const grammar = readmeGrammar();
+    expect(grammar.length).toBeGreaterThan(40);
+    for (const q of [...grammar, ...syntax.valid]) {
+      expect({ q, problem: syntaxProblem(q) }).toEqual({ q, problem: undefined });
+    }
+    for (const q of syntax.invalid) {
+      expect({ q, refused: syntaxProblem(q) !== undefined }).toEqual({ q, refused: true });
+    }
+  });
+
   it('says where the syntax breaks and what to do', () => {
     expect(syntaxProblem('description:"Login failed')).toEqual({
       message: 'A quoted phrase is not closed: add the closing "',
@@ -23,6 +50,30 @@ describe('query validation', () => {
     expect(syntaxProblem('create_time:[now-1d TO')?.message).toBe(
       'The query ends too early: finish the last term or range'
     );
+  });
+
+  it('finds an operator without a term, which the parser drops but CBC refuses', () => {
+    expect(syntaxProblem('actor:x AND')).toEqual({
+      message: 'The query ends with AND: add a term after it or remove it',
+      offset: 8,
+    });
+    expect(syntaxProblem('OR actor:x')?.message).toBe('OR needs a term before it: add one or remove OR');
+    expect(syntaxProblem('a AND AND b')?.offset).toBe(6);
+    expect(syntaxProblem('a && || b')?.message).toBe('|| needs a term before it: add one or remove ||');
+    expect(syntaxProblem('actor:(x OR) AND y')?.message).toBe('OR needs a term after it: add one or remove OR');
+    expect(syntaxProblem('actor:x AND NOT')?.message).toBe('The query ends with NOT: add a term after it or remove it');
+    for (const q of [
+      'NOT actor:x',
+      'a OR NOT b',
+      'a AND -b',
+      'description:"x AND" OR y',
+      'actor:/a AND/ OR y',
+      'create_time:[now-1d TO now] AND (a OR b)',
+      'actor:foo\\ AND b',
+      '!actor:x',
+    ]) {
+      expect(syntaxProblem(q)).toBeUndefined();
+    }
   });
 
   it('checks limit, interval and top N as the backend does', () => {

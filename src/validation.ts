@@ -23,19 +23,65 @@ const VARIABLE = /\$\{[^}]*\}|\$\w+|\[\[[^\]]*\]\]/g;
 
 /** The first Lucene syntax error of text, with its position; undefined when the text parses. */
 export function syntaxProblem(text: string): SyntaxProblem | undefined {
-  // Each variable becomes a term of the same length, so positions stay those of the text the user sees.
-  const plain = text.replace(VARIABLE, (v) => 'v'.repeat(v.length));
+  const plain = forParser(text);
   if (plain.trim() === '') {
     return undefined;
   }
   try {
     parse(plain);
-    return undefined;
   } catch (e) {
     const err = e as { found?: string | null; location?: { start: { offset: number } } };
     const offset = err.location?.start.offset ?? 0;
     return { message: describe(plain, err.found ?? null), offset };
   }
+  // The parser drops an operator with nothing on one side ("actor:x AND"); CBC refuses such a query.
+  return strayOperator(plain);
+}
+
+/** Writes x over a match, keeping its length so that offsets stay those of the text the user sees. */
+const blank = (m: string) => 'x'.repeat(m.length);
+
+/**
+ * The text as the npm parser can read it. Variables become terms, and so do the parts of CBC's language the
+ * parser refuses although CBC accepts them: regexes with escapes (actor:/a\.b/), date math rounding
+ * (create_time:>=now/d, [now/d TO now]), quoted range bounds and boosted groups ((a OR b)^2).
+ */
+function forParser(text: string): string {
+  return text
+    .replace(VARIABLE, blank)
+    .replace(/(^|[\s(:!+-])\/((?:\\.|[^/\\])*)\//g, (m, lead: string) => lead + blank(m.slice(lead.length)))
+    .replace(/([[{])([^\]}]*)([\]}])/g, (_, open: string, bounds: string, close: string) => {
+      return open + bounds.replace(/"[^"]*"|[^\s"]+/g, (b) => (b === 'TO' ? b : blank(b))) + close;
+    })
+    .replace(/(:\s*[<>]=?)("[^"]*"|[^\s()"]+)/g, (_, op: string, value: string) => op + blank(value))
+    .replace(/\)\^[\d.]+/g, (m) => ')' + ' '.repeat(m.length - 1));
+}
+
+const BINARY = new Set(['AND', 'OR', '&&', '||']);
+const UNARY = new Set(['NOT', '!']);
+
+/** An AND, OR or NOT without a term on the side it needs one, in text forParser wrote; phrases are skipped. */
+function strayOperator(text: string): SyntaxProblem | undefined {
+  const blanked = text.replace(/\\./g, 'xx').replace(/"[^"]*"/g, blank);
+  const tokens = [...blanked.matchAll(/[()]|[^\s()]+/g)].map((m) => ({ text: m[0], offset: m.index ?? 0 }));
+  for (const [i, t] of tokens.entries()) {
+    const operator = BINARY.has(t.text) || UNARY.has(t.text);
+    if (!operator) {
+      continue;
+    }
+    const before = tokens[i - 1]?.text;
+    const after = tokens[i + 1]?.text;
+    if (BINARY.has(t.text) && (before === undefined || before === '(' || BINARY.has(before) || UNARY.has(before))) {
+      return { message: `${t.text} needs a term before it: add one or remove ${t.text}`, offset: t.offset };
+    }
+    if (after === undefined) {
+      return { message: `The query ends with ${t.text}: add a term after it or remove it`, offset: t.offset };
+    }
+    if (after === ')') {
+      return { message: `${t.text} needs a term after it: add one or remove ${t.text}`, offset: t.offset };
+    }
+  }
+  return undefined;
 }
 
 function describe(text: string, found: string | null): string {

@@ -1,7 +1,9 @@
 package lucene
 
 import (
+	"encoding/json"
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -100,4 +102,31 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, q string) {
 		_, _ = Parse(q)
 	})
+}
+
+// The editors check query text with the npm lucene parser before it is sent (src/validation.ts). Both checks
+// must agree with each line of tests/lucene-syntax.json, so the editor neither refuses a query CBC runs nor
+// sends one CBC refuses.
+func TestSharedSyntaxCases(t *testing.T) {
+	raw, err := os.ReadFile("../../../tests/lucene-syntax.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases struct{ Valid, Invalid []string }
+	if err := json.Unmarshal(raw, &cases); err != nil {
+		t.Fatal(err)
+	}
+	if len(cases.Valid) == 0 || len(cases.Invalid) == 0 {
+		t.Fatal("tests/lucene-syntax.json has no cases")
+	}
+	for _, q := range cases.Valid {
+		if _, err := Parse(q); err != nil {
+			t.Errorf("listed as valid, refused: %v", err)
+		}
+	}
+	for _, q := range cases.Invalid {
+		if _, err := Parse(q); err == nil {
+			t.Errorf("listed as invalid, accepted: %q", q)
+		}
+	}
 }
