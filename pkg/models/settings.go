@@ -142,8 +142,8 @@ var (
 	apiIDPattern  = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
 )
 
-// Limit bounds a numeric setting; 0 always means "the default". The config editor reads the same file.
-type Limit struct {
+// limit bounds a numeric setting; 0 always means "the default". The config editor reads the same file.
+type limit struct {
 	Name string `json:"name"`
 	Min  int    `json:"min"`
 	Max  int    `json:"max"`
@@ -155,8 +155,8 @@ var limitsJSON []byte
 
 var limits = mustParseLimits(limitsJSON)
 
-func mustParseLimits(raw []byte) map[string]Limit {
-	var parsed map[string]Limit
+func mustParseLimits(raw []byte) map[string]limit {
+	var parsed map[string]limit
 	if err := json.Unmarshal(raw, &parsed); err != nil {
 		panic(fmt.Sprintf("limits.json is invalid: %v", err)) // embedded at build time, so this fails every test
 	}
@@ -196,14 +196,14 @@ func (s Settings) Validate() error {
 	problems = append(problems, s.credentialProblems()...)
 	numbers := s.numbers()
 	for _, key := range slices.Sorted(maps.Keys(numbers)) {
-		value, limit := numbers[key], limits[key]
+		value, bound := numbers[key], limits[key]
 		switch {
 		case value < 0:
-			problems = append(problems, fmt.Errorf("%s must not be negative (leave it empty for the default)", limit.Name))
-		case value > limit.Max:
-			problems = append(problems, fmt.Errorf("%s %d is too large: at most %d %s", limit.Name, value, limit.Max, limit.Unit))
-		case value > 0 && value < limit.Min:
-			problems = append(problems, fmt.Errorf("%s must be at least %d %s", limit.Name, limit.Min, limit.Unit))
+			problems = append(problems, fmt.Errorf("%s must not be negative (leave it empty for the default)", bound.Name))
+		case value > bound.Max:
+			problems = append(problems, fmt.Errorf("%s %d is too large: at most %d %s", bound.Name, value, bound.Max, bound.Unit))
+		case value > 0 && value < bound.Min:
+			problems = append(problems, fmt.Errorf("%s must be at least %d %s", bound.Name, bound.Min, bound.Unit))
 		}
 	}
 	if s.RedisAddress != "" {
