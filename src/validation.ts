@@ -49,7 +49,7 @@ const blank = (m: string) => 'x'.repeat(m.length);
 function forParser(text: string): string {
   return text
     .replace(VARIABLE, blank)
-    .replace(/(^|[\s(:!+-])\/((?:\\.|[^/\\])*)\//g, (m, lead: string) => lead + blank(m.slice(lead.length)))
+    .replace(/(^|[\s(:!+-])\/(?:\\.|[^/\\])*\//g, (m, lead: string) => lead + blank(m.slice(lead.length)))
     .replace(/([[{])([^\]}]*)([\]}])/g, (_, open: string, bounds: string, close: string) => {
       return open + bounds.replace(/"[^"]*"|[^\s"]+/g, (b) => (b === 'TO' ? b : blank(b))) + close;
     })
@@ -65,8 +65,7 @@ function strayOperator(text: string): SyntaxProblem | undefined {
   const blanked = text.replace(/\\./g, 'xx').replace(/"[^"]*"/g, blank);
   const tokens = [...blanked.matchAll(/[()]|[^\s()]+/g)].map((m) => ({ text: m[0], offset: m.index ?? 0 }));
   for (const [i, t] of tokens.entries()) {
-    const operator = BINARY.has(t.text) || UNARY.has(t.text);
-    if (!operator) {
+    if (!BINARY.has(t.text) && !UNARY.has(t.text)) {
       continue;
     }
     const before = tokens[i - 1]?.text;
