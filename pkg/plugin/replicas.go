@@ -44,9 +44,7 @@ const leaseTTL = 15 * time.Second
 const relayDepth = 1000
 
 func newReplicas(shared *cluster.Shared, source queue.Source, cfg queue.Config) *replicas {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg = cfg.WithDefaults()
 	host, _ := os.Hostname()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &replicas{
@@ -164,11 +162,7 @@ func (r *replicas) lead() {
 		}
 	}
 	if newest, ok, err := r.shared.Newest(r.ctx); err == nil && ok {
-		margin := cfg.Margin
-		if margin <= 0 {
-			margin = 10 * time.Minute
-		}
-		cfg.Backfill = min(max(cfg.Backfill, cfg.Now().Sub(newest.Add(-margin))), 72*time.Hour) // CBC's queue keeps three days
+		cfg.Backfill = min(max(cfg.Backfill, cfg.Now().Sub(newest.Add(-cfg.Margin))), cfg.QueueAge)
 	}
 	leader := queue.New(r.source, cfg)
 	r.mu.Lock()

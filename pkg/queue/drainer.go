@@ -121,8 +121,8 @@ type Drainer struct {
 	subscribers map[*Subscription]struct{}
 }
 
-// New makes a drainer; it starts on the first Start call.
-func New(source Source, cfg Config) *Drainer {
+// WithDefaults fills in what cfg leaves unset: the clock, the margin, the queue's age and the logger.
+func (cfg Config) WithDefaults() Config {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -135,6 +135,12 @@ func New(source Source, cfg Config) *Drainer {
 	if cfg.Logger == nil {
 		cfg.Logger = log.DefaultLogger
 	}
+	return cfg
+}
+
+// New makes a drainer; it starts on the first Start call.
+func New(source Source, cfg Config) *Drainer {
+	cfg = cfg.WithDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Drainer{source: source, cfg: cfg, ctx: ctx, cancel: cancel, done: make(chan struct{}),
 		st: state{held: map[string]*held{}}, subscribers: map[*Subscription]struct{}{}}
