@@ -105,6 +105,8 @@ func main() {
 	flag.DurationVar(&cfg.LateBy, "late-by", 15*time.Minute, "how late the -late-share events become searchable")
 	flag.StringVar(&cfg.DefaultSort, "default-sort", "desc", "order of a search that sends no sort: asc or desc")
 	flag.BoolVar(&cfg.EndExclusive, "end-exclusive", false, "create_time.end leaves out its own millisecond")
+	flag.BoolVar(&cfg.AbsentFalse, "absent-false", false, "a record that leaves out flagged or verbose matches :false (default: neither, as a field that is not indexed)")
+	flag.BoolVar(&cfg.RefuseUnknown, "refuse-unknown-fields", false, "refuse a query that names an unknown field with 400 (default: it matches nothing, as Elasticsearch does)")
 	flag.BoolVar(&cfg.CapNumFound, "cap-num-found", false, "num_found stops at 10000")
 	flag.DurationVar(&cfg.JobVisibleAfter, "job-visible-after", 0, "a new export job answers 404 until this has passed")
 	flag.IntVar(&cfg.WrongOrgStatus, "wrong-org-status", 404, "status for a request to another org: 403 or 404")

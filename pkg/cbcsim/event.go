@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 )
 
 // Event is one audit log as the simulator stores it. Written from cbc-api.md, not from the client: the
@@ -29,6 +28,8 @@ type Event struct {
 type entry struct {
 	Event
 	words []string
+	// keywords are actor, actor_ip, request_url and org_key lower-cased, as their normalizer indexes them.
+	keywords [4]string
 	// indexed is when search first finds a late event; zero for the others, which search finds at once.
 	indexed time.Time
 }
@@ -122,19 +123,12 @@ func (e *Event) UnmarshalJSON(raw []byte) error {
 	return nil
 }
 
-// analyse splits text into lower-case words of letters and digits, as Elasticsearch's standard analyser
-// roughly does for description.
-func analyse(s string) []string {
-	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	})
-}
-
 // stored prepares an event for the store: org key filled in, time at CBC's millisecond, description analysed.
 func stored(e Event, orgKey string) entry {
 	if e.OrgKey == "" {
 		e.OrgKey = orgKey
 	}
 	e.CreateTime = e.CreateTime.UTC().Truncate(time.Millisecond)
-	return entry{Event: e, words: analyse(e.Description)}
+	keywords := [4]string{strings.ToLower(e.Actor), strings.ToLower(e.ActorIP), strings.ToLower(e.RequestURL), strings.ToLower(e.OrgKey)}
+	return entry{Event: e, words: analyse(e.Description), keywords: keywords}
 }

@@ -38,7 +38,7 @@ type search struct {
 
 func (s *Simulator) compile(body searchBody) (*search, error) {
 	now := s.cfg.Now()
-	query, err := compileQuery(body.Query, now)
+	query, err := s.compileQuery(body.Query, now)
 	if err != nil {
 		return nil, err
 	}

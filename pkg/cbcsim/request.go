@@ -139,11 +139,10 @@ func oneOfStrings(key string, raw json.RawMessage) (predicate, error) {
 	if err != nil {
 		return nil, err
 	}
-	get := stringValue(key)
+	i := keywordIndex[key]
 	return func(e *entry) bool {
-		v := get(e)
 		for _, want := range values {
-			if strings.EqualFold(v, want) {
+			if strings.EqualFold(e.keywords[i], want) {
 				return true
 			}
 		}
@@ -163,7 +162,7 @@ func descriptionPhrases(raw json.RawMessage) (predicate, error) {
 	}
 	return func(e *entry) bool {
 		for _, p := range phrases {
-			if len(p) > 0 && withinSlop(e.words, p, 0) {
+			if len(p) > 0 && phraseWithin(e.words, p, 0) {
 				return true
 			}
 		}
@@ -194,8 +193,11 @@ func oneOfBools(key string, raw json.RawMessage) (predicate, error) {
 			return nil, badRequestf("criteria %s takes true or false", key)
 		}
 	}
-	get := boolValue(key)
-	return func(e *entry) bool { v, _ := get(e); return want[v] }, nil
+	// A record that leaves the boolean out is false here: criteria are CBC's own filters, not query_string.
+	if key == "flagged" {
+		return func(e *entry) bool { return want[e.Flagged] }, nil
+	}
+	return func(e *entry) bool { return want[e.Verbose] }, nil
 }
 
 var relativeRange = regexp.MustCompile(`^-(\d+)([ywdhms])$`)

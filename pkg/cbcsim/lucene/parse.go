@@ -1,21 +1,65 @@
+// Package lucene parses query text the way Lucene's classic QueryParser does (lucene-queryparser 9.12, with
+// Elasticsearch's settings: text is split on operators only, and the default operator is AND). It knows
+// nothing of fields: a Builder makes each leaf, as the QueryParser's getFieldQuery, getRangeQuery, … do, and the
+// parser joins the leaves into Boolean queries with Lucene's rules for AND, OR, NOT, + and -, which have no
+// precedence: "a OR b AND c" requires b and c.
 package lucene
 
 import (
 	"fmt"
-	"regexp"
+	"math"
 	"strconv"
 	"strings"
-	"unicode"
 )
 
-// Bounds that keep one hostile query from exhausting the server. MaxClauses is Lucene's default
-// maxClauseCount; MaxDepth bounds nesting, which the parser follows by recursion.
+// Bounds that keep one hostile query from exhausting the server: Lucene's default maxClauseCount, and a
+// nesting depth, which the parser follows by recursion.
 const (
 	MaxClauses = 1024
 	MaxDepth   = 100
 )
 
-// SyntaxError is a query that cannot be parsed, with the position (in characters) where parsing stopped.
+// Query is a parsed query: a Boolean, or a leaf a Builder made.
+type Query any
+
+// Occur says how a clause of a Boolean counts, as Lucene's BooleanClause.Occur.
+type Occur int
+
+const (
+	Must Occur = iota
+	Should
+	MustNot
+)
+
+// Clause is one part of a Boolean.
+type Clause struct {
+	Occur Occur
+	Query Query
+}
+
+// Boolean matches what matches every Must clause and no MustNot clause; when it has no Must clause, at least
+// one Should clause must match too.
+type Boolean []Clause
+
+// Builder makes the leaves of a query. A leaf that analysis leaves empty is nil: the parser drops it. An error
+// from a Builder is returned as it is.
+type Builder interface {
+	// Field is a value or a "quoted phrase" (with its slop) for a field; field is "" for the default fields
+	// and "*" for *:.
+	Field(field, text string, quoted bool, slop int) (Query, error)
+	// Range is [lo TO hi], {lo TO hi} or a mix; an open bound is nil.
+	Range(field string, lo, hi *string, includeLo, includeHi bool) (Query, error)
+	// Wildcard is a value with * or ?, as written: escapes are still in it.
+	Wildcard(field, pattern string) (Query, error)
+	// Prefix is value*, with escapes removed.
+	Prefix(field, prefix string) (Query, error)
+	// Regexp is /pattern/, as written between the slashes.
+	Regexp(field, pattern string) (Query, error)
+	// Fuzzy is value~slop; slop is what follows the ~, often nothing.
+	Fuzzy(field, term, slop string) (Query, error)
+}
+
+// SyntaxError is text the parser cannot read, with the position (in characters) where reading stopped.
 type SyntaxError struct {
 	Query string
 	Pos   int
@@ -26,551 +70,545 @@ func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("Failed to parse query [%s]: %s at position %d", e.Query, e.Msg, e.Pos)
 }
 
-// Parse reads a query. Adjacent clauses without an operator are AND-ed; NOT binds tighter than AND, and AND
-// tighter than OR. The empty query matches everything.
-func Parse(query string) (Query, error) {
-	p := &parser{src: []rune(query), query: query}
-	p.skipSpace()
-	if p.end() {
-		return MatchAll{}, nil
+// Parse reads query text. It returns nil, and no error, for text that leaves no clause, such as blank text.
+func Parse(text string, b Builder) (Query, error) {
+	p := &parser{lx: lexer{src: []rune(text)}, b: b}
+	if strings.TrimSpace(text) == "" {
+		return nil, nil
 	}
-	q, err := p.or("")
+	q, err := p.query("")
+	if err == nil {
+		var t token
+		if t, err = p.peek(0); err == nil && t.kind != tokEOF {
+			err = p.unexpected(t)
+		}
+	}
+	if se, ok := err.(*SyntaxError); ok {
+		se.Query = text
+	}
 	if err != nil {
 		return nil, err
-	}
-	p.skipSpace()
-	if !p.end() {
-		return nil, p.errorf("unexpected %q", string(p.src[p.pos]))
 	}
 	return q, nil
 }
 
+type conjunction int
+
+const (
+	conjNone conjunction = iota
+	conjAnd
+	conjOr
+)
+
+type modifier int
+
+const (
+	modNone modifier = iota
+	modRequired
+	modNot
+)
+
 type parser struct {
-	src     []rune
-	pos     int
-	query   string
+	lx      lexer
+	ahead   []token
+	b       Builder
 	depth   int
 	clauses int
 }
 
-func (p *parser) errorf(format string, args ...any) error {
-	return &SyntaxError{Query: p.query, Pos: p.pos, Msg: fmt.Sprintf(format, args...)}
-}
-
-func (p *parser) end() bool { return p.pos >= len(p.src) }
-
-func (p *parser) peek() rune {
-	if p.end() {
-		return 0
-	}
-	return p.src[p.pos]
-}
-
-func (p *parser) skipSpace() {
-	for !p.end() && isSpace(p.src[p.pos]) {
-		p.pos++
-	}
-}
-
-func isSpace(r rune) bool { return unicode.IsSpace(r) || r == '\u3000' }
-
-// endsTerm reports the characters that end an unescaped term; Lucene reserves them.
-func endsTerm(r rune) bool {
-	return isSpace(r) || strings.ContainsRune(`()[]{}"^~:/!`, r)
-}
-
-// keyword consumes one of words when it stands alone at the current position (AND, not ANDROID).
-func (p *parser) keyword(words ...string) bool {
-	for _, w := range words {
-		n := len([]rune(w))
-		if p.pos+n > len(p.src) || string(p.src[p.pos:p.pos+n]) != w {
-			continue
+func (p *parser) peek(n int) (token, error) {
+	for len(p.ahead) <= n {
+		t, err := p.lx.next()
+		if err != nil {
+			return token{}, err
 		}
-		if p.pos+n < len(p.src) && !endsTerm(p.src[p.pos+n]) && !strings.ContainsRune("&|", p.src[p.pos+n]) {
-			continue
+		p.ahead = append(p.ahead, t)
+	}
+	return p.ahead[n], nil
+}
+
+func (p *parser) take() (token, error) {
+	t, err := p.peek(0)
+	if err != nil {
+		return token{}, err
+	}
+	p.ahead = p.ahead[1:]
+	return t, nil
+}
+
+// expect takes a token of kind k, or fails with what stands there instead.
+func (p *parser) expect(k kind, what string) (token, error) {
+	t, err := p.take()
+	if err != nil {
+		return token{}, err
+	}
+	if t.kind != k {
+		if t.kind == tokEOF {
+			return token{}, &SyntaxError{Pos: t.pos, Msg: "the query ends where " + what + " was expected"}
 		}
-		p.pos += n
+		return token{}, &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("%s was expected, not %q", what, t.image)}
+	}
+	return t, nil
+}
+
+func (p *parser) unexpected(t token) error {
+	switch t.kind {
+	case tokEOF:
+		return &SyntaxError{Pos: t.pos, Msg: "the query ends where a term was expected"}
+	case tokAnd, tokOr:
+		return &SyntaxError{Pos: t.pos, Msg: t.image + " needs a term on each side"}
+	case tokNot:
+		return &SyntaxError{Pos: t.pos, Msg: t.image + " needs a term after it, and takes one NOT only"}
+	case tokRParen:
+		return &SyntaxError{Pos: t.pos, Msg: "this ) closes nothing, or comes where a term was expected"}
+	case tokColon:
+		return &SyntaxError{Pos: t.pos, Msg: `unexpected ":": a field name is a plain word, and a : in a value needs \ or quotes`}
+	}
+	return &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("unexpected %q", t.image)}
+}
+
+// multiTermAhead reports whether a run of plain words starts here: QueryParser's LOOKAHEAD for MultiTerm.
+func (p *parser) multiTermAhead(at int) (bool, error) {
+	for i := 0; i < 2; i++ {
+		t, err := p.peek(at + i)
+		if err != nil {
+			return false, err
+		}
+		if t.kind != tokTerm {
+			return false, nil
+		}
+	}
+	after, err := p.peek(at + 2)
+	if err != nil {
+		return false, err
+	}
+	return allowedAfterMultiTerm(after.kind), nil
+}
+
+func allowedAfterMultiTerm(k kind) bool {
+	switch k {
+	case tokColon, tokStar, tokFuzzySlop, tokCarat, tokAnd, tokOr:
+		return false
+	}
+	return true
+}
+
+// startsClause reports the tokens that continue a query: QueryParser's Query loop.
+func startsClause(k kind) bool {
+	switch k {
+	case tokAnd, tokOr, tokNot, tokPlus, tokMinus, tokBareOper, tokLParen, tokStar, tokQuoted, tokTerm,
+		tokPrefixTerm, tokWildTerm, tokRegexpTerm, tokRangeInStart, tokRangeExStart, tokNumber:
 		return true
 	}
 	return false
 }
 
-func (p *parser) atOr() bool {
-	save := p.pos
-	ok := p.keyword("OR", "||")
-	p.pos = save
-	return ok
-}
-
-func (p *parser) enter() error {
+func (p *parser) query(field string) (Query, error) {
 	p.depth++
+	defer func() { p.depth-- }()
 	if p.depth > MaxDepth {
-		return p.errorf("the query nests deeper than %d levels", MaxDepth)
+		t, _ := p.peek(0)
+		return nil, &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("the query nests deeper than %d levels", MaxDepth)}
 	}
-	return nil
-}
-
-func (p *parser) leave() { p.depth-- }
-
-func (p *parser) or(field string) (Query, error) {
-	first, err := p.and(field)
+	var clauses []Clause
+	var first Query
+	multi, err := p.multiTermAhead(0)
 	if err != nil {
 		return nil, err
 	}
-	clauses := Or{first}
+	if multi {
+		if first, err = p.multiTerm(field, &clauses); err != nil {
+			return nil, err
+		}
+	} else {
+		mods, err := p.modifiers()
+		if err != nil {
+			return nil, err
+		}
+		q, err := p.clause(field)
+		if err != nil {
+			return nil, err
+		}
+		addClause(&clauses, conjNone, mods, q)
+		if mods == modNone {
+			first = q
+		}
+	}
 	for {
-		p.skipSpace()
-		if !p.keyword("OR", "||") {
+		t, err := p.peek(0)
+		if err != nil {
+			return nil, err
+		}
+		if !startsClause(t.kind) {
 			break
 		}
-		next, err := p.and(field)
-		if err != nil {
+		if multi, err = p.multiTermAhead(0); err != nil {
 			return nil, err
 		}
-		clauses = append(clauses, next)
-	}
-	if len(clauses) == 1 {
-		return first, nil
-	}
-	return clauses, nil
-}
-
-func (p *parser) and(field string) (Query, error) {
-	first, err := p.unary(field)
-	if err != nil {
-		return nil, err
-	}
-	clauses := And{first}
-	for {
-		p.skipSpace()
-		if p.end() || p.peek() == ')' || p.atOr() {
-			break
-		}
-		p.keyword("AND", "&&")
-		next, err := p.unary(field)
-		if err != nil {
-			return nil, err
-		}
-		clauses = append(clauses, next)
-	}
-	if len(clauses) == 1 {
-		return first, nil
-	}
-	return clauses, nil
-}
-
-func (p *parser) unary(field string) (Query, error) {
-	p.skipSpace()
-	if err := p.enter(); err != nil {
-		return nil, err
-	}
-	defer p.leave()
-	negated := p.keyword("NOT")
-	if !negated && (p.peek() == '!' || p.peek() == '-') {
-		p.pos++
-		negated = true
-	}
-	if negated {
-		inner, err := p.unary(field)
-		if err != nil {
-			return nil, err
-		}
-		return Not{inner}, nil
-	}
-	if p.peek() == '+' {
-		p.pos++
-		return p.unary(field)
-	}
-	return p.primary(field)
-}
-
-func (p *parser) primary(field string) (Query, error) {
-	p.skipSpace()
-	if p.end() {
-		return nil, p.errorf("the query ends where a term was expected")
-	}
-	save := p.pos
-	if p.keyword("AND", "OR", "&&", "||") {
-		p.pos = save
-		return nil, p.errorf("%s needs a term before it", p.word())
-	}
-	if p.peek() == '(' {
-		return p.group(field)
-	}
-	if name, ok := p.fieldName(); ok {
-		p.pos++ // the ':'
-		if name == "*" {
-			name = ""
-		}
-		return p.fieldValue(name)
-	}
-	return p.value(field, false)
-}
-
-// word is the run of non-space characters at the current position, for messages.
-func (p *parser) word() string {
-	end := p.pos
-	for end < len(p.src) && !isSpace(p.src[end]) {
-		end++
-	}
-	return string(p.src[p.pos:end])
-}
-
-// fieldName reads "name" when "name:" stands at the current position, leaving the position at the ':'.
-func (p *parser) fieldName() (string, bool) {
-	end := p.pos
-	var name strings.Builder
-	for end < len(p.src) && !endsTerm(p.src[end]) {
-		if p.src[end] == '\\' && end+1 < len(p.src) {
-			end++
-		}
-		name.WriteRune(p.src[end])
-		end++
-	}
-	if end == p.pos || end >= len(p.src) || p.src[end] != ':' {
-		return "", false
-	}
-	p.pos = end
-	return name.String(), true
-}
-
-func (p *parser) group(field string) (Query, error) {
-	open := p.pos
-	p.pos++
-	if err := p.enter(); err != nil {
-		return nil, err
-	}
-	defer p.leave()
-	inner, err := p.or(field)
-	if err != nil {
-		return nil, err
-	}
-	p.skipSpace()
-	if p.peek() != ')' {
-		p.pos = open
-		return nil, p.errorf("the parenthesis opened here is never closed")
-	}
-	p.pos++
-	if _, err := p.suffix('^'); err != nil {
-		return nil, err
-	}
-	return inner, nil
-}
-
-func (p *parser) fieldValue(field string) (Query, error) {
-	if p.end() || isSpace(p.peek()) {
-		return nil, p.errorf("field %q has no value", field)
-	}
-	if field == "_exists_" {
-		q, err := p.value("", false)
-		if err != nil {
-			return nil, err
-		}
-		t, ok := q.(Term)
-		if !ok {
-			return nil, p.errorf("_exists_ takes a field name")
-		}
-		return Exists{Field: t.Value}, nil
-	}
-	switch p.peek() {
-	case '(':
-		return p.group(field)
-	case '>', '<':
-		return p.comparison(field)
-	}
-	return p.value(field, true)
-}
-
-// comparison reads >v, >=v, <v and <=v as one-sided ranges.
-func (p *parser) comparison(field string) (Query, error) {
-	greater := p.peek() == '>'
-	p.pos++
-	inclusive := p.peek() == '='
-	if inclusive {
-		p.pos++
-	}
-	bound, err := p.bound(func(r rune) bool { return isSpace(r) || strings.ContainsRune(`()^`, r) })
-	if err != nil {
-		return nil, err
-	}
-	if bound == "" {
-		return nil, p.errorf("a comparison needs a value")
-	}
-	if _, err := p.suffix('^'); err != nil {
-		return nil, err
-	}
-	if err := p.count(); err != nil {
-		return nil, err
-	}
-	if greater {
-		return Range{Field: field, Lo: bound, IncludeLo: inclusive}, nil
-	}
-	return Range{Field: field, Hi: bound, IncludeHi: inclusive}, nil
-}
-
-// value reads a term, phrase, regular expression or range, with its ~ and ^ suffixes.
-func (p *parser) value(field string, afterColon bool) (Query, error) {
-	if err := p.count(); err != nil {
-		return nil, err
-	}
-	switch p.peek() {
-	case '"':
-		return p.phrase(field)
-	case '/':
-		return p.regexp(field)
-	case '[', '{':
-		return p.rangeQuery(field)
-	}
-	text, wild, err := p.term()
-	if err != nil {
-		return nil, err
-	}
-	if len(text) == 0 {
-		if afterColon {
-			return nil, p.errorf("field %q has no value", field)
-		}
-		return nil, p.errorf("unexpected %q", string(p.peek()))
-	}
-	if p.peek() == '~' {
-		edits, err := p.fuzziness(len(text))
-		if err != nil {
-			return nil, err
-		}
-		if _, err := p.suffix('^'); err != nil {
-			return nil, err
-		}
-		return Fuzzy{Field: field, Value: string(text), Edits: edits}, nil
-	}
-	if _, err := p.suffix('^'); err != nil {
-		return nil, err
-	}
-	if len(text) == 1 && wild[0] && text[0] == '*' {
-		if field == "" {
-			return MatchAll{}, nil
-		}
-		return Exists{Field: field}, nil
-	}
-	for i := range text {
-		if wild[i] {
-			return wildcard(field, text, wild), nil
-		}
-	}
-	return Term{Field: field, Value: string(text)}, nil
-}
-
-func (p *parser) count() error {
-	p.clauses++
-	if p.clauses > MaxClauses {
-		return p.errorf("the query has more than %d clauses", MaxClauses)
-	}
-	return nil
-}
-
-// term reads an unquoted value, removing escapes; wild marks the unescaped * and ? in it.
-func (p *parser) term() (text []rune, wild []bool, err error) {
-	for !p.end() {
-		r := p.src[p.pos]
-		if r == '\\' {
-			if p.pos+1 >= len(p.src) {
-				return nil, nil, p.errorf("the query ends with a lone backslash")
+		if multi {
+			if _, err := p.multiTerm(field, &clauses); err != nil {
+				return nil, err
 			}
-			text, wild = append(text, p.src[p.pos+1]), append(wild, false)
-			p.pos += 2
 			continue
 		}
-		if endsTerm(r) {
-			break
-		}
-		text, wild = append(text, r), append(wild, r == '*' || r == '?')
-		p.pos++
-	}
-	return text, wild, nil
-}
-
-func wildcard(field string, text []rune, wild []bool) Wildcard {
-	var re strings.Builder
-	re.WriteString("^(?s:")
-	for i, r := range text {
-		switch {
-		case wild[i] && r == '*':
-			re.WriteString(".*")
-		case wild[i] && r == '?':
-			re.WriteString(".")
-		default:
-			re.WriteString(regexp.QuoteMeta(string(r)))
-		}
-	}
-	re.WriteString(")$")
-	return Wildcard{Field: field, Pattern: re.String(), Text: string(text)}
-}
-
-func (p *parser) phrase(field string) (Query, error) {
-	open := p.pos
-	p.pos++
-	var text strings.Builder
-	for {
-		if p.end() {
-			p.pos = open
-			return nil, p.errorf("the quote opened here is never closed")
-		}
-		r := p.src[p.pos]
-		p.pos++
-		if r == '"' {
-			break
-		}
-		if r == '\\' && !p.end() {
-			r = p.src[p.pos]
-			p.pos++
-		}
-		text.WriteRune(r)
-	}
-	slop := 0
-	if p.peek() == '~' {
-		n, err := p.suffix('~')
+		conj := p.conjunction()
+		mods, err := p.modifiers()
 		if err != nil {
 			return nil, err
 		}
-		slop = int(n)
-		if n < 0 {
-			slop = 0
+		q, err := p.clause(field)
+		if err != nil {
+			return nil, err
 		}
+		addClause(&clauses, conj, mods, q)
 	}
-	if _, err := p.suffix('^'); err != nil {
-		return nil, err
+	switch {
+	case len(clauses) == 1 && first != nil:
+		return first, nil
+	case len(clauses) == 0:
+		return nil, nil
 	}
-	return Phrase{Field: field, Value: text.String(), Slop: slop}, nil
+	return Boolean(clauses), nil
 }
 
-func (p *parser) regexp(field string) (Query, error) {
-	open := p.pos
-	p.pos++
-	var pattern strings.Builder
-	for {
-		if p.end() {
-			p.pos = open
-			return nil, p.errorf("the regular expression opened here is never closed")
+// addClause is QueryParserBase.addClause with AND as the default operator: an AND makes the clause before it
+// required, an OR makes it optional, unless it is prohibited.
+func addClause(clauses *[]Clause, conj conjunction, mods modifier, q Query) {
+	if n := len(*clauses); n > 0 && (*clauses)[n-1].Occur != MustNot {
+		switch conj {
+		case conjAnd:
+			(*clauses)[n-1].Occur = Must
+		case conjOr:
+			(*clauses)[n-1].Occur = Should
 		}
-		r := p.src[p.pos]
-		p.pos++
-		if r == '/' {
+	}
+	if q == nil {
+		return
+	}
+	occur := Should
+	switch {
+	case mods == modNot:
+		occur = MustNot
+	case conj != conjOr:
+		occur = Must
+	}
+	*clauses = append(*clauses, Clause{Occur: occur, Query: q})
+}
+
+func (p *parser) conjunction() conjunction {
+	t, _ := p.peek(0)
+	switch t.kind {
+	case tokAnd:
+		p.ahead = p.ahead[1:]
+		return conjAnd
+	case tokOr:
+		p.ahead = p.ahead[1:]
+		return conjOr
+	}
+	return conjNone
+}
+
+func (p *parser) modifiers() (modifier, error) {
+	t, err := p.peek(0)
+	if err != nil {
+		return modNone, err
+	}
+	switch t.kind {
+	case tokPlus:
+		p.ahead = p.ahead[1:]
+		return modRequired, nil
+	case tokMinus, tokNot:
+		p.ahead = p.ahead[1:]
+		return modNot, nil
+	}
+	return modNone, nil
+}
+
+// multiTerm reads a run of plain words as one text, which the Builder analyses as a whole for each field.
+func (p *parser) multiTerm(field string, clauses *[]Clause) (Query, error) {
+	first, err := p.take()
+	if err != nil {
+		return nil, err
+	}
+	text := first.image
+	for {
+		more, err := p.peek(0)
+		if err != nil {
+			return nil, err
+		}
+		after, err := p.peek(1)
+		if err != nil {
+			return nil, err
+		}
+		if more.kind != tokTerm || !allowedAfterMultiTerm(after.kind) {
 			break
 		}
-		if r == '\\' && p.peek() == '/' {
-			r = '/'
-			p.pos++
-		} else if r == '\\' && !p.end() {
-			pattern.WriteRune(r)
-			r = p.src[p.pos]
-			p.pos++
-		}
-		pattern.WriteRune(r)
+		p.ahead = p.ahead[1:]
+		text += " " + more.image
 	}
-	if _, err := regexp.Compile(pattern.String()); err != nil {
-		p.pos = open
-		return nil, p.errorf("invalid regular expression /%s/", pattern.String())
-	}
-	if _, err := p.suffix('^'); err != nil {
-		return nil, err
-	}
-	return Regexp{Field: field, Pattern: pattern.String()}, nil
-}
-
-func (p *parser) rangeQuery(field string) (Query, error) {
-	open := p.pos
-	includeLo := p.peek() == '['
-	p.pos++
-	inRange := func(r rune) bool { return isSpace(r) || r == ']' || r == '}' }
-	p.skipSpace()
-	lo, err := p.bound(inRange)
+	value, err := discardEscapes(text, first.pos)
 	if err != nil {
 		return nil, err
 	}
-	p.skipSpace()
-	if !p.keyword("TO") {
-		return nil, p.errorf("a range needs TO between its bounds, as in [a TO b]")
+	q, err := p.leaf(func() (Query, error) { return p.b.Field(field, value, false, 0) })
+	if err != nil || q == nil {
+		return nil, err
 	}
-	p.skipSpace()
-	hi, err := p.bound(inRange)
+	*clauses = append(*clauses, Clause{Occur: Must, Query: q})
+	return q, nil
+}
+
+func (p *parser) clause(field string) (Query, error) {
+	t0, err := p.peek(0)
 	if err != nil {
 		return nil, err
 	}
-	p.skipSpace()
-	if p.peek() != ']' && p.peek() != '}' {
-		p.pos = open
-		return nil, p.errorf("the range opened here is never closed")
-	}
-	includeHi := p.peek() == ']'
-	p.pos++
-	if lo == "" || hi == "" {
-		return nil, p.errorf("a range bound is missing: use * for an open end")
-	}
-	if _, err := p.suffix('^'); err != nil {
-		return nil, err
-	}
-	r := Range{Field: field, Lo: lo, Hi: hi, IncludeLo: includeLo, IncludeHi: includeHi}
-	if lo == "*" {
-		r.Lo, r.IncludeLo = "", false
-	}
-	if hi == "*" {
-		r.Hi, r.IncludeHi = "", false
-	}
-	return r, nil
-}
-
-// bound reads a range bound: a quoted value, or characters up to one that stop says ends it.
-func (p *parser) bound(stop func(rune) bool) (string, error) {
-	if p.peek() == '"' {
-		q, err := p.phrase("")
+	if t0.kind == tokTerm || t0.kind == tokStar {
+		t1, err := p.peek(1)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		return q.(Phrase).Value, nil
-	}
-	var b strings.Builder
-	for !p.end() && !stop(p.src[p.pos]) {
-		if p.src[p.pos] == '\\' && p.pos+1 < len(p.src) {
-			p.pos++
+		if t1.kind == tokColon {
+			p.ahead = p.ahead[2:]
+			field = "*"
+			if t0.kind == tokTerm {
+				if field, err = discardEscapes(t0.image, t0.pos); err != nil {
+					return nil, err
+				}
+			}
 		}
-		b.WriteRune(p.src[p.pos])
-		p.pos++
 	}
-	return b.String(), nil
-}
-
-// suffix reads an optional ~N or ^N after a value and returns N, or -1 when the marker has no number.
-func (p *parser) suffix(marker rune) (float64, error) {
-	if p.peek() != marker {
-		return -1, nil
-	}
-	p.pos++
-	start := p.pos
-	for !p.end() && (unicode.IsDigit(p.peek()) || p.peek() == '.') {
-		p.pos++
-	}
-	if start == p.pos {
-		if marker == '^' {
-			return 0, p.errorf("^ needs a boost number, as in ^2")
-		}
-		return -1, nil
-	}
-	n, err := strconv.ParseFloat(string(p.src[start:p.pos]), 64)
+	t, err := p.peek(0)
 	if err != nil {
-		return 0, p.errorf("%q is not a number", string(p.src[start:p.pos]))
+		return nil, err
 	}
-	return n, nil
+	if t.kind != tokLParen {
+		return p.term(field)
+	}
+	p.ahead = p.ahead[1:]
+	q, err := p.query(field)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.expect(tokRParen, "a ) to close the ( at position "+strconv.Itoa(t.pos)); err != nil {
+		return nil, err
+	}
+	_, err = p.boost()
+	return q, err
 }
 
-// fuzziness reads ~ or ~N after a term. Lucene's older ~0.8 similarity is turned into edits its way.
-func (p *parser) fuzziness(termLength int) (int, error) {
-	n, err := p.suffix('~')
-	switch {
-	case err != nil:
-		return 0, err
-	case n < 0:
-		return 2, nil
-	case n >= 1:
-		return min(int(n), 2), nil
-	default:
-		return min(int((1-n)*float64(termLength)), 2), nil
+// boost reads an optional ^N. Boosts change scores only, and the simulator does not score.
+func (p *parser) boost() (bool, error) {
+	t, err := p.peek(0)
+	if err != nil || t.kind != tokCarat {
+		return false, err
 	}
+	p.ahead = p.ahead[1:]
+	_, err = p.expect(tokNumber, "a boost number, as in ^2,")
+	return true, err
+}
+
+// suffixes reads ^N and ~slop after a term, in either order, and returns the slop token when there is one.
+func (p *parser) suffixes() (*token, error) {
+	boosted, err := p.boost()
+	if err != nil {
+		return nil, err
+	}
+	t, err := p.peek(0)
+	if err != nil {
+		return nil, err
+	}
+	if t.kind != tokFuzzySlop {
+		return nil, nil
+	}
+	p.ahead = p.ahead[1:]
+	if !boosted {
+		if _, err := p.boost(); err != nil {
+			return nil, err
+		}
+	}
+	return &t, nil
+}
+
+func (p *parser) leaf(build func() (Query, error)) (Query, error) {
+	p.clauses++
+	if p.clauses > MaxClauses {
+		t, _ := p.peek(0)
+		return nil, &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("the query has more than %d clauses", MaxClauses)}
+	}
+	return build()
+}
+
+func (p *parser) term(field string) (Query, error) {
+	t, err := p.take()
+	if err != nil {
+		return nil, err
+	}
+	switch t.kind {
+	case tokTerm, tokStar, tokPrefixTerm, tokWildTerm, tokRegexpTerm, tokNumber, tokBareOper:
+		if t.kind == tokBareOper {
+			t.image = t.image[:1]
+		}
+		slop, err := p.suffixes()
+		if err != nil {
+			return nil, err
+		}
+		return p.bareToken(field, t, slop)
+	case tokRangeInStart, tokRangeExStart:
+		return p.rangeTerm(field, t)
+	case tokQuoted:
+		slop, err := p.suffixes()
+		if err != nil {
+			return nil, err
+		}
+		n := 0
+		if slop != nil {
+			n = javaFloatToInt(slop.image[1:], 0)
+		}
+		text, err := discardEscapes(t.image[1:len(t.image)-1], t.pos+1)
+		if err != nil {
+			return nil, err
+		}
+		return p.leaf(func() (Query, error) { return p.b.Field(field, text, true, n) })
+	}
+	return nil, p.unexpected(t)
+}
+
+// bareToken is QueryParserBase.handleBareTokenQuery.
+func (p *parser) bareToken(field string, t token, slop *token) (Query, error) {
+	text, err := discardEscapes(t.image, t.pos)
+	if err != nil {
+		return nil, err
+	}
+	return p.leaf(func() (Query, error) {
+		switch {
+		case t.kind == tokStar || t.kind == tokWildTerm:
+			return p.b.Wildcard(field, t.image)
+		case t.kind == tokPrefixTerm:
+			prefix, err := discardEscapes(t.image[:len(t.image)-1], t.pos)
+			if err != nil {
+				return nil, err
+			}
+			return p.b.Prefix(field, prefix)
+		case t.kind == tokRegexpTerm:
+			return p.b.Regexp(field, t.image[1:len(t.image)-1])
+		case slop != nil:
+			return p.b.Fuzzy(field, text, slop.image[1:])
+		}
+		return p.b.Field(field, text, false, 0)
+	})
+}
+
+func (p *parser) rangeTerm(field string, open token) (Query, error) {
+	bound := func() (*string, error) {
+		t, err := p.take()
+		if err != nil {
+			return nil, err
+		}
+		var image string
+		switch t.kind {
+		case tokRangeQuoted:
+			image = t.image[1 : len(t.image)-1]
+		case tokRangeGoop, tokRangeTo:
+			if t.image == "*" {
+				return nil, nil
+			}
+			image = t.image
+		case tokEOF:
+			return nil, &SyntaxError{Pos: open.pos, Msg: "the range opened here is never closed"}
+		default:
+			return nil, &SyntaxError{Pos: t.pos, Msg: "a range bound is missing: use * for an open end, as in [a TO *]"}
+		}
+		v, err := discardEscapes(image, t.pos)
+		return &v, err
+	}
+	lo, err := bound()
+	if err != nil {
+		return nil, err
+	}
+	if t, err := p.take(); err != nil {
+		return nil, err
+	} else if t.kind != tokRangeTo {
+		return nil, &SyntaxError{Pos: t.pos, Msg: "a range needs TO between its bounds, as in [a TO b]"}
+	}
+	hi, err := bound()
+	if err != nil {
+		return nil, err
+	}
+	end, err := p.take()
+	if err != nil {
+		return nil, err
+	}
+	if end.kind != tokRangeInEnd && end.kind != tokRangeExEnd {
+		return nil, &SyntaxError{Pos: open.pos, Msg: "the range opened here is never closed with ] or }"}
+	}
+	if _, err := p.boost(); err != nil {
+		return nil, err
+	}
+	return p.leaf(func() (Query, error) {
+		return p.b.Range(field, lo, hi, open.kind == tokRangeInStart, end.kind == tokRangeInEnd)
+	})
+}
+
+// discardEscapes is QueryParserBase.discardEscapeChar: \x stands for x, and \uXXXX for that character.
+func discardEscapes(s string, pos int) (string, error) {
+	var out strings.Builder
+	runes := []rune(s)
+	for i := 0; i < len(runes); i++ {
+		if runes[i] != '\\' {
+			out.WriteRune(runes[i])
+			continue
+		}
+		if i+1 >= len(runes) {
+			return "", &SyntaxError{Pos: pos + i, Msg: "a term cannot end with the escape character \\"}
+		}
+		i++
+		if runes[i] != 'u' {
+			out.WriteRune(runes[i])
+			continue
+		}
+		if i+4 >= len(runes) {
+			return "", &SyntaxError{Pos: pos + i - 1, Msg: `a \u escape needs four hexadecimal digits`}
+		}
+		code, err := strconv.ParseUint(string(runes[i+1:i+5]), 16, 16)
+		if err != nil {
+			return "", &SyntaxError{Pos: pos + i - 1, Msg: `a \u escape needs four hexadecimal digits`}
+		}
+		out.WriteRune(rune(code))
+		i += 4
+	}
+	return out.String(), nil
+}
+
+// ParseJavaFloat reads a number as Java's Float.parseFloat does, which the parser and Elasticsearch use for
+// slops and fuzziness: a trailing f or d is allowed, and so are Infinity and NaN.
+func ParseJavaFloat(s string) (float64, bool) {
+	t := strings.TrimSpace(s)
+	switch strings.TrimPrefix(strings.TrimPrefix(t, "+"), "-") {
+	case "Infinity", "NaN":
+		f, _ := strconv.ParseFloat(strings.Replace(t, "Infinity", "Inf", 1), 32)
+		return f, true
+	}
+	t = strings.TrimRight(t, "fFdD")
+	f, err := strconv.ParseFloat(t, 32)
+	if err != nil || strings.ContainsAny(t, "xXpP_") || strings.EqualFold(strings.TrimLeft(t, "+-"), "inf") {
+		return 0, false
+	}
+	return f, true
+}
+
+// javaFloatToInt is Java's (int) Float.parseFloat(s), or fallback where that throws.
+func javaFloatToInt(s string, fallback int) int {
+	f, ok := ParseJavaFloat(s)
+	switch {
+	case !ok:
+		return fallback
+	case math.IsNaN(f):
+		return 0
+	case f >= math.MaxInt32:
+		return math.MaxInt32
+	case f <= math.MinInt32:
+		return math.MinInt32
+	}
+	return int(f)
 }
