@@ -3,6 +3,7 @@ package cbcsim_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +21,9 @@ const (
 	keySecret = "SIMULATORSECRET0GRAFANA01"
 	searchURL = "/audit_log/v1/orgs/ABCD1234/logs/_search"
 )
+
+// grammarNow is the simulator's clock in these tests: its history ends here, and "now" in a query means it.
+var grammarNow = time.Date(2024, 4, 17, 20, 0, 0, 0, time.UTC)
 
 // The simulator checks the client, so it must share none of its code: a wrong JSON tag, sort rule or time
 // format in the client would otherwise pass every test.
@@ -97,9 +101,9 @@ func results(out map[string]any) []map[string]any {
 func TestQuerySyntaxErrors(t *testing.T) {
 	s := serve(t, cbcsim.Config{EventsPerDay: 100})
 	bad := []string{
-		`description:"open`, `(a OR b`, `a OR`, `AND a`, `a )`, `:value`, `actor:`, `category:login`,
-		`flagged:maybe`, `actor:/[/`, `create_time:yesterday`, `create_time:[2024 TO`, `description:x^`,
-		`flagged:[false TO true]`, `create_time:log*`, `x\`,
+		`description:"open`, `(a OR b`, `a OR`, `AND a`, `a )`, `:value`, `actor:`, `NOT NOT a`,
+		`flagged:maybe`, `flagged:TRUE`, `actor:/[/`, `create_time:yesterday`, `create_time:[2024 TO`, `description:x^`,
+		`create_time:>=now/d`, `create_time:log*`, `x\`,
 		strings.Repeat("(", 1<<20) + "a" + strings.Repeat(")", 1<<20),
 		strings.Repeat("a OR ", 2000) + "a",
 	}
@@ -108,6 +112,21 @@ func TestQuerySyntaxErrors(t *testing.T) {
 		status, _, out := s.do(http.MethodPost, searchURL, string(body))
 		if status != http.StatusBadRequest || out["reason"] != "query_malformed_syntax" || out["message"] == "" {
 			t.Errorf("%.40q: %d %v, want 400 query_malformed_syntax", q, status, out)
+		}
+	}
+}
+
+// An unknown field matches nothing, as in Elasticsearch, unless the simulator is told to refuse it.
+func TestUnknownFields(t *testing.T) {
+	for _, refuse := range []bool{false, true} {
+		s := serve(t, cbcsim.Config{EventsPerDay: 100, RefuseUnknown: refuse})
+		body, _ := json.Marshal(map[string]string{"query": "category:login OR actor:*"})
+		status, _, out := s.do(http.MethodPost, searchURL, string(body))
+		switch {
+		case refuse && (status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["message"]), "unknown field [category]")):
+			t.Errorf("refusing: %d %v, want 400 naming the field", status, out)
+		case !refuse && (status != http.StatusOK || out["num_found"] == float64(0)):
+			t.Errorf("as Elasticsearch: %d %v, want the other clause's matches", status, out)
 		}
 	}
 }
@@ -122,7 +141,7 @@ func TestTolerantRequests(t *testing.T) {
 	for _, body := range []string{
 		`{"criteria": {"flagged": [true]}, "rows": 500, "unknown_key": {"x": 1}}`,
 		`{"criteria": {"flagged": "true"}, "rows": 500}`,
-		`{"query": "flagged:TRUE", "rows": 500}`,
+		`{"query": "flagged:true", "rows": 500}`,
 	} {
 		if got := len(results(s.search(body))); got != flagged {
 			t.Errorf("%s: %d results, want %d", body, got, flagged)
