@@ -1,6 +1,5 @@
-import { parse } from 'lucene';
-
 import limits from './limits.json';
+import { luceneSyntax, SyntaxProblem } from './lucene';
 import regions from './regions.json';
 import { CBCOptions, CBCQuery, MAX_LIMIT } from './types';
 
@@ -12,94 +11,13 @@ import { CBCOptions, CBCQuery, MAX_LIMIT } from './types';
 export const MAX_TOP_N = 1000;
 const MAX_INTERVAL_MS = 366 * 24 * 3600 * 1000;
 
-/** A problem in the query text: its message and where it is (an offset into the text). */
-export interface SyntaxProblem {
-  message: string;
-  offset: number;
-}
-
 /** Dashboard variables ($var, ${var:format}, [[var]]) stand for values the query text does not have yet. */
 const VARIABLE = /\$\{[^}]*\}|\$\w+|\[\[[^\]]*\]\]/g;
 
-/** The first Lucene syntax error of text, with its position; undefined when the text parses. */
+/** The first Lucene syntax error of text, with its position and maybe its fix; undefined when the text parses. */
 export function syntaxProblem(text: string): SyntaxProblem | undefined {
-  const plain = forParser(text);
-  if (plain.trim() === '') {
-    return undefined;
-  }
-  try {
-    parse(plain);
-  } catch (e) {
-    const err = e as { found?: string | null; location?: { start: { offset: number } } };
-    const offset = err.location?.start.offset ?? 0;
-    return { message: describe(plain, err.found ?? null), offset };
-  }
-  // The parser drops an operator with nothing on one side ("actor:x AND"); CBC refuses such a query.
-  return strayOperator(plain);
-}
-
-/** Writes x over a match, keeping its length so that offsets stay those of the text the user sees. */
-const blank = (m: string) => 'x'.repeat(m.length);
-
-/**
- * The text as the npm parser can read it. Variables become terms, and so do the parts of CBC's language the
- * parser refuses although CBC accepts them: regexes with escapes (actor:/a\.b/), date math rounding
- * (create_time:>=now/d, [now/d TO now]), quoted range bounds and boosted groups ((a OR b)^2).
- */
-function forParser(text: string): string {
-  return text
-    .replace(VARIABLE, blank)
-    .replace(/(^|[\s(:!+-])\/(?:\\.|[^/\\])*\//g, (m, lead: string) => lead + blank(m.slice(lead.length)))
-    .replace(/([[{])([^\]}]*)([\]}])/g, (_, open: string, bounds: string, close: string) => {
-      return open + bounds.replace(/"[^"]*"|[^\s"]+/g, (b) => (b === 'TO' ? b : blank(b))) + close;
-    })
-    .replace(/(:\s*[<>]=?)("[^"]*"|[^\s()"]+)/g, (_, op: string, value: string) => op + blank(value))
-    .replace(/\)\^[\d.]+/g, (m) => ')' + ' '.repeat(m.length - 1));
-}
-
-const BINARY = new Set(['AND', 'OR', '&&', '||']);
-const UNARY = new Set(['NOT', '!']);
-
-/** An AND, OR or NOT without a term on the side it needs one, in text forParser wrote; phrases are skipped. */
-function strayOperator(text: string): SyntaxProblem | undefined {
-  const blanked = text.replace(/\\./g, 'xx').replace(/"[^"]*"/g, blank);
-  const tokens = [...blanked.matchAll(/[()]|[^\s()]+/g)].map((m) => ({ text: m[0], offset: m.index ?? 0 }));
-  for (const [i, t] of tokens.entries()) {
-    if (!BINARY.has(t.text) && !UNARY.has(t.text)) {
-      continue;
-    }
-    const before = tokens[i - 1]?.text;
-    const after = tokens[i + 1]?.text;
-    if (BINARY.has(t.text) && (before === undefined || before === '(' || BINARY.has(before) || UNARY.has(before))) {
-      return { message: `${t.text} needs a term before it: add one or remove ${t.text}`, offset: t.offset };
-    }
-    if (after === undefined) {
-      return { message: `The query ends with ${t.text}: add a term after it or remove it`, offset: t.offset };
-    }
-    if (after === ')') {
-      return { message: `${t.text} needs a term after it: add one or remove ${t.text}`, offset: t.offset };
-    }
-  }
-  return undefined;
-}
-
-function describe(text: string, found: string | null): string {
-  const quotes = (text.match(/(^|[^\\])"/g) ?? []).length;
-  if (quotes % 2 === 1) {
-    return 'A quoted phrase is not closed: add the closing "';
-  }
-  const open = (text.match(/(^|[^\\])\(/g) ?? []).length;
-  const close = (text.match(/(^|[^\\])\)/g) ?? []).length;
-  if (open > close) {
-    return 'A parenthesis is not closed: add )';
-  }
-  if (close > open) {
-    return 'A ) closes nothing: remove it or add (';
-  }
-  if (found === null) {
-    return 'The query ends too early: finish the last term or range';
-  }
-  return `Unexpected ${JSON.stringify(found)}: escape it with \\ or put the value in quotes`;
+  // A variable becomes a plain term of the same length, so that offsets stay those of the text the user sees.
+  return luceneSyntax(text.replace(VARIABLE, (m) => 'x'.repeat(m.length)));
 }
 
 /** intervalMs reads a bucket width as the backend does (30s, 5m, 1h30m, 1d, 2w); undefined when malformed. */

@@ -1,8 +1,9 @@
 import React, { useEffect, useRef, useState } from 'react';
 import type * as monacoType from 'monaco-editor';
-import { CodeEditor, Text } from '@grafana/ui';
+import { Button, CodeEditor, Stack, Text } from '@grafana/ui';
 
 import fields from '../fields.json';
+import { applyFix, SyntaxFix } from '../lucene';
 import { FieldInfo } from '../types';
 import { syntaxProblem } from '../validation';
 
@@ -90,8 +91,9 @@ function variableSuggestions(source: CompletionSource, replace: number): Suggest
     .map((name) => ({ label: `$${name}`, insertText: `$${name}`, kind: 'variable' as const, replace }));
 }
 
-/** The completion source of each open editor, by its model; Monaco's providers are global to a language. */
+/** The completion source and the known fix of each open editor, by its model; Monaco's providers are global to a language. */
 const sources = new Map<string, CompletionSource>();
+const fixes = new Map<string, SyntaxFix>();
 let registered = false;
 
 function registerLanguage(monaco: Monaco) {
@@ -120,6 +122,30 @@ function registerLanguage(monaco: Monaco) {
     variable: monaco.languages.CompletionItemKind.Variable,
     keyword: monaco.languages.CompletionItemKind.Keyword,
   };
+  monaco.languages.registerCodeActionProvider(LANGUAGE, {
+    provideCodeActions: (model) => {
+      const fix = fixes.get(model.uri.toString());
+      if (!fix) {
+        return { actions: [], dispose: () => {} };
+      }
+      const at = model.getPositionAt(fix.offset);
+      const range = { startLineNumber: at.lineNumber, startColumn: at.column, endLineNumber: at.lineNumber, endColumn: at.column };
+      return {
+        actions: [
+          {
+            title: fix.title,
+            kind: 'quickfix',
+            isPreferred: true,
+            diagnostics: monaco.editor.getModelMarkers({ owner: LANGUAGE, resource: model.uri }),
+            edit: {
+              edits: [{ resource: model.uri, versionId: model.getVersionId(), textEdit: { range, text: fix.insert } }],
+            },
+          },
+        ],
+        dispose: () => {},
+      };
+    },
+  });
   monaco.languages.registerCompletionItemProvider(LANGUAGE, {
     triggerCharacters: [':', '$', '(', ' '],
     provideCompletionItems: async (model, position) => {
@@ -165,6 +191,8 @@ export function LuceneEditor({ value, source, onChange, onRun }: Props) {
   const runRef = useRef(onRun);
   // The editor's own text is checked as it changes (see mark); before it mounts, the query's.
   const [problem, setProblem] = useState(() => syntaxProblem(value));
+  const editorRef = useRef<monacoType.editor.IStandaloneCodeEditor | undefined>(undefined);
+  const fix = problem?.fix;
   useEffect(() => {
     sourceRef.current = source;
     runRef.current = onRun;
@@ -199,6 +227,11 @@ export function LuceneEditor({ value, source, onChange, onRun }: Props) {
           const mark = () => {
             const found = syntaxProblem(model.getValue());
             setProblem(found);
+            if (found?.fix) {
+              fixes.set(key, found.fix);
+            } else {
+              fixes.delete(key);
+            }
             const at = found ? model.getPositionAt(found.offset) : undefined;
             monaco.editor.setModelMarkers(
               model,
@@ -219,17 +252,37 @@ export function LuceneEditor({ value, source, onChange, onRun }: Props) {
           };
           mark();
           editor.onDidChangeModelContent(mark);
-          editor.onDidDispose(() => sources.delete(key));
+          editor.onDidDispose(() => {
+            sources.delete(key);
+            fixes.delete(key);
+          });
+          editorRef.current = editor;
           editor.addCommand(monaco.KeyMod.Shift | monaco.KeyCode.Enter, () => runRef.current(editor.getValue()));
         }}
         onBlur={(text) => text !== value && onChange(text)}
       />
       {problem && (
-        <div role="alert">
-          <Text variant="bodySmall" color="error">
-            {problem.message} (at character {problem.offset + 1})
-          </Text>
-        </div>
+        <Stack gap={1} alignItems="center">
+          <div role="alert">
+            <Text variant="bodySmall" color="error">
+              {problem.message} (at character {problem.offset + 1})
+            </Text>
+          </div>
+          {fix && (
+            <Button
+              size="sm"
+              variant="secondary"
+              fill="text"
+              onClick={() => {
+                const fixed = applyFix(editorRef.current?.getValue() ?? value, fix);
+                editorRef.current?.setValue(fixed);
+                onChange(fixed);
+              }}
+            >
+              {fix.title}
+            </Button>
+          )}
+        </Stack>
       )}
     </div>
   );

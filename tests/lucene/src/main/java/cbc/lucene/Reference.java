@@ -21,7 +21,10 @@ import org.apache.lucene.document.TextField;
 import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.Term;
 import org.apache.lucene.queryparser.classic.ParseException;
+import org.apache.lucene.queryparser.classic.QueryParser;
+import org.apache.lucene.search.TermQuery;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.ScoreDoc;
@@ -35,8 +38,9 @@ import org.apache.lucene.store.ByteBuffersDirectory;
  * line: id, actor, actor_ip, create_time in epoch milliseconds, description, flagged, verbose (true, false, or
  * empty when the record leaves it out), org_key, request_url (empty when absent), separated by tabs. QUERIES has
  * one query a line. ABSENT_BOOLEANS is "unindexed" or "false"; UNKNOWN_FIELDS is "none" or "refuse". For each
- * query it prints one line: "ok" and the ids of its hits, "syntax" and the parser's message, or "refused" and
- * the message of a query that parses but that Elasticsearch would answer with 400.
+ * query it prints one line of three columns: "ok" and the ids of its hits, "syntax" and the parser's message, or
+ * "refused" and the message of a query that Elasticsearch would answer with 400 for what it asks; then whether
+ * the text parses at all ("parses" or "unparsable"), which a refused query may or may not.
  */
 public final class Reference {
   static final String FIELD_NAMES = "_field_names";
@@ -65,7 +69,8 @@ public final class Reference {
     try (DirectoryReader reader = DirectoryReader.open(dir)) {
       IndexSearcher searcher = new IndexSearcher(reader);
       for (String text : queries) {
-        out.append(answer(searcher, analyzer, text, now, refuseUnknown)).append('\n');
+        String[] a = answer(searcher, analyzer, text, now, refuseUnknown).split("\t", 2);
+        out.append(a[0]).append('\t').append(parses(text) ? "parses" : "unparsable").append('\t').append(a[1]).append('\n');
       }
     }
     System.out.print(out);
@@ -133,6 +138,62 @@ public final class Reference {
       return "ok\t" + String.join(",", ids);
     } catch (IOException | RuntimeException e) {
       return "refused\t" + oneLine(String.valueOf(e.getMessage()));
+    }
+  }
+
+  /** Whether the classic parser reads text, whatever its leaves would make of their values. */
+  static boolean parses(String text) {
+    QueryParser syntaxOnly = new QueryParser(null, new KeywordAnalyzer()) {
+      private Query leaf() {
+        return new TermQuery(new Term("x", "x"));
+      }
+
+      @Override
+      protected Query getFieldQuery(String field, String queryText, boolean quoted) {
+        return leaf();
+      }
+
+      @Override
+      protected Query getFieldQuery(String field, String queryText, int slop) {
+        return leaf();
+      }
+
+      @Override
+      protected Query getRangeQuery(String field, String a, String b, boolean i, boolean j) {
+        return leaf();
+      }
+
+      @Override
+      protected Query getWildcardQuery(String field, String termStr) {
+        return leaf();
+      }
+
+      @Override
+      protected Query getPrefixQuery(String field, String termStr) {
+        return leaf();
+      }
+
+      @Override
+      protected Query getRegexpQuery(String field, String termStr) {
+        return leaf();
+      }
+
+      @Override
+      protected Query getFuzzyQuery(String field, String termStr, float minSimilarity) {
+        return leaf();
+      }
+
+      @Override
+      protected float getFuzzyDistance(org.apache.lucene.queryparser.classic.Token t, String termStr) {
+        return 1f;
+      }
+    };
+    syntaxOnly.setDefaultOperator(QueryParser.Operator.AND);
+    try {
+      syntaxOnly.parse(text);
+      return true;
+    } catch (ParseException e) {
+      return false;
     }
   }
 
