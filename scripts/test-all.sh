@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# Installs everything the project needs (npm, Go and pip packages, Debian's redis-server and chromium) and runs every check:
-# Go vet, golangci-lint and tests (with -race, several Grafana replicas against a real Redis among them), the Python SDK
+# Installs everything the project needs (npm, Go, Maven and pip packages, Debian's redis-server and chromium) and runs every
+# check: the Lucene reference's build, Go vet, golangci-lint and tests (with -race, several Grafana replicas against a real
+# Redis and the query language against Apache Lucene among them), the Python SDK
 # conformance tests against the simulator, brief fuzzing, Jest, typecheck, lint, the editors in headless Chromium, the frontend
 # and backend builds, one small benchmark run, the plugin archive and the Grafana plugin validator. Exits non-zero as soon as anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+# Debian's packages, for what the machine lacks.
+apt_install() {
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  else
+    echo "Missing: sudo apt-get install $*" >&2
+    exit 1
+  fi
+}
 
 step "Frontend dependencies (npm ci)"
 npm ci --no-audit --no-fund
@@ -18,6 +28,10 @@ step "Python packages for the SDK conformance tests"
 python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -r tests/sdk/requirements.txt
 
+step "The Lucene reference for the query language (Java 17, Maven, Apache Lucene 9.12)"
+command -v mvn >/dev/null && command -v javac >/dev/null || apt_install openjdk-17-jdk-headless maven
+(cd tests/lucene && mvn -q -B package)
+
 step "Go vet and golangci-lint"
 go vet ./pkg/... ./cmd/...
 gobin=$(go env GOPATH)/bin
@@ -25,25 +39,19 @@ gobin=$(go env GOPATH)/bin
 "$gobin/golangci-lint" run ./pkg/... ./cmd/...
 
 step "Debian packages: redis-server, for the tests of several Grafana replicas"
-apt_install() {
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-  else
-    echo "Missing: sudo apt-get install $*" >&2
-    exit 1
-  fi
-}
 command -v redis-server >/dev/null || apt_install redis-server
 
 step "Go tests (race detector)"
-# The tests start redis-server themselves on free ports; here they must not skip for want of it.
-REDIS_REQUIRED=1 go test -race -count=1 ./pkg/... ./cmd/...
+# The tests start redis-server themselves on free ports, and run the Lucene reference; here they must not skip for
+# want of either.
+REDIS_REQUIRED=1 LUCENE_REQUIRED=1 go test -race -count=1 ./pkg/... ./cmd/...
 
 step "Fuzzing every parser, briefly: query text, query model, settings, CBC bodies, resource routes"
 # A number of runs, not a duration: with -fuzztime as a duration, Go's fuzz coordinator can report its own
 # deadline as a failure ("context deadline exceeded") when the time runs out, which a busy machine makes likely.
 fuzz() { go test -run '^$' -fuzz "^$1\$" -fuzztime "$3" -fuzzminimizetime 2s "$2"; }
 fuzz FuzzParse ./pkg/cbcsim/lucene 200000x
+fuzz FuzzRegexp ./pkg/cbcsim/lucene 100000x
 fuzz FuzzQuery ./pkg/cbcsim 20000x
 fuzz FuzzParseQuery ./pkg/models 40000x
 fuzz FuzzSettings ./pkg/models 40000x

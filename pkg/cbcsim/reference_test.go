@@ -27,7 +27,7 @@ import (
 const (
 	referenceDir = "../../tests/lucene"
 	// generatedQueries is how many queries the seeded generator adds to the hand-written ones.
-	generatedQueries = 400
+	generatedQueries = 300
 )
 
 // referenceAllowlist holds the queries where the simulator may disagree with Lucene, each for a reason the
@@ -53,7 +53,7 @@ func TestAgreesWithLucene(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			corpus := slices.DeleteFunc(slices.Clone(corpus), func(q string) bool { return !mode.affects(q) })
 			sim := cbcsim.New(cbcsim.Config{Now: func() time.Time { return referenceNow }, Seed: 24, Span: 7 * 24 * time.Hour,
-				Records: 6000, AbsentFalse: mode.absentFalse, RefuseUnknown: mode.refuseUnknown})
+				Records: 4000, AbsentFalse: mode.absentFalse, RefuseUnknown: mode.refuseUnknown})
 			defer sim.Close()
 			sim.Inject(edgeRecords()...)
 			records := allRecords(t, sim)
