@@ -1,6 +1,7 @@
 import { AdHocVariableFilter, ScopedVars } from '@grafana/data';
 import { TemplateSrv } from '@grafana/runtime';
 
+import { luceneTerm } from './lucene';
 import { CBCQuery, FILTER_FIELDS, FilterField, Filters } from './types';
 
 /** Replaces variables in each value; a multi-value variable becomes one value per selection. */
@@ -44,10 +45,8 @@ function interpolateFilters(
   return out;
 }
 
-/** Quotes a value for the Lucene-like query text when it holds spaces or special characters. */
-function luceneValue(value: string): string {
-  return /^[\w.@*-]+$/.test(value) ? value : `"${value.replace(/"/g, '\\"')}"`;
-}
+/** A variable's or filter's value in the query text; a * in it stays a wildcard. */
+const luceneValue = (value: string) => luceneTerm(value, true);
 
 /** Turns ad hoc filters into criteria (=) and exclusions (!=); keys CBC cannot filter become query terms. */
 export function applyAdHocFilters(query: CBCQuery, filters: AdHocVariableFilter[]): CBCQuery {

@@ -512,6 +512,19 @@ function slashFix(text: string): SyntaxFix | undefined {
   return { title: 'Escape the / as \\/', offset: m.index + m[0].length - 1, insert: '\\' };
 }
 
+/**
+ * luceneTerm writes a value as a term of the query text: bare when Lucene reads it as one plain term, quoted
+ * otherwise (a space, a reserved character, a leading + or -, or an operator word). With wildcards, a * in a
+ * bare value stays a wildcard.
+ */
+export function luceneTerm(value: string, wildcards = false): string {
+  const plain = wildcards ? /^[\w.@*][\w.@*-]*$/ : /^[\w.@][\w.@-]*$/;
+  if (plain.test(value) && !/^(AND|OR|NOT)$/.test(value)) {
+    return value;
+  }
+  return `"${value.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+}
+
 /** applyFix is text with a fix made. */
 export function applyFix(text: string, fix: SyntaxFix): string {
   return text.slice(0, fix.offset) + fix.insert + text.slice(fix.offset);

@@ -1,4 +1,5 @@
-import { quote, suggest } from './LuceneEditor';
+import { luceneSyntax, luceneTerm } from '../lucene';
+import { suggest } from './LuceneEditor';
 
 const source = {
   values: jest.fn(async (field: string) => (field === 'actor' ? ['alice@acme.example', 'bob smith'] : [])),
@@ -33,8 +34,14 @@ describe('completion', () => {
       replace: 2,
     });
     expect(found.map((s) => s.label)).toEqual(['alice@acme.example', '$actor', '$ip']);
-    expect(quote('bob smith')).toBe('"bob smith"');
-    expect(quote('say "hi"')).toBe('"say \\"hi\\""');
+    expect(luceneTerm('bob smith')).toBe('"bob smith"');
+    expect(luceneTerm('say "hi"')).toBe('"say \\"hi\\""');
+    // Each value stays one term Lucene can read after field:, whatever it holds.
+    for (const v of ['-leading', '+plus', 'OR', 'a/b', 'x:y', 'back\\slash', 'alice*', '10.20.0.15', 'tab\there']) {
+      expect({ v, problem: luceneSyntax(`actor:${luceneTerm(v)} AND x`) }).toEqual({ v, problem: undefined });
+    }
+    expect(luceneTerm('alice*', true)).toBe('alice*');
+    expect(luceneTerm('alice*')).toBe('"alice*"');
   });
 
   it('offers true and false for a flag, and variables after $', async () => {

@@ -3,7 +3,7 @@ import type * as monacoType from 'monaco-editor';
 import { Button, CodeEditor, Stack, Text } from '@grafana/ui';
 
 import fields from '../fields.json';
-import { applyFix, SyntaxFix } from '../lucene';
+import { applyFix, luceneTerm, SyntaxFix } from '../lucene';
 import { FieldInfo } from '../types';
 import { syntaxProblem } from '../validation';
 
@@ -28,11 +28,6 @@ export interface Suggestion {
   replace: number;
 }
 
-/** quote writes a value as a Lucene term: bare when it is a plain word, a phrase otherwise. */
-export function quote(value: string): string {
-  return /^[\w.@-]+$/.test(value) ? value : `"${value.replace(/["\\]/g, (c) => `\\${c}`)}"`;
-}
-
 /**
  * suggest is the completion at the end of textBeforeCursor: the values of a field after `field:`, variables
  * after `$`, and otherwise field names, operators and variables.
@@ -53,7 +48,7 @@ export async function suggest(textBeforeCursor: string, source: CompletionSource
         .filter((v) => v.toLowerCase().includes(needle))
         .map((v) => ({
           label: v,
-          insertText: quote(v),
+          insertText: luceneTerm(v),
           kind: 'value' as const,
           replace: typed.length - name.length - 1,
         })),
