@@ -25,10 +25,11 @@ type Query any
 // Occur says how a clause of a Boolean counts, as Lucene's BooleanClause.Occur.
 type Occur int
 
+// The occurrences a clause can have.
 const (
-	Must Occur = iota
-	Should
-	MustNot
+	Must    Occur = iota // the clause must match
+	Should               // the clause may match
+	MustNot              // the clause must not match
 )
 
 // Clause is one part of a Boolean.

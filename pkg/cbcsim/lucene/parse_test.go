@@ -25,9 +25,15 @@ func (leaves) Range(field string, lo, hi *string, includeLo, includeHi bool) (Qu
 	}
 	return fmt.Sprintf("%s:%v%s TO %s%v", field, includeLo, show(lo), show(hi), includeHi), nil
 }
-func (leaves) Wildcard(field, pattern string) (Query, error) { return "wild " + field + ":" + pattern, nil }
-func (leaves) Prefix(field, prefix string) (Query, error)    { return "prefix " + field + ":" + prefix, nil }
-func (leaves) Regexp(field, pattern string) (Query, error)   { return "regexp " + field + ":" + pattern, nil }
+func (leaves) Wildcard(field, pattern string) (Query, error) {
+	return "wild " + field + ":" + pattern, nil
+}
+func (leaves) Prefix(field, prefix string) (Query, error) {
+	return "prefix " + field + ":" + prefix, nil
+}
+func (leaves) Regexp(field, pattern string) (Query, error) {
+	return "regexp " + field + ":" + pattern, nil
+}
 func (leaves) Fuzzy(field, term, slop string) (Query, error) {
 	return "fuzzy " + field + ":" + term + "~" + slop, nil
 }
