@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
 )
 
 // Bearer signs CBC calls with access tokens from VMware Cloud Services, for orgs whose logins it manages: an
@@ -27,34 +26,97 @@ type Bearer struct {
 	current   *oauth2.Token
 	refreshAt time.Time
 	secrets   []string // what redaction removes from messages: the credential and the current token
+	// signIn is how an OAuth app's credentials travel, once one way has worked.
+	signIn *ClientAuth
 }
+
+// ClientAuth is how an OAuth app's client ID and secret travel to Cloud Services. Nothing public says which
+// Cloud Services decodes; the official SDK sends them raw in HTTP Basic, and RFC 6749 (§2.3.1) form-urlencodes
+// them first, as golang.org/x/oauth2 does.
+type ClientAuth int
+
+// The ways of sending an OAuth app's credentials, in the order sign-in tries them.
+const (
+	BasicRaw        ClientAuth = iota // HTTP Basic with the ID and secret as they are, as the official SDK sends them
+	BasicURLEncoded                   // HTTP Basic with each form-urlencoded first
+	FormBody                          // client_id and client_secret in the form body
+)
+
+func (a ClientAuth) String() string {
+	return [...]string{"HTTP Basic, sent as is", "HTTP Basic, form-urlencoded", "the form body"}[a]
+}
+
+// defaultTokenLifetime is how long a token kept when Cloud Services does not say: a 401 from CBC replaces it
+// sooner.
+const defaultTokenLifetime = 10 * time.Minute
 
 // tokenClient calls Cloud Services; it never follows a redirect, so credentials stay with the host they are for.
 func tokenClient(timeout time.Duration) *http.Client {
 	return &http.Client{Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-// OAuthApp signs in as an OAuth app: POST {csp}/csp/gateway/am/api/auth/token with HTTP Basic client_id:secret
-// and grant_type=client_credentials.
+// OAuthApp signs in as an OAuth app: POST {csp}/csp/gateway/am/api/auth/token with grant_type=client_credentials.
+// The credentials go as the official SDK sends them; when Cloud Services answers invalid_client, form-urlencoded
+// in HTTP Basic once, then in the form body. What worked is kept for the Bearer's life.
 func OAuthApp(csp, clientID, clientSecret string, timeout time.Duration) *Bearer {
-	cfg := clientcredentials.Config{
-		ClientID: clientID, ClientSecret: clientSecret, AuthStyle: oauth2.AuthStyleInHeader,
-		TokenURL: strings.TrimRight(csp, "/") + "/csp/gateway/am/api/auth/token",
-	}
+	endpoint := strings.TrimRight(csp, "/") + "/csp/gateway/am/api/auth/token"
 	hc := tokenClient(timeout)
 	b := &Bearer{host: hostOf(csp), secrets: []string{clientSecret}}
-	b.fetch = func(ctx context.Context) (*oauth2.Token, error) {
-		token, err := cfg.Token(context.WithValue(ctx, oauth2.HTTPClient, hc))
-		if err != nil {
-			return nil, b.refused("OAuth app sign-in", "check the client ID and client secret of the OAuth app in the Cloud Services console", err)
+	const advice = "check the client ID and client secret of the OAuth app in the Cloud Services console"
+	request := func(ctx context.Context, how ClientAuth) (*http.Request, error) {
+		form := url.Values{"grant_type": {"client_credentials"}}
+		if how == FormBody {
+			form.Set("client_id", clientID)
+			form.Set("client_secret", clientSecret)
 		}
-		return token, nil
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+		if err != nil {
+			return nil, err
+		}
+		switch how {
+		case BasicRaw:
+			req.SetBasicAuth(clientID, clientSecret)
+		case BasicURLEncoded:
+			req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(clientSecret))
+		}
+		return req, nil
+	}
+	b.fetch = func(ctx context.Context) (*oauth2.Token, error) {
+		ways := []ClientAuth{BasicRaw, BasicURLEncoded, FormBody}
+		if b.signIn != nil {
+			ways = []ClientAuth{*b.signIn}
+		}
+		var refusal *oauth2.RetrieveError
+		for _, how := range ways {
+			req, err := request(ctx, how)
+			if err != nil {
+				return nil, err
+			}
+			token, refused, err := b.exchange(hc, req)
+			switch {
+			case err != nil:
+				return nil, err
+			case refused == nil:
+				b.signIn = &how
+				return token, nil
+			case !invalidClient(refused):
+				return nil, b.refused("OAuth app sign-in", advice, refused)
+			}
+			refusal = refused
+		}
+		return nil, b.refused("OAuth app sign-in", advice, refusal)
 	}
 	return b
 }
 
+// invalidClient reports Cloud Services refusing the client's credentials, which another way of sending them
+// may cure.
+func invalidClient(refused *oauth2.RetrieveError) bool {
+	return refused.Response.StatusCode == http.StatusUnauthorized || refused.ErrorCode == "invalid_client"
+}
+
 // APIToken signs in with a personal API token: POST {csp}/csp/gateway/am/api/auth/api-tokens/authorize with the
-// form field api_token. An answer without a scope is refused, as the official SDK refuses it.
+// form field api_token.
 func APIToken(csp, apiToken string, timeout time.Duration) *Bearer {
 	endpoint := strings.TrimRight(csp, "/") + "/csp/gateway/am/api/auth/api-tokens/authorize"
 	hc := tokenClient(timeout)
@@ -65,31 +127,63 @@ func APIToken(csp, apiToken string, timeout time.Duration) *Bearer {
 		if err != nil {
 			return nil, err
 		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Accept", "application/json")
-		resp, err := hc.Do(req)
-		if err != nil {
-			return nil, &Error{Kind: KindUnreachable, Message: fmt.Sprintf("cannot reach Cloud Services at %s to exchange the API token: %v", b.host, unwrapURLError(err)), Err: err}
+		token, refused, err := b.exchange(hc, req)
+		if refused != nil {
+			return nil, b.refused("API token exchange", advice, refused)
 		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		if resp.StatusCode != http.StatusOK {
-			return nil, b.refused("API token exchange", advice, &oauth2.RetrieveError{Response: resp, Body: raw})
-		}
-		var body struct {
-			AccessToken string `json:"access_token"`
-			ExpiresIn   int64  `json:"expires_in"`
-			Scope       string `json:"scope"`
-		}
-		if err := json.Unmarshal(raw, &body); err != nil || body.AccessToken == "" {
-			return nil, &Error{Kind: KindMalformed, Message: fmt.Sprintf("Cloud Services at %s answered the API token exchange without an access token", b.host)}
-		}
-		if body.Scope == "" {
-			return nil, &Error{Kind: KindUnauthorized, Message: fmt.Sprintf("Cloud Services at %s granted the API token no scope: give the token access to the Carbon Black Cloud org", b.host)}
-		}
-		return &oauth2.Token{AccessToken: body.AccessToken, TokenType: "Bearer", Expiry: time.Now().Add(time.Duration(body.ExpiresIn) * time.Second)}, nil
+		return token, err
 	}
 	return b
+}
+
+// exchange posts a token request and reads the answer: a token, Cloud Services' refusal, or another error. An
+// answer without a scope is refused, as the official SDK refuses it; one without expires_in is kept for
+// defaultTokenLifetime.
+func (b *Bearer) exchange(hc *http.Client, req *http.Request) (*oauth2.Token, *oauth2.RetrieveError, error) {
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, nil, &Error{Kind: KindUnreachable, Message: fmt.Sprintf("cannot reach Cloud Services at %s to sign in: %v", b.host, unwrapURLError(err)), Err: err}
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	if resp.StatusCode != http.StatusOK {
+		refused := &oauth2.RetrieveError{Response: resp, Body: raw}
+		var body struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(raw, &body) == nil {
+			refused.ErrorCode = body.Error
+		}
+		return nil, refused, nil
+	}
+	var body struct {
+		AccessToken string  `json:"access_token"`
+		ExpiresIn   int64   `json:"expires_in"`
+		Scope       *string `json:"scope"`
+	}
+	if err := json.Unmarshal(raw, &body); err != nil || body.AccessToken == "" {
+		return nil, nil, &Error{Kind: KindMalformed, Message: fmt.Sprintf("Cloud Services at %s answered the sign-in without an access token", b.host)}
+	}
+	if body.Scope == nil {
+		return nil, nil, &Error{Kind: KindUnauthorized, Message: fmt.Sprintf("Cloud Services at %s granted the sign-in no scope: give the credential access to the Carbon Black Cloud org", b.host)}
+	}
+	lifetime := time.Duration(body.ExpiresIn) * time.Second
+	if body.ExpiresIn <= 0 {
+		lifetime = defaultTokenLifetime
+	}
+	return &oauth2.Token{AccessToken: body.AccessToken, TokenType: "Bearer", Expiry: time.Now().Add(lifetime)}, nil, nil
+}
+
+// SignIn says how the last sign-in went, for the health check: for an OAuth app, how its credentials travel.
+func (b *Bearer) SignIn() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.signIn == nil {
+		return ""
+	}
+	return "the OAuth app's credentials go in " + b.signIn.String()
 }
 
 // refused turns a failed token exchange into an error that names the step, the status and the host.
@@ -146,9 +240,6 @@ func (b *Bearer) token(ctx context.Context) (string, error) {
 	}
 	// Replace it a minute before it expires, or a quarter of its lifetime before when that is shorter.
 	b.current, b.refreshAt = fresh, fresh.Expiry.Add(-min(time.Minute, time.Until(fresh.Expiry)/4))
-	if fresh.Expiry.IsZero() {
-		b.refreshAt = time.Now().Add(24 * time.Hour)
-	}
 	b.secrets = append(b.secrets[:1], fresh.AccessToken)
 	return fresh.AccessToken, nil
 }

@@ -134,6 +134,15 @@ func New(cfg Config) *Client {
 	return c
 }
 
+// SignIn says how the client signed in through Cloud Services, when it did and the way matters (an OAuth app's
+// credentials); empty otherwise.
+func (c *Client) SignIn() string {
+	if c.cfg.Bearer == nil {
+		return ""
+	}
+	return c.cfg.Bearer.SignIn()
+}
+
 // Close releases the client's idle connections; calls still under way finish.
 func (c *Client) Close() {
 	for _, t := range c.idle {

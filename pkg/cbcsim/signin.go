@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -57,11 +58,32 @@ func signInError(w http.ResponseWriter, status int, code, description string) {
 	writeJSON(w, Fault{}, reply{status: status, body: map[string]string{"error": code, "error_description": description}})
 }
 
+// clientCredentials reads an OAuth app's ID and secret the one way the simulator's Cloud Services takes them
+// (Config.CSPBasic): raw or form-urlencoded in HTTP Basic, or in the form body.
+func (s *Simulator) clientCredentials(r *http.Request) (id, secret string, ok bool) {
+	if s.cfg.CSPBasic == "body" {
+		id, secret = r.PostFormValue("client_id"), r.PostFormValue("client_secret")
+		return id, secret, id != ""
+	}
+	id, secret, ok = r.BasicAuth()
+	if ok && s.cfg.CSPBasic == "urlencoded" {
+		var errID, errSecret error
+		id, errID = url.QueryUnescape(id)
+		secret, errSecret = url.QueryUnescape(secret)
+		ok = errID == nil && errSecret == nil
+	}
+	return id, secret, ok
+}
+
 func (s *Simulator) handleClientCredentials(w http.ResponseWriter, r *http.Request) {
 	s.count("token")
-	id, secret, ok := r.BasicAuth()
-	if !ok || r.PostFormValue("grant_type") != "client_credentials" {
-		signInError(w, http.StatusBadRequest, "invalid_request", "send grant_type=client_credentials with HTTP Basic client_id:client_secret")
+	if r.PostFormValue("grant_type") != "client_credentials" {
+		signInError(w, http.StatusBadRequest, "invalid_request", "send grant_type=client_credentials")
+		return
+	}
+	id, secret, ok := s.clientCredentials(r)
+	if !ok {
+		signInError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed: no client credentials where this server reads them")
 		return
 	}
 	s.mu.Lock()

@@ -270,7 +270,7 @@ func (s Settings) CSP() (string, error) {
 	case u.Scheme == "http" && !s.AllowInsecureHTTP, u.Scheme != "http" && u.Scheme != "https":
 		return "", fmt.Errorf("Cloud Services URL %q must start with https://", s.CSPURL)
 	}
-	return u.Scheme + "://" + u.Host, nil
+	return u.Scheme + "://" + u.Host + strings.TrimRight(u.Path, "/"), nil
 }
 
 // DefaultCSP is VMware Cloud Services.

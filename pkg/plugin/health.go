@@ -21,6 +21,7 @@ type healthDetails struct {
 	Error    string         `json:"error,omitempty"`
 	Queue    *queue.Status  `json:"queue,omitempty"`
 	Replicas *clusterStatus `json:"replicas,omitempty"`
+	SignIn   string         `json:"signIn,omitempty"`
 }
 
 // CheckHealth validates the settings, then runs a one-row search. It never reads the queue: that would take
@@ -37,7 +38,10 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 		if notice := drain.IncompleteNotice(); notice != "" {
 			message += ". Live queue: " + notice
 		}
-		details := healthDetails{Queue: &drain}
+		details := healthDetails{Queue: &drain, SignIn: d.client.SignIn()}
+		if details.SignIn != "" {
+			message += ". Signed in through Cloud Services: " + details.SignIn
+		}
 		if d.replicas != nil {
 			message += d.replicasHealth(ctx, &details)
 		}

@@ -87,6 +87,40 @@ func TestEveryCredentialType(t *testing.T) {
 	}
 }
 
+// Nothing public says whether Cloud Services decodes an OAuth app's credentials in HTTP Basic. Whichever way it
+// reads them, sign-in works with a secret of reserved characters, the way that worked is kept and said in the
+// health check, and a later sign-in goes that way at once.
+func TestOAuthSignInUnderEveryWayOfSendingCredentials(t *testing.T) {
+	const id, secret = "grafana+app/1", "s3cr+t/with=pad!%"
+	for _, c := range []struct {
+		mode      string
+		exchanges int
+		says      string
+	}{{"raw", 1, "HTTP Basic, sent as is"}, {"urlencoded", 2, "HTTP Basic, form-urlencoded"}, {"body", 3, "the form body"}} {
+		t.Run(c.mode, func(t *testing.T) {
+			var offset atomic.Int64
+			clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+			f := newFixture(t, cbcsim.Config{EventsPerDay: 50, CSPBasic: c.mode, TokenTTL: time.Minute, Now: clock,
+				Apps: []cbcsim.App{{ClientID: id, ClientSecret: secret, Permissions: []string{cbcsim.PermAudits, cbcsim.PermJobs}}}}, nil)
+			ds := f.signIn(t, map[string]any{"authType": "oauthApp", "clientId": id}, map[string]string{"clientSecret": secret})
+			res := checkHealth(t, ds)
+			if res.Status != backend.HealthStatusOk || !strings.Contains(res.Message, c.says) {
+				t.Fatalf("%v: %s", res.Status, res.Message)
+			}
+			if got := f.sim.Requests("token"); got != c.exchanges {
+				t.Errorf("%d token requests to find the way in, want %d", got, c.exchanges)
+			}
+			offset.Add(int64(time.Hour)) // CBC refuses the kept token: the next sign-in goes the known way
+			if res := checkHealth(t, ds); res.Status != backend.HealthStatusOk {
+				t.Fatalf("after the token expired: %s", res.Message)
+			}
+			if got := f.sim.Requests("token"); got != c.exchanges+1 {
+				t.Errorf("%d token requests after the token expired, want %d", got, c.exchanges+1)
+			}
+		})
+	}
+}
+
 // An access token that expires mid-search or mid-drain is replaced, and nothing is lost or doubled: short-lived
 // tokens and a slow network make tokens run out between and during calls.
 func TestTokensExpiringMidSearchAndMidDrain(t *testing.T) {
