@@ -105,6 +105,7 @@ func main() {
 	flag.DurationVar(&cfg.LateBy, "late-by", 15*time.Minute, "how late the -late-share events become searchable")
 	flag.StringVar(&cfg.DefaultSort, "default-sort", "desc", "order of a search that sends no sort: asc or desc")
 	flag.BoolVar(&cfg.EndExclusive, "end-exclusive", false, "create_time.end leaves out its own millisecond")
+	flag.BoolVar(&cfg.StrictAccept, "strict-accept", false, "a download answers 406 unless its Accept header takes the file's type")
 	flag.StringVar(&cfg.CSPBasic, "csp-basic", "raw", "how Cloud Services reads an OAuth app's client ID and secret: raw or urlencoded in HTTP Basic, or body")
 	flag.BoolVar(&cfg.AbsentFalse, "absent-false", false, "a record that leaves out flagged or verbose matches :false (default: neither, as a field that is not indexed)")
 	flag.BoolVar(&cfg.RefuseUnknown, "refuse-unknown-fields", false, "refuse a query that names an unknown field with 400 (default: it matches nothing, as Elasticsearch does)")

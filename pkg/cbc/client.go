@@ -196,7 +196,7 @@ func (c *Client) send(ctx context.Context, hc *http.Client, ep endpoint, method,
 	refreshed := false
 	for attempt := 1; ; attempt++ {
 		began := time.Now()
-		resp, token, err := c.attempt(ctx, hc, method, path, payload, hc != c.download)
+		resp, token, err := c.attempt(ctx, hc, method, path, payload, hc == c.download)
 		c.observe(ep, resp, err, time.Since(began))
 		if err != nil {
 			return nil, c.transportError(ctx, ep, err)
@@ -254,9 +254,9 @@ type notSent struct{ error }
 
 func (e notSent) Unwrap() error { return e.error }
 
-// attempt sends one request once a budget slot and, when bounded, an in-flight slot are free. It returns the
-// access token it sent, if any.
-func (c *Client) attempt(ctx context.Context, hc *http.Client, method, path string, payload []byte, bounded bool) (*http.Response, string, error) {
+// attempt sends one request once a budget slot and, unless it is a download, an in-flight slot are free. It
+// returns the access token it sent, if any.
+func (c *Client) attempt(ctx context.Context, hc *http.Client, method, path string, payload []byte, download bool) (*http.Response, string, error) {
 	var token string
 	if c.cfg.Bearer != nil {
 		var err error
@@ -268,7 +268,7 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, method, path stri
 		return nil, "", notSent{err}
 	}
 	release := func() {}
-	if bounded {
+	if !download {
 		select {
 		case c.slots <- struct{}{}:
 			var once sync.Once
@@ -291,7 +291,12 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, method, path stri
 	} else {
 		req.Header.Set("X-Auth-Token", c.cfg.APISecret+"/"+c.cfg.APIID)
 	}
-	req.Header.Set("Accept", "application/json")
+	// A download is a CSV or JSON file: it accepts what the SDK accepts, anything.
+	if download {
+		req.Header.Set("Accept", "*/*")
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
 	if c.cfg.UserAgent != "" {
 		req.Header.Set("User-Agent", c.cfg.UserAgent)
 	}

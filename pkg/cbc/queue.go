@@ -3,7 +3,6 @@ package cbc
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"time"
 )
 
@@ -54,19 +53,9 @@ func (c *Client) LegacyQueue(ctx context.Context) ([]Record, error) {
 			OrgKey:      c.cfg.OrgKey,
 		}
 		if n.RequestURL != nil {
-			rec.RequestURL = legacyURL(*n.RequestURL)
+			rec.RequestURL = *n.RequestURL // as sent: nothing public says CBC encodes it, and decoding turns + into a space
 		}
 		records = append(records, rec)
 	}
 	return records, nil
-}
-
-// legacyURL decodes the v3 queue's requestUrl, which CBC sends URL-encoded; a value that does not decode is
-// kept as sent.
-func legacyURL(s string) string {
-	decoded, err := url.QueryUnescape(s)
-	if err != nil {
-		return s
-	}
-	return decoded
 }

@@ -57,7 +57,7 @@ func TestQueueReadsClearAndKeysAreSeparate(t *testing.T) {
 func TestLegacyQueueMapsToRecords(t *testing.T) {
 	sim, url := startSim(t, cbcsim.Config{EventsPerDay: -1})
 	want := cbc.Record{CreateTime: simNow.Add(-time.Minute), Actor: "bs@carbonblack.com", ActorIP: "192.0.2.3",
-		Description: "Logged in successfully", RequestURL: "https://x.example/settings", Flagged: true, OrgKey: "ABCD1234"}
+		Description: "Logged in successfully", RequestURL: "https://x.example/settings?q=a+b%2Fc", Flagged: true, OrgKey: "ABCD1234"}
 	cbctest.Inject(sim, want)
 	records, err := newClient(url, fullKey, fullSec).LegacyQueue(context.Background())
 	if err != nil {

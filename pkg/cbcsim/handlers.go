@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -265,15 +264,15 @@ func (s *Simulator) handleQueue(c call) reply {
 	return ok(envelope{NumFound: len(batch), NumAvailable: backlog, Results: batch})
 }
 
-// handleLegacy answers the v3 queue: camelCase notifications with an event id of 32 hex digits, epoch
-// milliseconds and a URL-encoded requestUrl, as CBC's own example shows.
+// handleLegacy answers the v3 queue: camelCase notifications with an event id of 32 hex digits and epoch
+// milliseconds, as CBC's own example shows. Its requestUrl values are null; a URL is written as it is.
 func (s *Simulator) handleLegacy(c call) reply {
 	batch, _ := s.dequeue(c.key)
 	notifications := make([]map[string]any, 0, len(batch))
 	for _, rec := range batch {
 		var requestURL any
 		if rec.RequestURL != "" {
-			requestURL = url.QueryEscape(rec.RequestURL)
+			requestURL = rec.RequestURL
 		}
 		s.legacy++
 		id := sha256.Sum256(fmt.Appendf(nil, "%d %d %s", s.cfg.Seed, s.legacy, rec.CreateTime))

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -146,6 +147,9 @@ func (s *Simulator) handleDownload(c call) reply {
 	if status, _, _ := j.status(s.cfg.Now()); status != jobCompleted {
 		return errorReply(http.StatusConflict, "CONFLICT", fmt.Sprintf("job %d is %s; download it once it is COMPLETED", j.id, status))
 	}
+	if s.cfg.StrictAccept && !accepts(c.r.Header.Get("Accept"), exportType(j.format)) {
+		return errorReply(http.StatusNotAcceptable, "NOT_ACCEPTABLE", fmt.Sprintf("the file is %s, which Accept %q does not take", exportType(j.format), c.r.Header.Get("Accept")))
+	}
 	if s.cfg.DownloadRedirect != "" {
 		token := make([]byte, 16)
 		_, _ = rand.Read(token)
@@ -192,6 +196,29 @@ func (s *Simulator) FileHandler() http.Handler {
 		exportStream(j, 0)(w)
 	})
 	return mux
+}
+
+func exportType(format string) string {
+	if format == "csv" {
+		return "text/csv"
+	}
+	return "application/json"
+}
+
+// accepts reports whether an Accept header takes a media type: no header, */*, type/* or the type itself.
+func accepts(header, mediaType string) bool {
+	if strings.TrimSpace(header) == "" {
+		return true
+	}
+	major, _, _ := strings.Cut(mediaType, "/")
+	for _, r := range strings.Split(header, ",") {
+		r, _, _ = strings.Cut(r, ";")
+		switch strings.TrimSpace(r) {
+		case "*/*", major + "/*", mediaType:
+			return true
+		}
+	}
+	return false
 }
 
 func exportStream(j *job, slow time.Duration) func(http.ResponseWriter) {

@@ -32,6 +32,7 @@ func TestExactUnderEveryUnknownBehaviour(t *testing.T) {
 		"a new job answers 404 for a moment": {JobVisibleAfter: 300 * time.Millisecond},
 		"downloads redirect to another host": {DownloadRedirect: files.URL},
 		"a wrong org answers 403":            {WrongOrgStatus: http.StatusForbidden},
+		"a download needs a fitting Accept":  {StrictAccept: true},
 	}
 	for name, cfg := range modes {
 		t.Run(name, func(t *testing.T) {
