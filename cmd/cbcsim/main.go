@@ -105,6 +105,7 @@ func main() {
 	flag.DurationVar(&cfg.LateBy, "late-by", 15*time.Minute, "how late the -late-share events become searchable")
 	flag.StringVar(&cfg.DefaultSort, "default-sort", "desc", "order of a search that sends no sort: asc or desc")
 	flag.BoolVar(&cfg.EndExclusive, "end-exclusive", false, "create_time.end leaves out its own millisecond")
+	flag.StringVar(&cfg.JobParams, "job-params", "null", "what a job lists as its job_parameters: null, as CBC's own jobs do, or echo the export's parameters")
 	flag.BoolVar(&cfg.StrictAccept, "strict-accept", false, "a download answers 406 unless its Accept header takes the file's type")
 	flag.StringVar(&cfg.CSPBasic, "csp-basic", "raw", "how Cloud Services reads an OAuth app's client ID and secret: raw or urlencoded in HTTP Basic, or body")
 	flag.BoolVar(&cfg.AbsentFalse, "absent-false", false, "a record that leaves out flagged or verbose matches :false (default: neither, as a field that is not indexed)")
@@ -115,6 +116,9 @@ func main() {
 	flag.Parse()
 	if d := strings.ToLower(cfg.DefaultSort); d != "asc" && d != "desc" {
 		fatal(fmt.Errorf("-default-sort takes asc or desc, not %q", cfg.DefaultSort))
+	}
+	if cfg.JobParams != "null" && cfg.JobParams != "echo" {
+		fatal(fmt.Errorf("-job-params takes null or echo, not %q", cfg.JobParams))
 	}
 	if cfg.CSPBasic != "raw" && cfg.CSPBasic != "urlencoded" && cfg.CSPBasic != "body" {
 		fatal(fmt.Errorf("-csp-basic takes raw, urlencoded or body, not %q", cfg.CSPBasic))

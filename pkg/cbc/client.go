@@ -81,6 +81,9 @@ type Client struct {
 	endMu        sync.Mutex
 	endKnown     bool // whether endInclusive has been found out (search.go, endIncludesItsMillisecond)
 	endInclusive bool
+
+	exportsMu sync.Mutex
+	exports   map[int64]bool // the export jobs this client started, which a lookup never claims again
 }
 
 // maxAttempts bounds how often one call is sent: the first try plus retries after a 429, a 502/503/504, or (for
@@ -115,6 +118,7 @@ func New(cfg Config) *Client {
 		}),
 		slots:   make(chan struct{}, cfg.Concurrency),
 		backoff: jitteredBackoff,
+		exports: map[int64]bool{},
 	}
 	c.limiter.shared = cfg.SharedBudget
 

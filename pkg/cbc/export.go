@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -57,19 +58,34 @@ func (c *Client) StartExport(ctx context.Context, req ExportRequest) (int64, err
 	if req.Format != FormatCSV && req.Format != FormatJSON {
 		return 0, fmt.Errorf("export format must be %q or %q, not %q", FormatCSV, FormatJSON, req.Format)
 	}
+	since := time.Now().Add(-exportClockSkew)
 	for attempt := 1; ; attempt++ {
 		id, err := c.startExport(ctx, req)
 		var apiErr *Error
 		if err == nil || !errors.As(err, &apiErr) || !apiErr.MaybeActed || attempt >= maxAttempts || ctx.Err() != nil {
-			return id, err
+			return c.claimExport(id, err)
 		}
-		if id, found := c.findExport(ctx, req); found {
-			return id, nil
+		if id, found := c.findExport(ctx, req, since); found {
+			return c.claimExport(id, nil)
 		}
 		if sleep(ctx, c.backoff(attempt)) != nil {
 			return 0, err
 		}
 	}
+}
+
+// exportClockSkew is how far CBC's clock may be behind ours when a lookup compares a job's creation time with
+// the moment the start was sent.
+const exportClockSkew = time.Minute
+
+// claimExport remembers a job this client started.
+func (c *Client) claimExport(id int64, err error) (int64, error) {
+	if err == nil {
+		c.exportsMu.Lock()
+		c.exports[id] = true
+		c.exportsMu.Unlock()
+	}
+	return id, err
 }
 
 func (c *Client) startExport(ctx context.Context, req ExportRequest) (int64, error) {
@@ -85,10 +101,11 @@ func (c *Client) startExport(ctx context.Context, req ExportRequest) (int64, err
 	return *body.JobID, nil
 }
 
-// findExport looks for the job an unanswered start may have made: the newest job of this key with exactly the
-// start's parameters. Exports carry an absolute time range, so a job with the same parameters, even an older
-// one, holds the same records; an export of other parameters (another user's) never matches.
-func (c *Client) findExport(ctx context.Context, req ExportRequest) (int64, bool) {
+// findExport looks for the job an unanswered start may have made, by what a real job carries: an export
+// (type EXTERNAL) of this key, created since the start was sent, that this client has not claimed, and whose
+// parameters, where CBC echoes them, are the start's. CBC's own jobs write job_parameters as null, so the
+// parameters cannot be the test. Among several, the first created is the start's.
+func (c *Client) findExport(ctx context.Context, req ExportRequest, since time.Time) (int64, bool) {
 	jobs, err := c.Jobs(ctx)
 	if err != nil {
 		return 0, false
@@ -96,16 +113,27 @@ func (c *Client) findExport(ctx context.Context, req ExportRequest) (int64, bool
 	want, _ := json.Marshal(req)
 	var wantParams any
 	_ = json.Unmarshal(want, &wantParams)
-	var found int64
-	for _, job := range jobs {
-		if job.Status == JobFailed || (job.ConnectorID != "" && job.ConnectorID != c.cfg.APIID) {
+	c.exportsMu.Lock()
+	defer c.exportsMu.Unlock()
+	var found *Job
+	for i, job := range jobs {
+		created, err := time.Parse(time.RFC3339Nano, job.CreateTime)
+		params := job.JobParameters["job_parameters"]
+		switch {
+		case job.Status == JobFailed, c.exports[job.ID], err != nil, created.Before(since),
+			job.Type != "" && !strings.EqualFold(job.Type, "EXTERNAL"),
+			job.ConnectorID != "" && c.cfg.APIID != "" && job.ConnectorID != c.cfg.APIID,
+			params != nil && !reflect.DeepEqual(params, wantParams):
 			continue
 		}
-		if params, ok := job.JobParameters["job_parameters"]; ok && reflect.DeepEqual(params, wantParams) && job.ID > found {
-			found = job.ID
+		if found == nil || job.ID < found.ID {
+			found = &jobs[i]
 		}
 	}
-	return found, found != 0
+	if found == nil {
+		return 0, false
+	}
+	return found.ID, true
 }
 
 // Jobs lists the jobs this API key started.

@@ -100,8 +100,11 @@ func (s *Simulator) jobBody(j *job) map[string]any {
 		"create_time":      formatTime(j.created),
 		"last_update_time": formatTime(updated),
 		"connector_id":     j.owner,
-		"job_parameters":   map[string]any{"job_parameters": j.params},
+		"job_parameters":   map[string]any{"job_parameters": nil},
 		"progress":         map[string]any{"num_total": len(j.records), "num_completed": completed, "message": message},
+	}
+	if s.cfg.JobParams == "echo" {
+		body["job_parameters"] = map[string]any{"job_parameters": j.params}
 	}
 	if status == jobFailed {
 		body["errors"] = "the export failed while writing the file"

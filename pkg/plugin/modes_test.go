@@ -33,6 +33,7 @@ func TestExactUnderEveryUnknownBehaviour(t *testing.T) {
 		"downloads redirect to another host": {DownloadRedirect: files.URL},
 		"a wrong org answers 403":            {WrongOrgStatus: http.StatusForbidden},
 		"a download needs a fitting Accept":  {StrictAccept: true},
+		"jobs echo their parameters":         {JobParams: "echo"},
 	}
 	for name, cfg := range modes {
 		t.Run(name, func(t *testing.T) {
