@@ -82,6 +82,9 @@ type Client struct {
 	endKnown     bool // whether endInclusive has been found out (search.go, endIncludesItsMillisecond)
 	endInclusive bool
 
+	rowsMu  sync.Mutex
+	rowsCap int // the largest page CBC took when it refused a larger one; 0 until then (search.go, Page)
+
 	exportsMu sync.Mutex
 	exports   map[int64]bool // the export jobs this client started, which a lookup never claims again
 }

@@ -2,9 +2,13 @@ package cbc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,9 +21,72 @@ type SearchResult struct {
 	Sampled bool
 }
 
-// Page runs one search request as it is: one page of at most MaxRows records.
+// Page runs one search request: one page of at most MaxRows records. CBC's largest page for audit logs is not
+// public; when it refuses rows as too many, Page learns the size it takes and fetches the page in parts of that
+// size, so that callers see the same page either way.
 func (c *Client) Page(ctx context.Context, req SearchRequest) (SearchResponse, error) {
-	return c.envelope(ctx, endpointSearch, http.MethodPost, c.orgPath("audit_log/v1", "logs/_search"), req, req.Rows)
+	var out SearchResponse
+	for {
+		part := req
+		part.Start = req.Start + len(out.Results)
+		if req.Rows > 0 {
+			part.Rows = min(req.Rows-len(out.Results), c.pageRows())
+		}
+		page, err := c.envelope(ctx, endpointSearch, http.MethodPost, c.orgPath("audit_log/v1", "logs/_search"), part, part.Rows)
+		if err != nil {
+			if c.learnPageRows(err, part.Rows) {
+				continue
+			}
+			return out, err
+		}
+		out.NumFound, out.NumAvailable = page.NumFound, page.NumAvailable
+		out.Results = append(out.Results, page.Results...)
+		if part.Rows == req.Rows || len(page.Results) < part.Rows || len(out.Results) >= req.Rows {
+			return out, nil
+		}
+	}
+}
+
+// minPageRows is the smallest page size the client falls back to before it reports CBC's refusal.
+const minPageRows = 100
+
+var firstNumber = regexp.MustCompile(`\d+`)
+
+// pageRows is the largest page CBC takes: MaxRows until it refuses that many.
+func (c *Client) pageRows() int {
+	c.rowsMu.Lock()
+	defer c.rowsMu.Unlock()
+	if c.rowsCap == 0 {
+		return MaxRows
+	}
+	return c.rowsCap
+}
+
+// learnPageRows reads a 400 that refuses rows as too many: the largest page it names, or half of what was
+// asked. It reports whether the page should be asked for again, smaller.
+func (c *Client) learnPageRows(err error, rows int) bool {
+	var apiErr *Error
+	if !errors.As(err, &apiErr) || apiErr.Kind != KindBadRequest || rows <= minPageRows {
+		return false
+	}
+	if msg := strings.ToLower(apiErr.Message); !strings.Contains(msg, "rows") && !strings.Contains(msg, "size") {
+		return false
+	}
+	next := rows / 2
+	for _, n := range firstNumber.FindAllString(apiErr.Message, -1) {
+		if v, err := strconv.Atoi(n); err == nil && v >= minPageRows && v < rows {
+			next = v
+			break
+		}
+	}
+	next = max(next, minPageRows)
+	c.rowsMu.Lock()
+	defer c.rowsMu.Unlock()
+	if c.rowsCap == 0 || next < c.rowsCap {
+		c.rowsCap = next
+		c.cfg.Logger.Warn("Carbon Black Cloud serves smaller pages than asked: pages are fetched in parts", "rows", next)
+	}
+	return true
 }
 
 // envelope sends a call answered by {num_found, num_available, results} of at most rows records (0: unknown).

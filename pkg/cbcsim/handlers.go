@@ -231,8 +231,8 @@ func (s *Simulator) handleSearch(c call) reply {
 	switch {
 	case rows < 0 || body.Start < 0:
 		return failure(badRequestf("rows and start must not be negative"))
-	case rows > maxRows:
-		return failure(badRequestf("rows must be at most %d, got %d", maxRows, rows))
+	case rows > s.maxRows():
+		return failure(badRequestf("rows must be at most %d, got %d", s.maxRows(), rows))
 	case body.Start+rows > window:
 		return failure(badRequestf("start + rows must be at most %d (the result window), got %d", window, body.Start+rows))
 	}
@@ -262,6 +262,14 @@ func (s *Simulator) dequeue(key *keyState) (batch []Event, backlog int) {
 func (s *Simulator) handleQueue(c call) reply {
 	batch, backlog := s.dequeue(c.key)
 	return ok(envelope{NumFound: len(batch), NumAvailable: backlog, Results: batch})
+}
+
+// maxRows is the largest page a search serves: Config.MaxRows, or the 10000 other CBC searches allow.
+func (s *Simulator) maxRows() int {
+	if s.cfg.MaxRows > 0 {
+		return s.cfg.MaxRows
+	}
+	return maxRows
 }
 
 // handleLegacy answers the v3 queue: camelCase notifications with an event id of 32 hex digits and epoch

@@ -34,6 +34,7 @@ func TestExactUnderEveryUnknownBehaviour(t *testing.T) {
 		"a wrong org answers 403":            {WrongOrgStatus: http.StatusForbidden},
 		"a download needs a fitting Accept":  {StrictAccept: true},
 		"jobs echo their parameters":         {JobParams: "echo"},
+		"pages of at most 1000 rows":         {MaxRows: 1000},
 	}
 	for name, cfg := range modes {
 		t.Run(name, func(t *testing.T) {
