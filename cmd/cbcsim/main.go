@@ -105,6 +105,7 @@ func main() {
 	flag.DurationVar(&cfg.LateBy, "late-by", 15*time.Minute, "how late the -late-share events become searchable")
 	flag.StringVar(&cfg.DefaultSort, "default-sort", "desc", "order of a search that sends no sort: asc or desc")
 	flag.BoolVar(&cfg.EndExclusive, "end-exclusive", false, "create_time.end leaves out its own millisecond")
+	flag.BoolVar(&cfg.RefuseEmptyRange, "refuse-empty-range", false, "refuse a create_time criterion whose start and end are the same instant with 400")
 	flag.IntVar(&cfg.MaxRows, "max-rows", 10000, "the largest page a search serves; a larger rows is refused with 400")
 	flag.StringVar(&cfg.JobParams, "job-params", "null", "what a job lists as its job_parameters: null, as CBC's own jobs do, or echo the export's parameters")
 	flag.BoolVar(&cfg.StrictAccept, "strict-accept", false, "a download answers 406 unless its Accept header takes the file's type")

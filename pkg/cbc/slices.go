@@ -268,8 +268,9 @@ func (c *Client) between(ctx context.Context, req SearchRequest, from, to time.T
 }
 
 // endIncludesItsMillisecond finds out, once per client, whether CBC's create_time.end includes the records of
-// its own millisecond: nothing public says. It asks for the newest record's exact millisecond as both start and
-// end: found, the end is inclusive; not found, exclusive. Slices the client cuts then meet without losing or
+// its own millisecond: nothing public says. It asks for the newest record of the two milliseconds that end at
+// the newest record's: that record found, the end is inclusive; not found, exclusive. (A range of one instant
+// would be simpler, but CBC may refuse it as empty.) Slices the client cuts then meet without losing or
 // doubling a record either way. An org without records needs no slices; the answer waits for one.
 func (c *Client) endIncludesItsMillisecond(ctx context.Context) (bool, error) {
 	c.endMu.Lock()
@@ -282,10 +283,11 @@ func (c *Client) endIncludesItsMillisecond(ctx context.Context) (bool, error) {
 		return true, err
 	}
 	at := newest.Results[0].CreateTime
-	probe, err := c.Page(ctx, SearchRequest{Rows: 1, Criteria: &Criteria{CreateTime: Between(at, at)}})
+	probe, err := c.Page(ctx, SearchRequest{Rows: 1, Sort: []SortField{{Field: "create_time", Order: Desc}},
+		Criteria: &Criteria{CreateTime: Between(at.Add(-time.Millisecond), at)}})
 	if err != nil {
 		return true, err
 	}
-	c.endKnown, c.endInclusive = true, probe.NumFound > 0
+	c.endKnown, c.endInclusive = true, len(probe.Results) > 0 && probe.Results[0].CreateTime.Equal(at)
 	return c.endInclusive, nil
 }

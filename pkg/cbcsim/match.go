@@ -2,6 +2,7 @@ package cbcsim
 
 import (
 	"cmp"
+	"encoding/json"
 	"slices"
 	"sort"
 	"strings"
@@ -43,6 +44,9 @@ func (s *Simulator) compile(body searchBody) (*search, error) {
 		return nil, err
 	}
 	c := &search{query: query}
+	if s.cfg.RefuseEmptyRange && emptyRange(body.Criteria) {
+		return nil, badRequestf("create_time start and end are the same instant: the range is empty")
+	}
 	if c.criteria, err = readFilter(body.Criteria, now, s.cfg.EndExclusive); err != nil {
 		return nil, err
 	}
@@ -56,6 +60,17 @@ func (s *Simulator) compile(body searchBody) (*search, error) {
 		c.sort = []sortKey{{Field: "create_time", Order: s.cfg.DefaultSort}}
 	}
 	return c, nil
+}
+
+// emptyRange reports a create_time criterion whose start and end are the same instant.
+func emptyRange(criteria map[string]json.RawMessage) bool {
+	var t struct{ Start, End string }
+	if json.Unmarshal(criteria["create_time"], &t) != nil || t.Start == "" {
+		return false
+	}
+	from, errFrom := parseTime(t.Start)
+	to, errTo := parseTime(t.End)
+	return errFrom == nil && errTo == nil && from.Equal(to)
 }
 
 func (c *search) matches(e *entry) bool {

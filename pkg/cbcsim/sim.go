@@ -61,6 +61,7 @@ type Config struct {
 	JobVisibleAfter  time.Duration // a new export job answers 404 until this has passed
 	DownloadRedirect string        // when set, a download answers 302 to this base URL, served by FileHandler
 	WrongOrgStatus   int           // the status of a request for another org: 404 (default) or 403
+	RefuseEmptyRange bool          // a create_time criterion whose start and end are the same instant is refused with 400
 	MaxRows          int           // the largest page a search serves; default 10000
 	JobParams        string        // "echo": a job lists the export's parameters; otherwise null, as the SDK's fixture of an audit export job has them
 	StrictAccept     bool          // a download answers 406 unless Accept takes the file's type (text/csv or application/json)

@@ -25,16 +25,18 @@ func TestExactUnderEveryUnknownBehaviour(t *testing.T) {
 	files := httptest.NewServer(http.NotFoundHandler())
 	defer files.Close()
 	modes := map[string]cbcsim.Config{
-		"as cbc-api.md chose":                {},
-		"no sort means ascending":            {DefaultSort: "asc"},
-		"end leaves out its millisecond":     {EndExclusive: true},
-		"num_found stops at 10000":           {CapNumFound: true},
-		"a new job answers 404 for a moment": {JobVisibleAfter: 300 * time.Millisecond},
-		"downloads redirect to another host": {DownloadRedirect: files.URL},
-		"a wrong org answers 403":            {WrongOrgStatus: http.StatusForbidden},
-		"a download needs a fitting Accept":  {StrictAccept: true},
-		"jobs echo their parameters":         {JobParams: "echo"},
-		"pages of at most 1000 rows":         {MaxRows: 1000},
+		"as cbc-api.md chose":                      {},
+		"no sort means ascending":                  {DefaultSort: "asc"},
+		"end leaves out its millisecond":           {EndExclusive: true},
+		"num_found stops at 10000":                 {CapNumFound: true},
+		"a new job answers 404 for a moment":       {JobVisibleAfter: 300 * time.Millisecond},
+		"downloads redirect to another host":       {DownloadRedirect: files.URL},
+		"a wrong org answers 403":                  {WrongOrgStatus: http.StatusForbidden},
+		"a download needs a fitting Accept":        {StrictAccept: true},
+		"jobs echo their parameters":               {JobParams: "echo"},
+		"pages of at most 1000 rows":               {MaxRows: 1000},
+		"an empty range is refused":                {RefuseEmptyRange: true},
+		"an empty range is refused, end exclusive": {RefuseEmptyRange: true, EndExclusive: true},
 	}
 	for name, cfg := range modes {
 		t.Run(name, func(t *testing.T) {
