@@ -58,6 +58,11 @@ func (c *Client) StartExport(ctx context.Context, req ExportRequest) (int64, err
 	if req.Format != FormatCSV && req.Format != FormatJSON {
 		return 0, fmt.Errorf("export format must be %q or %q, not %q", FormatCSV, FormatJSON, req.Format)
 	}
+	criteria, err := c.onWire(ctx, req.Criteria)
+	if err != nil {
+		return 0, err
+	}
+	req.Criteria = criteria
 	since := time.Now().Add(-exportClockSkew)
 	for attempt := 1; ; attempt++ {
 		id, err := c.startExport(ctx, req)

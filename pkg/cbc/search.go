@@ -21,10 +21,20 @@ type SearchResult struct {
 	Sampled bool
 }
 
-// Page runs one search request: one page of at most MaxRows records. CBC's largest page for audit logs is not
-// public; when it refuses rows as too many, Page learns the size it takes and fetches the page in parts of that
-// size, so that callers see the same page either way.
+// Page runs one search request: one page of at most MaxRows records, with create_time's bounds both inclusive
+// (onWire). CBC's largest page for audit logs is not public; when it refuses rows as too many, Page learns the
+// size it takes and fetches the page in parts of that size, so that callers see the same page either way.
 func (c *Client) Page(ctx context.Context, req SearchRequest) (SearchResponse, error) {
+	criteria, err := c.onWire(ctx, req.Criteria)
+	if err != nil {
+		return SearchResponse{}, err
+	}
+	req.Criteria = criteria
+	return c.page(ctx, req)
+}
+
+// page runs a search request whose criteria are already as CBC reads them.
+func (c *Client) page(ctx context.Context, req SearchRequest) (SearchResponse, error) {
 	var out SearchResponse
 	for {
 		part := req

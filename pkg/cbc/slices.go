@@ -202,10 +202,7 @@ func (sl slicer) fetch(ctx context.Context, s timeSlice) ([]Record, error) {
 		if pages == maxPagesPerSlice {
 			return records, &Error{Kind: KindMalformed, Message: "Carbon Black Cloud kept returning the same records while paging by time"}
 		}
-		slice, err := c.between(ctx, req, s.from, s.to)
-		if err != nil {
-			return records, err
-		}
+		slice := req.WithTime(s.from, s.to)
 		page, err := c.Page(ctx, slice)
 		if err != nil {
 			return records, err
@@ -228,10 +225,7 @@ func (sl slicer) fetch(ctx context.Context, s timeSlice) ([]Record, error) {
 		}
 		if kept == 0 {
 			// More than a page of records share one millisecond: page through it inside the window.
-			instant, err := c.between(ctx, req, edge, edge)
-			if err != nil {
-				return records, err
-			}
+			instant := req.WithTime(edge, edge)
 			same, err := c.pageWindow(ctx, instant, page.Results, min(page.NumFound, Window))
 			records = append(records, same...)
 			if err != nil {
@@ -254,17 +248,25 @@ func (sl slicer) fetch(ctx context.Context, s timeSlice) ([]Record, error) {
 	return records, nil
 }
 
-// between is req narrowed to the records of [from, to], both inclusive, whichever way CBC reads
-// create_time.end (see endIncludesItsMillisecond).
-func (c *Client) between(ctx context.Context, req SearchRequest, from, to time.Time) (SearchRequest, error) {
-	inclusive, err := c.endIncludesItsMillisecond(ctx)
+// onWire is criteria as CBC must read them for both ends of create_time to be inclusive: when CBC's end
+// leaves its own millisecond out (see endIncludesItsMillisecond), an absolute end moves one millisecond on.
+// Every search and export goes through it, so a range's last millisecond is never lost.
+func (c *Client) onWire(ctx context.Context, criteria *Criteria) (*Criteria, error) {
+	if criteria == nil || criteria.CreateTime == nil || criteria.CreateTime.End == "" {
+		return criteria, nil
+	}
+	end, err := time.Parse(time.RFC3339Nano, criteria.CreateTime.End)
 	if err != nil {
-		return req, err
+		return criteria, nil //nolint:nilerr // a relative or malformed end goes as it is, for CBC to judge
 	}
-	if !inclusive {
-		to = to.Add(time.Millisecond)
+	inclusive, err := c.endIncludesItsMillisecond(ctx)
+	if err != nil || inclusive {
+		return criteria, err
 	}
-	return req.WithTime(from, to), nil
+	moved, span := *criteria, *criteria.CreateTime
+	span.End = FormatTime(end.Add(time.Millisecond))
+	moved.CreateTime = &span
+	return &moved, nil
 }
 
 // endIncludesItsMillisecond finds out, once per client, whether CBC's create_time.end includes the records of
@@ -278,12 +280,12 @@ func (c *Client) endIncludesItsMillisecond(ctx context.Context) (bool, error) {
 	if c.endKnown {
 		return c.endInclusive, nil
 	}
-	newest, err := c.Page(ctx, SearchRequest{Rows: 1, Sort: []SortField{{Field: "create_time", Order: Desc}}})
+	newest, err := c.page(ctx, SearchRequest{Rows: 1, Sort: []SortField{{Field: "create_time", Order: Desc}}})
 	if err != nil || len(newest.Results) == 0 {
 		return true, err
 	}
 	at := newest.Results[0].CreateTime
-	probe, err := c.Page(ctx, SearchRequest{Rows: 1, Sort: []SortField{{Field: "create_time", Order: Desc}},
+	probe, err := c.page(ctx, SearchRequest{Rows: 1, Sort: []SortField{{Field: "create_time", Order: Desc}},
 		Criteria: &Criteria{CreateTime: Between(at.Add(-time.Millisecond), at)}})
 	if err != nil {
 		return true, err

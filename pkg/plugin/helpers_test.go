@@ -29,6 +29,10 @@ const (
 )
 
 // recorder keeps the bodies of the search requests that reach the simulator.
+// endProbe is how many searches a data source's first search adds, once, to learn whether CBC's create_time.end
+// includes its millisecond (cbc.Client.onWire).
+const endProbe = 2
+
 type recorder struct {
 	mu     sync.Mutex
 	bodies []json.RawMessage

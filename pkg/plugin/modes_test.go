@@ -43,7 +43,11 @@ func TestExactUnderEveryUnknownBehaviour(t *testing.T) {
 			// The drain keeps events by their age on the plugin's clock, so the simulator runs on real time here.
 			cfg.Seed, cfg.EventsPerDay, cfg.Now = 41, 3000, time.Now
 			f := newFixture(t, cfg, map[string]any{"queueBackfillMinutes": 60})
-			now := time.Now().UTC()
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			// Records on both ends of every range below: a search holds its first and its last millisecond.
+			for _, at := range []time.Time{now, now.Add(-24 * time.Hour), now.Add(-7 * 24 * time.Hour), now.Add(-48 * time.Hour)} {
+				cbctest.Inject(f.sim, cbc.Record{CreateTime: at, Actor: "edge@acme.example", ActorIP: "192.0.2.1", Description: "Logged in successfully"})
+			}
 			if cfg.DownloadRedirect != "" {
 				files.Config.Handler = f.sim.FileHandler()
 			}

@@ -58,9 +58,11 @@ func (e *env) inject(n int, tag string) []cbc.Record {
 	return out
 }
 
+// waitFor waits until ok holds. Its deadline only bounds a failing run: two busy cores running a dozen drains
+// side by side under the race detector can take many seconds to reach a step.
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if ok() {
 			return
 		}
