@@ -105,6 +105,8 @@ func main() {
 	flag.DurationVar(&cfg.LateBy, "late-by", 15*time.Minute, "how late the -late-share events become searchable")
 	flag.StringVar(&cfg.DefaultSort, "default-sort", "desc", "order of a search that sends no sort: asc or desc")
 	flag.BoolVar(&cfg.EndExclusive, "end-exclusive", false, "create_time.end leaves out its own millisecond")
+	flag.StringVar(&cfg.QueueOrder, "queue-order", "oldest", "which events a queue read takes and how it lists them: oldest (first) or newest (first)")
+	flag.StringVar(&cfg.NumAvailable, "num-available", "before", "what a queue answer's num_available counts: the backlog before the read or after it")
 	flag.BoolVar(&cfg.RefuseEmptyRange, "refuse-empty-range", false, "refuse a create_time criterion whose start and end are the same instant with 400")
 	flag.IntVar(&cfg.MaxRows, "max-rows", 10000, "the largest page a search serves; a larger rows is refused with 400")
 	flag.StringVar(&cfg.JobParams, "job-params", "null", "what a job lists as its job_parameters: null, as CBC's own jobs do, or echo the export's parameters")
@@ -118,6 +120,12 @@ func main() {
 	flag.Parse()
 	if d := strings.ToLower(cfg.DefaultSort); d != "asc" && d != "desc" {
 		fatal(fmt.Errorf("-default-sort takes asc or desc, not %q", cfg.DefaultSort))
+	}
+	if cfg.QueueOrder != "oldest" && cfg.QueueOrder != "newest" {
+		fatal(fmt.Errorf("-queue-order takes oldest or newest, not %q", cfg.QueueOrder))
+	}
+	if cfg.NumAvailable != "before" && cfg.NumAvailable != "after" {
+		fatal(fmt.Errorf("-num-available takes before or after, not %q", cfg.NumAvailable))
 	}
 	if cfg.JobParams != "null" && cfg.JobParams != "echo" {
 		fatal(fmt.Errorf("-job-params takes null or echo, not %q", cfg.JobParams))

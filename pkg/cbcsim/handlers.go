@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -249,18 +250,30 @@ func (s *Simulator) handleSearch(c call) reply {
 	return ok(page)
 }
 
-// dequeue takes up to one batch from the front of a key's queue. The caller holds s.mu.
+// dequeue takes up to one batch from a key's queue, which holds its events oldest first: from the front, or
+// with Config.QueueOrder "newest" from the back, listed newest first. The caller holds s.mu.
 func (s *Simulator) dequeue(key *keyState) (batch []Event, backlog int) {
 	backlog = len(key.queue)
 	n := min(backlog, s.cfg.QueueBatch)
-	batch = append([]Event{}, key.queue[:n]...)
-	key.queue = append([]Event(nil), key.queue[n:]...)
+	if s.cfg.QueueOrder == "newest" {
+		batch = append([]Event{}, key.queue[backlog-n:]...)
+		slices.Reverse(batch)
+		key.queue = append([]Event(nil), key.queue[:backlog-n]...)
+	} else {
+		batch = append([]Event{}, key.queue[:n]...)
+		key.queue = append([]Event(nil), key.queue[n:]...)
+	}
 	key.dequeued = append(key.dequeued, batch...)
 	return batch, backlog
 }
 
+// handleQueue answers a queue read. num_available is the backlog before the read, or with Config.NumAvailable
+// "after", what the read left.
 func (s *Simulator) handleQueue(c call) reply {
 	batch, backlog := s.dequeue(c.key)
+	if s.cfg.NumAvailable == "after" {
+		backlog -= len(batch)
+	}
 	return ok(envelope{NumFound: len(batch), NumAvailable: backlog, Results: batch})
 }
 

@@ -61,6 +61,8 @@ type Config struct {
 	JobVisibleAfter  time.Duration // a new export job answers 404 until this has passed
 	DownloadRedirect string        // when set, a download answers 302 to this base URL, served by FileHandler
 	WrongOrgStatus   int           // the status of a request for another org: 404 (default) or 403
+	QueueOrder       string        // "newest": a queue read takes the newest events and lists them newest first; otherwise the oldest, oldest first
+	NumAvailable     string        // "after": a queue answer's num_available is the backlog the read left; otherwise the backlog before it
 	RefuseEmptyRange bool          // a create_time criterion whose start and end are the same instant is refused with 400
 	MaxRows          int           // the largest page a search serves; default 10000
 	JobParams        string        // "echo": a job lists the export's parameters; otherwise null, as the SDK's fixture of an audit export job has them

@@ -39,10 +39,15 @@ type Config struct {
 	// reaches this far before the newest event drained and past the time of the read. Default 10 minutes.
 	Margin time.Duration
 	// QueueAge is how old an event still waiting in the queue may be: CBC fills a new key's queue with three
-	// days. It bounds the span to recover when a read fails before any event was drained. Default 72 hours.
+	// days. It bounds the span to recover when a read fails before any event was drained, or once the queue
+	// is seen not to hand out its events oldest first. Default 72 hours.
 	QueueAge time.Duration
-	Now      func() time.Time
-	Logger   log.Logger // default: the SDK's logger
+	// Reach is how far before the newest event drained a read may still deliver one: an event CBC indexed
+	// late reaches the queue after newer ones. A read with an unknown outcome is recovered from this far back,
+	// and delivered events are remembered as long. Default one hour.
+	Reach  time.Duration
+	Now    func() time.Time
+	Logger log.Logger // default: the SDK's logger
 	// OnAdd, when set, sees every batch of events the buffer is given, once each, under the drainer's lock.
 	OnAdd func([]cbc.Record)
 }
@@ -95,6 +100,9 @@ type state struct {
 	newest  time.Time // create_time of the newest event the queue delivered
 	pending []*Span
 	legacy  bool
+	// unordered is set once the queue is seen to hand out events not oldest first (an answer listed newest
+	// first, or an event from beyond the reach): a read may then take events of any age it holds.
+	unordered bool
 
 	emptied              bool // the last read took the whole backlog CBC reported
 	lastPoll             time.Time
@@ -128,6 +136,9 @@ func (cfg Config) WithDefaults() Config {
 	}
 	if cfg.Margin <= 0 {
 		cfg.Margin = 10 * time.Minute
+	}
+	if cfg.Reach <= 0 {
+		cfg.Reach = time.Hour
 	}
 	if cfg.QueueAge <= 0 {
 		cfg.QueueAge = 72 * time.Hour
@@ -358,8 +369,8 @@ func (d *Drainer) failedRead(err error, newestBefore, readAt time.Time) (stop bo
 		return false
 	}
 	from := readAt.Add(-d.cfg.QueueAge)
-	if !newestBefore.IsZero() {
-		from = newestBefore.Add(-d.cfg.Margin)
+	if !newestBefore.IsZero() && !d.st.unordered {
+		from = newestBefore.Add(-d.cfg.Reach)
 	}
 	// CBC may still act on the read after we gave up on it: search the span only once it has closed.
 	to := readAt.Add(d.cfg.Margin)
@@ -381,7 +392,13 @@ func outcomeUnknown(err error) bool {
 // caller holds d.mu.
 func (d *Drainer) takeDelivered(batch []cbc.Record) []cbc.Record {
 	var fresh []cbc.Record
-	for _, r := range batch {
+	for i, r := range batch {
+		if (i > 0 && r.CreateTime.Before(batch[i-1].CreateTime)) || (!d.st.newest.IsZero() && r.CreateTime.Before(d.st.newest.Add(-d.cfg.Reach))) {
+			if !d.st.unordered {
+				d.cfg.Logger.Info("Queue drain: the queue does not hand out its events oldest first; a failed read is now recovered over the whole queue's age")
+			}
+			d.st.unordered = true
+		}
 		if r.CreateTime.After(d.st.newest) {
 			d.st.newest = r.CreateTime
 		}
@@ -402,14 +419,17 @@ func (d *Drainer) takeDelivered(batch []cbc.Record) []cbc.Record {
 	return fresh
 }
 
-// forget drops what no longer needs remembering: the queue hands out events oldest first, so an event older
-// than the newest delivered, less the margin, can no longer arrive; unless a span still to recover covers it.
-// The caller holds d.mu.
+// forget drops what no longer needs remembering: an event older than the newest delivered, less the reach,
+// can no longer arrive while the queue hands out its events oldest first, and one older than the buffer keeps
+// leaves the buffer anyway; unless a span still to recover covers it. The caller holds d.mu.
 func (d *Drainer) forget() {
 	if d.st.newest.IsZero() {
 		return
 	}
-	horizon := d.st.newest.Add(-d.cfg.Margin)
+	horizon := d.st.newest.Add(-d.cfg.Reach)
+	if d.st.unordered {
+		horizon = d.cfg.Now().Add(-d.cfg.MaxAge)
+	}
 	for _, s := range d.st.pending {
 		if s.From.Before(horizon) {
 			horizon = s.From

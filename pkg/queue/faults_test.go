@@ -33,13 +33,16 @@ var faultKinds = map[string]struct {
 
 // drainEnv is a simulator whose whole history waits in the Grafana key's queue, so that at the end every
 // event it holds must have reached the drainer's buffer exactly once.
-func drainEnv(t *testing.T, backlog int, timeout time.Duration) *env {
+func drainEnv(t *testing.T, backlog int, timeout time.Duration, modes ...func(*cbcsim.Config)) *env {
 	t.Helper()
 	began := time.Now()
 	now := func() time.Time { return start.Add(time.Since(began)) }
 	cfg := cbcsim.Config{Seed: uint64(backlog) + 1, EventsPerDay: -1, Span: 2 * time.Hour, QueueHistory: 2 * time.Hour, Now: now}
 	if backlog > 0 {
 		cfg.Records = backlog
+	}
+	for _, mode := range modes {
+		mode(&cfg)
 	}
 	sim := cbcsim.New(cfg)
 	srv := httptest.NewServer(sim.Handler())
@@ -291,5 +294,60 @@ func TestLegacyDrainLosesNothing(t *testing.T) {
 				t.Error("the drain did not use the legacy queue")
 			}
 		})
+	}
+}
+
+// Nothing public says in which order a queue answer lists its events (CBC's migration guide shows one newest
+// first), nor whether num_available counts the backlog before or after the read. Under each answer, with a
+// fault that leaves a read's outcome unknown or none, every event reaches the buffer exactly once.
+func TestDrainExactUnderEveryQueueBehaviour(t *testing.T) {
+	var wg sync.WaitGroup
+	for _, order := range []string{"oldest", "newest"} {
+		for _, available := range []string{"before", "after"} {
+			for name, fault := range map[string]*cbcsim.Fault{"no fault": nil, "garbled body": {Malformed: true, Skip: 1},
+				"504 after CBC acted": {Status: 504, After: true}} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					t.Run(fmt.Sprintf("%s first, num_available %s, %s", order, available, name), func(t *testing.T) {
+						e := drainEnv(t, 6000, 0, func(cfg *cbcsim.Config) { cfg.QueueOrder, cfg.NumAvailable = order, available })
+						d := e.drainer(20 * time.Millisecond)
+						defer d.Stop()
+						if fault != nil {
+							f := *fault
+							f.Endpoint, f.Times = "queue", 1
+							e.sim.AddFault(f)
+						}
+						e.inject(40, "before")
+						d.Start()
+						waitFor(t, "the first reads", func() bool { return e.sim.Requests("queue") > 2 })
+						e.inject(40, "after")
+						settled(t, e, d)
+					})
+				}()
+			}
+		}
+	}
+	wg.Wait()
+}
+
+// An event CBC indexes late reaches the queue after newer ones. A read that takes it with an unknown outcome
+// is recovered from Config.Reach before the newest event drained, so an event created 40 minutes before it
+// reached the queue is found again.
+func TestLateEventInAFailedReadIsRecovered(t *testing.T) {
+	e := drainEnv(t, 120, 0)
+	d := e.drainer(20 * time.Millisecond)
+	defer d.Stop()
+	d.Start()
+	waitFor(t, "the backlog", func() bool { return d.Status().Drained >= 120 })
+	e.inject(5, "now")
+	waitFor(t, "the new events", func() bool { return d.Status().Drained >= 125 })
+	e.sim.AddFault(cbcsim.Fault{Endpoint: "queue", Status: 504, After: true, Times: 1})
+	late := cbc.Record{CreateTime: e.now().Add(-40 * time.Minute).Truncate(time.Millisecond), Actor: "late@acme.example",
+		Description: "Logged in successfully", OrgKey: "ABCD1234"}
+	cbctest.Inject(e.sim, late)
+	settled(t, e, d)
+	if d.Status().Recovered != 1 {
+		t.Errorf("recovered %d events, want the late one", d.Status().Recovered)
 	}
 }
