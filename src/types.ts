@@ -81,6 +81,7 @@ export interface CBCOptions extends DataSourceJsonData {
   /** The history cache: on unless disabled (README, "The history cache"). */
   disableHistoryCache?: boolean;
   settleMinutes?: number;
+  alertSettleMinutes?: number;
   historyMaxAgeMinutes?: number;
   historyCacheMB?: number;
   /** Redis shared by several Grafana replicas; grafana.ini's [plugin.seed-cbcauditlogs-datasource] wins. */

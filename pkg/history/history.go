@@ -160,24 +160,33 @@ func (r Result) Newest(n int) []cbc.Record {
 	return out
 }
 
-// plan is where a query's closed part ends: the end of the last closed slice, or of the slice holding the
-// range's end when that comes first. Slices start at the one holding the range's start.
-func (c *Cache) plan(r Span) (first, end time.Time) {
+// plan is where a query's closed part ends: the end of the last slice closed under settle, or of the slice
+// holding the range's end when that comes first. Slices start at the one holding the range's start.
+func (c *Cache) plan(r Span, settle time.Duration) (first, end time.Time) {
 	w := c.cfg.SliceWidth
 	first = r.From.UTC().Truncate(w)
-	end = c.cfg.Now().UTC().Add(-c.cfg.Settle).Truncate(w)
+	end = c.cfg.Now().UTC().Add(-settle).Truncate(w)
 	if last := r.To.UTC().Truncate(w).Add(w); last.Before(end) {
 		end = last
 	}
 	return first, end
 }
 
+// settle is the settle time a read asks for: its own when longer than the cache's (an alert rule's), or the
+// cache's.
+func (c *Cache) settle(asked time.Duration) time.Duration {
+	return max(asked, c.cfg.Settle)
+}
+
 // Cached answers r from closed slices already held, without reading anything; ok is false when one is
 // missing, or when r has no closed slice. A logs or table query uses it to share what count queries read.
-func (c *Cache) Cached(search string, r Span) (Result, bool) {
-	first, end := c.plan(r)
+// settle, when longer than the cache's, is how long after its end a slice must have been read to count: see
+// Read.
+func (c *Cache) Cached(search string, r Span, settle time.Duration) (Result, bool) {
+	settle = c.settle(settle)
+	first, end := c.plan(r, settle)
 	c.mu.Lock()
-	parts, missing := c.held(search, first, end)
+	parts, missing := c.held(search, first, end, settle)
 	c.mu.Unlock()
 	if len(missing) > 0 || len(parts) == 0 {
 		return Result{}, false // nothing closed yet: nothing to share
@@ -187,19 +196,24 @@ func (c *Cache) Cached(search string, r Span) (Result, bool) {
 
 // Read answers r from closed slices, reading the missing ones with fetch: each unbroken run of them in one
 // call, shared with concurrent reads of the same run.
-func (c *Cache) Read(ctx context.Context, search string, r Span, fetch Fetch) (Result, error) {
-	first, end := c.plan(r)
+//
+// An alert rule must not miss an event CBC indexed later than the cache's settle time, so it asks for a longer
+// settle: then only slices that ended that long ago are closed, and a slice counts only when it was read that
+// long after its end; an older read is read again, and the fresher copy serves every later query.
+func (c *Cache) Read(ctx context.Context, search string, r Span, settle time.Duration, fetch Fetch) (Result, error) {
+	settle = c.settle(settle)
+	first, end := c.plan(r, settle)
 	c.mu.Lock()
 	if c.cfg.Now().Before(c.tooLarge[search]) {
 		c.mu.Unlock()
 		return Result{}, ErrTooLarge
 	}
-	parts, missing := c.held(search, first, end)
+	parts, missing := c.held(search, first, end, settle)
 	c.mu.Unlock()
 	if c.cfg.Shared != nil && len(missing) > 0 {
 		c.loadShared(ctx, search, missing)
 		c.mu.Lock()
-		parts, missing = c.held(search, first, end)
+		parts, missing = c.held(search, first, end, settle)
 		c.mu.Unlock()
 	}
 	for _, run := range missing {
@@ -216,11 +230,11 @@ func (c *Cache) Read(ctx context.Context, search string, r Span, fetch Fetch) (R
 
 // held is the records of each slice in [first, end) the cache holds, by start, and the runs of those it does
 // not hold, [From, To). The caller holds c.mu.
-func (c *Cache) held(search string, first, end time.Time) (map[int64][]cbc.Record, []Span) {
+func (c *Cache) held(search string, first, end time.Time, settle time.Duration) (map[int64][]cbc.Record, []Span) {
 	parts := map[int64][]cbc.Record{}
 	var missing []Span
 	for start := first; start.Before(end); start = start.Add(c.cfg.SliceWidth) {
-		if s := c.fresh(sliceKey{search, start.UnixMilli()}); s != nil {
+		if s := c.fresh(sliceKey{search, start.UnixMilli()}); s != nil && !s.read.Before(start.Add(c.cfg.SliceWidth+settle)) {
 			parts[start.UnixMilli()] = s.records
 			continue
 		}

@@ -68,7 +68,7 @@ func (s *store) truth(r Span) []cbc.Record {
 // answer is a cached read plus its tail read from the store: what the plugin does.
 func answer(t *testing.T, c *Cache, s *store, r Span) []cbc.Record {
 	t.Helper()
-	res, err := c.Read(context.Background(), "search", r, s.fetch)
+	res, err := c.Read(context.Background(), "search", r, 0, s.fetch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestMovingRangeReusesClosedSlices(t *testing.T) {
 func TestTailStartsAtTheLastClosedSlice(t *testing.T) {
 	s := newStore()
 	c := New(Config{Now: s.clock})
-	res, err := c.Read(context.Background(), "search", Span{start.Add(-24 * time.Hour), start}, s.fetch)
+	res, err := c.Read(context.Background(), "search", Span{start.Add(-24 * time.Hour), start}, 0, s.fetch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestTailStartsAtTheLastClosedSlice(t *testing.T) {
 		t.Errorf("tail %v, want %v (12:07:30 less 10 minutes, down to the hour)", res.Tail, want)
 	}
 	past := Span{start.Add(-48 * time.Hour), start.Add(-24 * time.Hour)}
-	if res, _ := c.Read(context.Background(), "search", past, s.fetch); res.Tail != nil {
+	if res, _ := c.Read(context.Background(), "search", past, 0, s.fetch); res.Tail != nil {
 		t.Errorf("a range that ended a day ago has a tail %v", res.Tail)
 	}
 }
@@ -149,7 +149,7 @@ func TestTooLargeIsRefusedAndRemembered(t *testing.T) {
 	c := New(Config{Now: s.clock, MaxBytes: 1 << 16})
 	week := Span{start.Add(-7 * 24 * time.Hour), start}
 	for range 2 {
-		if _, err := c.Read(context.Background(), "search", week, s.fetch); err != ErrTooLarge {
+		if _, err := c.Read(context.Background(), "search", week, 0, s.fetch); err != ErrTooLarge {
 			t.Fatalf("err %v, want ErrTooLarge", err)
 		}
 	}
@@ -200,7 +200,7 @@ func TestConcurrentReadsShareOneFetch(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = c.Read(ctx, "search", week, slow)
+			_, errs[i] = c.Read(ctx, "search", week, 0, slow)
 		}()
 	}
 	cancel()
@@ -225,11 +225,11 @@ func TestCachedNeverReads(t *testing.T) {
 	s := newStore()
 	c := New(Config{Now: s.clock})
 	week := Span{start.Add(-7 * 24 * time.Hour), start}
-	if _, ok := c.Cached("search", week); ok {
+	if _, ok := c.Cached("search", week, 0); ok {
 		t.Fatal("an empty cache answered")
 	}
 	answer(t, c, s, week)
-	res, ok := c.Cached("search", week)
+	res, ok := c.Cached("search", week, 0)
 	if !ok || res.Len() == 0 || res.Tail == nil {
 		t.Fatalf("after a read, Cached gave ok %v, %d records, tail %v", ok, res.Len(), res.Tail)
 	}
@@ -241,10 +241,10 @@ func TestCachedNeverReads(t *testing.T) {
 	if oldest := res.Oldest(2); len(oldest) != 2 || oldest[0] != all[0] || !oldest[0].CreateTime.Before(oldest[1].CreateTime) {
 		t.Errorf("Oldest(2) is not the first two records, oldest first")
 	}
-	if _, ok := c.Cached("search", Span{start.Add(-5 * time.Minute), start}); ok {
+	if _, ok := c.Cached("search", Span{start.Add(-5 * time.Minute), start}, 0); ok {
 		t.Error("a range with no closed slice answered from the cache")
 	}
-	if _, ok := c.Cached("another search", week); ok {
+	if _, ok := c.Cached("another search", week, 0); ok {
 		t.Error("another search answered from this one's slices")
 	}
 }

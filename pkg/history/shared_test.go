@@ -39,7 +39,7 @@ func TestReplicasShareSlicesThroughRedis(t *testing.T) {
 	// The loaded slices keep a's read time: both read again together once it has passed.
 	s.advance(DefaultMaxAge)
 	before := s.reads.Load()
-	if _, err := b.Read(context.Background(), "search", week, s.fetch); err != nil {
+	if _, err := b.Read(context.Background(), "search", week, 0, s.fetch); err != nil {
 		t.Fatal(err)
 	}
 	if s.reads.Load() == before {

@@ -58,6 +58,7 @@ const (
 	DefaultQueueBufferCap = 100_000
 	DefaultQueueBufferAge = 24 * time.Hour
 	DefaultSettle         = 10 * time.Minute
+	DefaultAlertSettle    = 30 * time.Minute
 	DefaultHistoryMaxAge  = time.Hour
 	DefaultHistoryCacheMB = 96
 )
@@ -89,6 +90,7 @@ type Settings struct {
 	// The history cache (README, "The history cache"): closed time slices are read once and reused.
 	DisableHistoryCache  bool `json:"disableHistoryCache"`
 	SettleMinutes        int  `json:"settleMinutes"`
+	AlertSettleMinutes   int  `json:"alertSettleMinutes"`
 	HistoryMaxAgeMinutes int  `json:"historyMaxAgeMinutes"`
 	HistoryCacheMB       int  `json:"historyCacheMB"`
 
@@ -176,6 +178,7 @@ func (s Settings) numbers() map[string]int {
 		"queueBufferSize":      s.QueueBufferSize,
 		"queueBufferHours":     s.QueueBufferHours,
 		"settleMinutes":        s.SettleMinutes,
+		"alertSettleMinutes":   s.AlertSettleMinutes,
 		"historyMaxAgeMinutes": s.HistoryMaxAgeMinutes,
 		"historyCacheMB":       s.HistoryCacheMB,
 	}
@@ -340,6 +343,12 @@ func (s Settings) CacheTTL() time.Duration {
 
 // Settle is how long after its end a time slice is taken as final: CBC's ingestion delay.
 func (s Settings) Settle() time.Duration { return minutesOr(s.SettleMinutes, DefaultSettle) }
+
+// AlertSettle is the settle time of an alert rule's queries: an alert must not miss an event CBC indexed late,
+// so it reuses only history read at least this long after it ended, and never less than Settle.
+func (s Settings) AlertSettle() time.Duration {
+	return max(minutesOr(s.AlertSettleMinutes, DefaultAlertSettle), s.Settle())
+}
 
 // HistoryMaxAge is how long a closed time slice is reused before it is read again.
 func (s Settings) HistoryMaxAge() time.Duration {

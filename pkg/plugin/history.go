@@ -77,12 +77,16 @@ func (d *Datasource) historyRecords(ctx context.Context, req cbc.SearchRequest, 
 	}
 	search := searchIdentity(req)
 	span := history.Span{From: tr.From, To: tr.To}
+	var settle time.Duration // the cache's own
+	if fresh {
+		settle = d.settings.AlertSettle()
+	}
 	var res history.Result
 	if onlyHeld {
-		if res, ok = d.history.Cached(search, span); !ok {
+		if res, ok = d.history.Cached(search, span, settle); !ok {
 			return historyAnswer{}, false, nil
 		}
-	} else if res, err = d.history.Read(ctx, search, span, d.readSlices(req)); err != nil {
+	} else if res, err = d.history.Read(ctx, search, span, settle, d.readSlices(req)); err != nil {
 		return historyAnswer{}, false, cacheRefusal(err)
 	}
 	answer, err = d.withTail(ctx, req, search, res, fresh)

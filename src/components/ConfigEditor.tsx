@@ -54,6 +54,12 @@ const advanced: Array<{ key: keyof CBCOptions; label: string; description: strin
     placeholder: 10,
   },
   {
+    key: 'alertSettleMinutes',
+    label: 'Alert settle time (minutes)',
+    description: 'Alert rules reuse only history read this long after it ended, so a late event still fires them.',
+    placeholder: 30,
+  },
+  {
     key: 'historyMaxAgeMinutes',
     label: 'History max age (minutes)',
     description: 'Kept history is read again after this, so an event indexed late is not missing for long.',
