@@ -35,6 +35,8 @@ func TestExactUnderEveryUnknownBehaviour(t *testing.T) {
 		"a download needs a fitting Accept":        {StrictAccept: true},
 		"jobs echo their parameters":               {JobParams: "echo"},
 		"pages of at most 1000 rows":               {MaxRows: 1000},
+		"queue answers newest first":               {QueueOrder: "newest"},
+		"num_available counts after the read":      {NumAvailable: "after"},
 		"an empty range is refused":                {RefuseEmptyRange: true},
 		"an empty range is refused, end exclusive": {RefuseEmptyRange: true, EndExclusive: true},
 	}

@@ -105,6 +105,7 @@ type state struct {
 	unordered bool
 
 	emptied              bool // the last read took the whole backlog CBC reported
+	availableAfter       bool // num_available counts what a read left, not the backlog before it
 	lastPoll             time.Time
 	drained, backfilled  int
 	recovered, backlog   int
@@ -452,10 +453,7 @@ func (d *Drainer) read() ([]cbc.Record, error) {
 		if !routeMissing(err) {
 			if err == nil {
 				d.mu.Lock()
-				d.st.backlog = max(page.NumAvailable-len(page.Results), 0)
-				// num_available is the backlog before the read: when the read took all of it, another read now
-				// would only find the queue empty.
-				d.st.emptied = page.NumAvailable > 0 && page.NumAvailable <= len(page.Results)
+				d.countBacklog(page.NumAvailable, len(page.Results))
 				d.mu.Unlock()
 			}
 			return page.Results, err
@@ -466,6 +464,24 @@ func (d *Drainer) read() ([]cbc.Record, error) {
 		d.cfg.Logger.Info("Queue drain: the v1 queue route is missing; falling back to the legacy v3 queue")
 	}
 	return d.source.LegacyQueue(d.ctx)
+}
+
+// countBacklog reads a queue answer's num_available. Nothing public says whether it counts the backlog before
+// the read or what the read left. Before the read, it is never less than the batch; an answer where it is less
+// shows it counts what is left, and the drainer reads it so from then on. Either way, a read that took
+// everything is not followed by another that would find the queue empty; when the reading is not yet known, a
+// remainder exactly the batch's size waits for the next poll. The caller holds d.mu.
+func (d *Drainer) countBacklog(available, read int) {
+	if available < read {
+		d.st.availableAfter = true
+	}
+	if d.st.availableAfter {
+		d.st.backlog = available
+		d.st.emptied = available == 0
+		return
+	}
+	d.st.backlog = max(available-read, 0)
+	d.st.emptied = available > 0 && available <= read
 }
 
 // routeMissing reports a 404 for the v1 queue route itself (a tenant without the v1 API), not one that names
