@@ -118,6 +118,26 @@ func difference(a, b []string) []string {
 	return out
 }
 
+// drainThrough drains e's queue with fault, when there is one, striking one queue read, and events arriving
+// before the drain starts and after that read; every event must reach the buffer exactly once.
+func drainThrough(t *testing.T, e *env, fault *cbcsim.Fault) {
+	t.Helper()
+	d := e.drainer(20 * time.Millisecond)
+	defer d.Stop()
+	reads := 2
+	if fault != nil {
+		f := *fault
+		f.Endpoint, f.Times = "queue", 1
+		e.sim.AddFault(f)
+		reads = f.Skip + 1
+	}
+	e.inject(40, "before")
+	d.Start()
+	waitFor(t, "the fault to strike", func() bool { return e.sim.Requests("queue") > reads })
+	e.inject(40, "after")
+	settled(t, e, d)
+}
+
 // The invariant, under every fault kind, hitting the first or a later read, at several backlog sizes: every
 // event the queue hands out reaches the buffer exactly once. The cases mostly wait (for spans to close), so
 // they run side by side, more of them than t.Parallel would on two cores.
@@ -133,17 +153,9 @@ func TestDrainLosesNothingUnderAnyFault(t *testing.T) {
 					slots <- struct{}{}
 					defer func() { <-slots }()
 					t.Run(fmt.Sprintf("%s/backlog %d/read %d", name, backlog, skip+1), func(t *testing.T) {
-						e := drainEnv(t, backlog, kind.timeout)
-						d := e.drainer(20 * time.Millisecond)
-						defer d.Stop()
 						fault := kind.fault
-						fault.Endpoint, fault.Skip, fault.Times = "queue", skip, 1
-						e.sim.AddFault(fault)
-						e.inject(40, "before")
-						d.Start()
-						waitFor(t, "the fault to strike", func() bool { return e.sim.Requests("queue") > skip+1 })
-						e.inject(40, "after")
-						settled(t, e, d)
+						fault.Skip = skip
+						drainThrough(t, drainEnv(t, backlog, kind.timeout), &fault)
 					})
 				}()
 			}
@@ -310,19 +322,7 @@ func TestDrainExactUnderEveryQueueBehaviour(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					t.Run(fmt.Sprintf("%s first, num_available %s, %s", order, available, name), func(t *testing.T) {
-						e := drainEnv(t, 6000, 0, func(cfg *cbcsim.Config) { cfg.QueueOrder, cfg.NumAvailable = order, available })
-						d := e.drainer(20 * time.Millisecond)
-						defer d.Stop()
-						if fault != nil {
-							f := *fault
-							f.Endpoint, f.Times = "queue", 1
-							e.sim.AddFault(f)
-						}
-						e.inject(40, "before")
-						d.Start()
-						waitFor(t, "the first reads", func() bool { return e.sim.Requests("queue") > 2 })
-						e.inject(40, "after")
-						settled(t, e, d)
+						drainThrough(t, drainEnv(t, 6000, 0, func(cfg *cbcsim.Config) { cfg.QueueOrder, cfg.NumAvailable = order, available }), fault)
 					})
 				}()
 			}
