@@ -129,10 +129,12 @@ func TestTokensExpiringMidSearchAndMidDrain(t *testing.T) {
 	f := newFixture(t, cbcsim.Config{Seed: 44, EventsPerDay: 5000, TokenTTL: 2 * time.Second, Latency: 30 * time.Millisecond, Now: clock},
 		map[string]any{"queuePollSeconds": 10, "queueBackfillMinutes": 30})
 	ds := f.signIn(t, map[string]any{"authType": "apiToken", "queuePollSeconds": 10, "queueBackfillMinutes": 30}, map[string]string{"apiToken": simAPIToken})
+	var searched backend.TimeRange
 	search := func(limit int) (int, error) {
-		now := time.Now()
+		now := time.Now().Truncate(time.Millisecond)
+		searched = backend.TimeRange{From: now.Add(-7 * 24 * time.Hour), To: now}
 		q := backend.DataQuery{RefID: "A", JSON: json.RawMessage(fmt.Sprintf(`{"format":"table","limit":%d}`, limit)),
-			TimeRange: backend.TimeRange{From: now.Add(-7 * 24 * time.Hour), To: now}}
+			TimeRange: searched}
 		resp, err := ds.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{q}})
 		if err != nil {
 			return 0, err
@@ -151,7 +153,7 @@ func TestTokensExpiringMidSearchAndMidDrain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if truth := len(cbctest.Records(f.sim)); rows != truth {
+	if truth := len(recordsBetween(cbctest.Records(f.sim), searched.From, searched.To)); rows != truth {
 		t.Errorf("a search after the token expired: %d records, want %d", rows, truth)
 	}
 	if f.sim.Requests("token") != 2 {
