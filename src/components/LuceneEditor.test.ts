@@ -1,5 +1,5 @@
 import { luceneSyntax, luceneTerm } from '../lucene';
-import { suggest } from './LuceneEditor';
+import { quickFix, suggest } from './LuceneEditor';
 
 const source = {
   values: jest.fn(async (field: string) => (field === 'actor' ? ['alice@acme.example', 'bob smith'] : [])),
@@ -51,5 +51,31 @@ describe('completion', () => {
     ]);
     expect((await suggest('actor:$a', source)).map((s) => s.label)).toEqual(['$actor', '$ip']);
     expect(await suggest('nope:x', source)).toEqual([]);
+  });
+});
+
+describe('quick fix', () => {
+  it('escapes the / of a rounded date after a comparison, where the error is marked', () => {
+    const text = 'flagged:true AND\ncreate_time:>=now/d';
+    const fix = luceneSyntax(text)?.fix;
+    expect(fix).toEqual({ title: 'Escape the / as \\/', offset: 34, insert: '\\' });
+    const lines = text.split('\n');
+    const model = {
+      uri: { toString: () => 'inmemory://query' } as never,
+      getVersionId: () => 7,
+      getPositionAt: (offset: number) => {
+        const line = lines[0].length + 1 <= offset ? 2 : 1;
+        return { lineNumber: line, column: line === 1 ? offset + 1 : offset - lines[0].length } as never;
+      },
+    };
+    const action = quickFix(model, fix!, []);
+    expect(action).toMatchObject({ title: 'Escape the / as \\/', kind: 'quickfix', isPreferred: true });
+    expect(action.edit?.edits).toEqual([
+      {
+        resource: model.uri,
+        versionId: 7,
+        textEdit: { range: { startLineNumber: 2, startColumn: 18, endLineNumber: 2, endColumn: 18 }, text: '\\' },
+      },
+    ]);
   });
 });

@@ -86,6 +86,23 @@ function variableSuggestions(source: CompletionSource, replace: number): Suggest
     .map((name) => ({ label: `$${name}`, insertText: `$${name}`, kind: 'variable' as const, replace }));
 }
 
+/** quickFix is the Monaco code action that makes a known fix: its text inserted where the fix says. */
+export function quickFix(
+  model: Pick<monacoType.editor.ITextModel, 'uri' | 'getPositionAt' | 'getVersionId'>,
+  fix: SyntaxFix,
+  markers: monacoType.editor.IMarkerData[]
+): monacoType.languages.CodeAction {
+  const at = model.getPositionAt(fix.offset);
+  const range = { startLineNumber: at.lineNumber, startColumn: at.column, endLineNumber: at.lineNumber, endColumn: at.column };
+  return {
+    title: fix.title,
+    kind: 'quickfix',
+    isPreferred: true,
+    diagnostics: markers,
+    edit: { edits: [{ resource: model.uri, versionId: model.getVersionId(), textEdit: { range, text: fix.insert } }] },
+  };
+}
+
 /** The completion source and the known fix of each open editor, by its model; Monaco's providers are global to a language. */
 const sources = new Map<string, CompletionSource>();
 const fixes = new Map<string, SyntaxFix>();
@@ -120,25 +137,8 @@ function registerLanguage(monaco: Monaco) {
   monaco.languages.registerCodeActionProvider(LANGUAGE, {
     provideCodeActions: (model) => {
       const fix = fixes.get(model.uri.toString());
-      if (!fix) {
-        return { actions: [], dispose: () => {} };
-      }
-      const at = model.getPositionAt(fix.offset);
-      const range = { startLineNumber: at.lineNumber, startColumn: at.column, endLineNumber: at.lineNumber, endColumn: at.column };
-      return {
-        actions: [
-          {
-            title: fix.title,
-            kind: 'quickfix',
-            isPreferred: true,
-            diagnostics: monaco.editor.getModelMarkers({ owner: LANGUAGE, resource: model.uri }),
-            edit: {
-              edits: [{ resource: model.uri, versionId: model.getVersionId(), textEdit: { range, text: fix.insert } }],
-            },
-          },
-        ],
-        dispose: () => {},
-      };
+      const markers = monaco.editor.getModelMarkers({ owner: LANGUAGE, resource: model.uri });
+      return { actions: fix ? [quickFix(model, fix, markers)] : [], dispose: () => {} };
     },
   });
   monaco.languages.registerCompletionItemProvider(LANGUAGE, {
