@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // TimeLayout is how CBC writes create_time: UTC with milliseconds.
@@ -26,6 +27,33 @@ type Record struct {
 	Verbose     bool      `json:"verbose"`
 	OrgKey      string    `json:"org_key"`
 	RequestURL  string    `json:"request_url"`
+}
+
+// Text is the record's value of a field as text: what a sort orders by, a count groups by and the editor
+// suggests. Booleans read "false" and "true", which order as CBC sorts them; an unknown field reads "".
+func (r Record) Text(field string) string {
+	switch field {
+	case "actor":
+		return r.Actor
+	case "actor_ip":
+		return r.ActorIP
+	case "description":
+		return r.Description
+	case "request_url":
+		return r.RequestURL
+	case "flagged":
+		return strconv.FormatBool(r.Flagged)
+	case "verbose":
+		return strconv.FormatBool(r.Verbose)
+	case "create_time":
+		return FormatTime(r.CreateTime)
+	}
+	return ""
+}
+
+// Bytes is about what a record held in memory costs: the struct and its text.
+func (r Record) Bytes() int {
+	return int(unsafe.Sizeof(r)) + len(r.Actor) + len(r.ActorIP) + len(r.OrgKey) + len(r.Description) + len(r.RequestURL)
 }
 
 // ID is a stable identifier derived from every field, since CBC records carry none. Two identical records

@@ -31,9 +31,8 @@ func sortOf(req SearchRequest) (field, order string) {
 // SortRecords orders records by field as CBC does (byte order for text, false before true), newest first
 // among equals.
 func SortRecords(records []Record, field, order string) {
-	key := SortText(field)
 	sort.SliceStable(records, func(i, j int) bool {
-		a, b := key(records[i]), key(records[j])
+		a, b := records[i].Text(field), records[j].Text(field)
 		if a == b {
 			return records[i].CreateTime.After(records[j].CreateTime)
 		}
@@ -42,32 +41,6 @@ func SortRecords(records []Record, field, order string) {
 		}
 		return a > b
 	})
-}
-
-// SortText returns a function giving the text a record sorts by for field.
-func SortText(field string) func(Record) string {
-	boolKey := func(b bool) string {
-		if b {
-			return "1"
-		}
-		return "0"
-	}
-	switch field {
-	case "actor":
-		return func(r Record) string { return r.Actor }
-	case "actor_ip":
-		return func(r Record) string { return r.ActorIP }
-	case "description":
-		return func(r Record) string { return r.Description }
-	case "request_url":
-		return func(r Record) string { return r.RequestURL }
-	case "flagged":
-		return func(r Record) string { return boolKey(r.Flagged) }
-	case "verbose":
-		return func(r Record) string { return boolKey(r.Verbose) }
-	default:
-		return func(r Record) string { return FormatTime(r.CreateTime) }
-	}
 }
 
 func reverse[T any](s []T) {

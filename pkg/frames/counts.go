@@ -2,7 +2,6 @@ package frames
 
 import (
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
@@ -28,12 +27,9 @@ func GroupKey(field string) func(cbc.Record) string {
 	case "category":
 		memo := category.Memo{}
 		return func(r cbc.Record) string { return memo.Of(r.Description) }
-	case "flagged":
-		return func(r cbc.Record) string { return strconv.FormatBool(r.Flagged) }
 	default:
-		key := cbc.SortText(field)
 		return func(r cbc.Record) string {
-			if v := key(r); v != "" {
+			if v := r.Text(field); v != "" {
 				return v
 			}
 			return NoValue

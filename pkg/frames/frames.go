@@ -188,3 +188,11 @@ func Table(name string, records []cbc.Record) *data.Frame {
 	frame.SetMeta(&data.FrameMeta{PreferredVisualization: data.VisTypeTable})
 	return frame
 }
+
+// Warning is a notice Grafana shows as a warning on the panel.
+func Warning(text string) data.Notice {
+	return data.Notice{Severity: data.NoticeSeverityWarning, Text: text}
+}
+
+// Info is a notice Grafana shows as information on the panel.
+func Info(text string) data.Notice { return data.Notice{Severity: data.NoticeSeverityInfo, Text: text} }

@@ -21,7 +21,6 @@ import (
 	"sync"
 	"time"
 	"unique"
-	"unsafe"
 
 	"golang.org/x/sync/singleflight"
 
@@ -457,11 +456,9 @@ func (c *Cache) Size() (records int, bytes int64) {
 // sliceOverhead is what a slice costs beside its records: the map entry, the list element and the struct.
 const sliceOverhead = 256
 
-// recordBytes is about what a kept record costs: the struct, and its text. Actors, IPs and org keys repeat
-// across records and are shared (see compact), but are counted in full: the bound errs on the safe side.
-func recordBytes(r cbc.Record) int64 {
-	return int64(unsafe.Sizeof(r)) + int64(len(r.Actor)+len(r.ActorIP)+len(r.OrgKey)+len(r.Description)+len(r.RequestURL))
-}
+// recordBytes is about what a kept record costs. Actors, IPs and org keys repeat across records and are shared
+// (see compact), but are counted in full: the bound errs on the safe side.
+func recordBytes(r cbc.Record) int64 { return int64(r.Bytes()) }
 
 // compact shares one copy of each value of the fields that repeat across records.
 func compact(r cbc.Record) cbc.Record {

@@ -15,7 +15,6 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/useragent"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/semaphore"
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/cluster"
@@ -23,6 +22,8 @@ import (
 	"github.com/seed/cbcauditlogs/pkg/metrics"
 	"github.com/seed/cbcauditlogs/pkg/models"
 	"github.com/seed/cbcauditlogs/pkg/queue"
+	"github.com/seed/cbcauditlogs/pkg/replicas"
+	"github.com/seed/cbcauditlogs/pkg/search"
 )
 
 var (
@@ -37,16 +38,22 @@ type Datasource struct {
 	// settingsErr holds every problem with the settings; the health check shows them and queries refuse to run.
 	settingsErr error
 	client      *cbc.Client
-	cache       *searchCache
-	history     *history.Cache // nil when the settings turn it off
+	search      *search.Service
 	resources   backend.CallResourceHandler
 	exports     *exportRegistry
-	drainer     *queue.Drainer      // with replicas, this replica's feed of the shared stream
-	replicas    *replicas           // nil unless several Grafana replicas share the queue through Redis
-	admission   *semaphore.Weighted // see admission.go
+	buffer      *queue.Buffer      // the live queue's newest events, for queue queries and live panels
+	feed        feed               // what fills the buffer: this instance's drain, or the replicas' stream
+	replicas    *replicas.Replicas // nil unless several Grafana replicas share the queue through Redis
 	uid         string
 	factory     *Factory
 	metrics     metrics.Source
+}
+
+// feed fills a data source's queue buffer; it starts on first use.
+type feed interface {
+	Start()
+	Stop()
+	Status() queue.Status
 }
 
 // Factory makes the data source instances. When a data source's settings change, the SDK makes a new instance
@@ -80,22 +87,17 @@ func (f *Factory) gauges() map[string]metrics.Gauges {
 	out := map[string]metrics.Gauges{}
 	for uid, ds := range live {
 		var g metrics.Gauges
-		if ds.drainer != nil {
-			st := ds.drainer.Status()
+		if ds.feed != nil {
+			st := ds.queueStatus()
 			g.QueueBacklog, g.Drained, g.Recovered, g.BufferSize = float64(st.Backlog), float64(st.Drained), float64(st.Recovered), float64(st.BufferSize)
 			g.IncompleteSpan = float64(len(st.Incomplete))
 			if !st.LastPoll.IsZero() {
 				g.LastPollAge = time.Since(st.LastPoll).Seconds()
 			}
 		}
-		if ds.cache != nil {
-			records, bytes := ds.cache.size()
+		if ds.search != nil {
+			records, bytes := ds.search.Size()
 			g.CacheRecords, g.CacheBytes = float64(records), float64(bytes)
-		}
-		if ds.history != nil {
-			records, bytes := ds.history.Size()
-			g.CacheRecords += float64(records)
-			g.CacheBytes += float64(bytes)
 		}
 		out[uid] = g
 	}
@@ -106,47 +108,23 @@ func (f *Factory) gauges() map[string]metrics.Gauges {
 // Bad settings do not fail the factory: the health check must be able to say what is wrong.
 func (f *Factory) NewDatasource(ctx context.Context, source backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
 	settings, err := models.LoadSettings(source)
-	ds := &Datasource{settings: settings, settingsErr: err, uid: source.UID, factory: f, exports: &exportRegistry{}, admission: newAdmission(),
-		metrics: f.metrics.For(source.UID)}
 	if err == nil {
-		ds.settingsErr = settings.Validate()
+		err = settings.Validate()
 	}
-	if ds.settingsErr != nil {
+	ds := &Datasource{settings: settings, uid: source.UID, factory: f, exports: &exportRegistry{}, metrics: f.metrics.For(source.UID)}
+	if err != nil {
 		// A secret pasted into the wrong field must not come back in the message that names the field.
-		ds.settingsErr = redacted(ds.settingsErr, settings.Secrets())
+		ds.settingsErr = redacted(err, settings.Secrets())
 	}
 	ds.resources = ds.resourceHandler()
 	var shared *cluster.Shared
 	if ds.settingsErr == nil {
-		baseURL, _ := settings.BaseURL()
 		if cfg := cluster.Resolve(f.Cluster, cluster.Config{Addr: settings.RedisAddress, Password: settings.RedisPassword, TLS: settings.RedisTLS, KeyPrefix: settings.RedisKeyPrefix}); cfg.Enabled() {
 			shared = cluster.Open(cfg, source.UID, queueIdentity(settings))
 		}
-		ds.client = cbc.New(cbc.Config{
-			BaseURL:       baseURL,
-			OrgKey:        settings.OrgKey,
-			APIID:         settings.APIID,
-			APISecret:     settings.APISecret,
-			Timeout:       settings.Timeout(),
-			Concurrency:   settings.EffectiveConcurrency(),
-			RequestBudget: settings.EffectiveRequestBudget(),
-			UserAgent:     userAgent(ctx),
-			Bearer:        bearer(settings),
-			Logger:        backend.Logger.With("datasource", source.UID),
-			Observer:      ds.metrics,
-			SharedBudget:  sharedBudget(shared, settings.EffectiveRequestBudget()),
-		})
-		ds.cache = newSearchCache(settings.CacheTTL(), ds.metrics.Cache)
-		if !settings.DisableHistoryCache {
-			// A new instance starts empty: settings that change the data change what the slices hold.
-			cfg := history.Config{Settle: settings.Settle(), MaxAge: settings.HistoryMaxAge(), MaxBytes: settings.HistoryCacheBytes(), Now: f.Now}
-			if shared != nil {
-				// Replicas share the slices too; new settings, new keys.
-				generation := sha256.Sum256(source.JSONData)
-				cfg.Shared = shared.Slices(hex.EncodeToString(generation[:8]))
-			}
-			ds.history = history.New(cfg)
-		}
+		ds.client = newClient(ctx, settings, source.UID, ds.metrics, shared)
+		ds.search = search.New(ds.client, search.Config{MaxRecords: settings.EffectiveMaxRecords(), CacheTTL: settings.CacheTTL(),
+			AlertSettle: settings.AlertSettle(), History: f.newHistory(settings, source, shared), CacheHit: ds.metrics.Cache})
 	}
 	f.mu.Lock()
 	old := f.live[source.UID]
@@ -156,28 +134,82 @@ func (f *Factory) NewDatasource(ctx context.Context, source backend.DataSourceIn
 		ds.exports = old.exports
 	}
 	if ds.settingsErr == nil {
-		cfg := queue.Config{
-			Poll:     settings.QueuePoll(),
-			Backfill: settings.QueueBackfill(),
-			MaxCount: settings.EffectiveQueueBufferSize(),
-			MaxAge:   settings.QueueBufferAge(),
-			Logger:   backend.Logger.With("datasource", source.UID),
-		}
-		switch {
-		case shared != nil:
-			// One replica drains, through a lease; each follows the shared stream into its own feed.
-			ds.replicas = newReplicas(shared, ds.client, cfg)
-			ds.drainer = ds.replicas.feed
-		case old != nil && old.drainer != nil && old.replicas == nil && sameQueue(old.settings, settings):
-			ds.drainer = queue.TakeOver(old.drainer, ds.client, cfg)
-		default:
-			ds.drainer = queue.New(ds.client, cfg)
-		}
+		ds.openQueue(old, shared)
 	}
 	if old != nil {
 		old.stopQueue() // another key's or org's queue, or already handed over: it must stop reading now
 	}
 	return ds, nil
+}
+
+// newClient is the CBC client of a data source's settings.
+func newClient(ctx context.Context, settings models.Settings, uid string, observer metrics.Source, shared *cluster.Shared) *cbc.Client {
+	baseURL, _ := settings.BaseURL()
+	return cbc.New(cbc.Config{
+		BaseURL:       baseURL,
+		OrgKey:        settings.OrgKey,
+		APIID:         settings.APIID,
+		APISecret:     settings.APISecret,
+		Timeout:       settings.Timeout(),
+		Concurrency:   settings.EffectiveConcurrency(),
+		RequestBudget: settings.EffectiveRequestBudget(),
+		UserAgent:     userAgent(ctx),
+		Bearer:        bearer(settings),
+		Logger:        backend.Logger.With("datasource", uid),
+		Observer:      observer,
+		SharedBudget:  sharedBudget(shared, settings.EffectiveRequestBudget()),
+	})
+}
+
+// newHistory is the history cache of a data source's settings, or nil when they turn it off. A new instance
+// starts empty: settings that change the data change what the slices hold.
+func (f *Factory) newHistory(settings models.Settings, source backend.DataSourceInstanceSettings, shared *cluster.Shared) *history.Cache {
+	if settings.DisableHistoryCache {
+		return nil
+	}
+	cfg := history.Config{Settle: settings.Settle(), MaxAge: settings.HistoryMaxAge(), MaxBytes: settings.HistoryCacheBytes(), Now: f.Now}
+	if shared != nil {
+		// Replicas share the slices too; new settings, new keys.
+		generation := sha256.Sum256(source.JSONData)
+		cfg.Shared = shared.Slices(hex.EncodeToString(generation[:8]))
+	}
+	return history.New(cfg)
+}
+
+// openQueue sets up the live queue: with replicas, this replica's part in the shared one; after a settings
+// change that keeps the same queue, the old instance's buffer and drain, handed over; otherwise a new drain.
+func (d *Datasource) openQueue(old *Datasource, shared *cluster.Shared) {
+	cfg := queue.Config{
+		Poll:     d.settings.QueuePoll(),
+		Backfill: d.settings.QueueBackfill(),
+		MaxCount: d.settings.EffectiveQueueBufferSize(),
+		MaxAge:   d.settings.QueueBufferAge(),
+		Logger:   backend.Logger.With("datasource", d.uid),
+	}
+	var oldDrain *queue.Drainer
+	if old != nil && sameQueue(old.settings, d.settings) {
+		oldDrain, _ = old.feed.(*queue.Drainer)
+	}
+	switch {
+	case shared != nil:
+		// One replica drains, through a lease; each follows the shared stream into its own buffer.
+		d.buffer = queue.NewBuffer(cfg)
+		d.replicas = replicas.New(shared, d.client, d.buffer, cfg)
+		d.feed = d.replicas
+	case oldDrain != nil:
+		d.buffer = old.buffer.HandOver(cfg)
+		d.feed = queue.TakeOver(oldDrain, d.client, d.buffer, cfg)
+	default:
+		d.buffer = queue.NewBuffer(cfg)
+		d.feed = queue.New(d.client, d.buffer, cfg)
+	}
+}
+
+// queueStatus is the live queue's status: its feed's and its buffer's.
+func (d *Datasource) queueStatus() queue.Status {
+	st := d.feed.Status()
+	d.buffer.Describe(&st)
+	return st
 }
 
 // redacted is err with every secret removed from each of its messages.
@@ -225,23 +257,12 @@ func (d *Datasource) Dispose() {
 	}
 }
 
-// startQueue starts reading the queue on first use: the drain, or with replicas the shared stream and the
-// contest for the lease.
-func (d *Datasource) startQueue() {
-	if d.replicas != nil {
-		d.replicas.begin()
-		return
-	}
-	d.drainer.Start()
-}
-
-// stopQueue stops reading the queue; with replicas, this one gives the lease up. Safe to call more than once.
+// stopQueue stops reading the queue and ends the live panels' streams; with replicas, this one gives the lease
+// up. Safe to call more than once.
 func (d *Datasource) stopQueue() {
-	switch {
-	case d.replicas != nil:
-		d.replicas.stopOnce()
-	case d.drainer != nil:
-		d.drainer.Stop()
+	if d.feed != nil {
+		d.feed.Stop()
+		d.buffer.Close()
 	}
 }
 
@@ -258,7 +279,7 @@ func (d *Datasource) configError() error {
 	if d.settingsErr == nil {
 		return nil
 	}
-	return userErrorf("the data source is not configured correctly: %w; fix it on the data source's settings page", d.settingsErr)
+	return models.UserErrorf("the data source is not configured correctly: %w; fix it on the data source's settings page", d.settingsErr)
 }
 
 // userAgent names this plugin and the Grafana it runs in, the way the official SDK prefixes its integration's

@@ -62,7 +62,7 @@ func TestSettingsChangeHandsTheDrainOver(t *testing.T) {
 	f := newFixture(t, cbcsim.Config{Seed: 35, EventsPerDay: 300, Now: func() time.Time { return time.Now() }},
 		map[string]any{"queuePollSeconds": 10})
 	old := f.ds
-	old.drainer.Start()
+	old.feed.Start()
 	recent := time.Now().Add(-time.Hour)
 	lastHour := func() int {
 		n := 0
@@ -74,20 +74,20 @@ func TestSettingsChangeHandsTheDrainOver(t *testing.T) {
 		return n
 	}
 	waitUntil(t, "the first drain", func() bool {
-		return f.sim.QueueBacklog(simKey) == 0 && len(old.drainer.Records(recent, time.Now().Add(time.Hour))) == lastHour()
+		return f.sim.QueueBacklog(simKey) == 0 && len(old.buffer.Records(recent, time.Now().Add(time.Hour))) == lastHour()
 	})
 	reads := f.sim.Requests("queue")
 	f.ds = f.settingsChange(t, map[string]any{"queuePollSeconds": 10, "cacheSeconds": 5})
-	if st := old.drainer.Status(); st.Running {
+	if st := old.queueStatus(); st.Running {
 		t.Error("the old instance's drainer still runs")
 	}
 	if f.sim.Requests("queue") > reads+1 {
 		t.Errorf("the queue was read %d more times during the change", f.sim.Requests("queue")-reads)
 	}
-	if got, want := len(f.ds.drainer.Records(recent, time.Now())), len(old.drainer.Records(recent, time.Now())); got == 0 || want != 0 {
+	if got, want := len(f.ds.buffer.Records(recent, time.Now())), len(old.buffer.Records(recent, time.Now())); got == 0 || want != 0 {
 		t.Errorf("the new buffer holds %d events and the old %d; want the old one's events moved over", got, want)
 	}
-	if got, truth := len(f.ds.drainer.Records(recent, time.Now().Add(time.Hour))), lastHour(); got != truth {
+	if got, truth := len(f.ds.buffer.Records(recent, time.Now().Add(time.Hour))), lastHour(); got != truth {
 		t.Errorf("the new buffer holds %d events of the last hour, the simulator %d", got, truth)
 	}
 }
@@ -98,7 +98,7 @@ func TestDisposeLeavesNoGoroutine(t *testing.T) {
 	before := runtime.NumGoroutine()
 	for range 5 {
 		ds := f.instance(t, simSecret)
-		ds.drainer.Start()
+		ds.feed.Start()
 		if _, err := ds.CheckHealth(context.Background(), &backend.CheckHealthRequest{}); err != nil {
 			t.Fatal(err)
 		}

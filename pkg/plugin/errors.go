@@ -9,20 +9,13 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
+	"github.com/seed/cbcauditlogs/pkg/models"
 )
 
 // One table says what every error means for the user: the status Grafana shows and counts, and whose fault it
 // is. What the user wrote is a 400; CBC's refusals pass through (401, 403, 404, 409, 429); CBC failing is a 502,
 // or a 504 when it did not answer in time; a 500 is only ever our own bug. Queries, resource routes and the
 // health check all read it.
-
-// userError is a mistake in what the user sent: a query, a resource request.
-type userError struct{ error }
-
-func (e userError) Unwrap() error { return e.error }
-
-// userErrorf makes a userError.
-func userErrorf(format string, args ...any) error { return userError{fmt.Errorf(format, args...)} }
 
 // expiredExport is CBC's 404 for a job this data source started: CBC drops jobs after 30 days.
 type expiredExport struct{ id int64 }
@@ -48,7 +41,7 @@ var kindStatus = map[cbc.Kind]backend.Status{
 // classify returns the status and the error source of err.
 func classify(err error) (backend.Status, backend.ErrorSource) {
 	var (
-		user    userError
+		user    models.UserError
 		expired expiredExport
 		apiErr  *cbc.Error
 	)

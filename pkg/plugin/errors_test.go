@@ -9,6 +9,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
+	"github.com/seed/cbcauditlogs/pkg/models"
 )
 
 // The table pinned: what the user wrote is 400, CBC's refusals pass through, CBC failing is 502 or 504, and
@@ -20,7 +21,7 @@ func TestErrorStatusTable(t *testing.T) {
 		status int
 		source backend.ErrorSource
 	}{
-		{userErrorf("limit -1 is negative"), 400, backend.ErrorSourceDownstream},
+		{models.UserErrorf("limit -1 is negative"), 400, backend.ErrorSourceDownstream},
 		{&cbc.Error{Kind: cbc.KindQuerySyntax, Status: 400}, 400, backend.ErrorSourceDownstream},
 		{&cbc.Error{Kind: cbc.KindBadRequest, Status: 400}, 400, backend.ErrorSourceDownstream},
 		{&cbc.Error{Kind: cbc.KindUnauthorized, Status: 401}, 401, backend.ErrorSourceDownstream},

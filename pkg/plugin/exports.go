@@ -14,6 +14,7 @@ import (
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/models"
+	"github.com/seed/cbcauditlogs/pkg/search"
 )
 
 // Exports of one data source instance. CBC keeps a job 30 days; so does the registry, for at most maxExports jobs.
@@ -109,8 +110,8 @@ func (d *Datasource) handleStartExport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	search := searchRequest(q)
-	req := cbc.ExportRequest{Query: search.Query, Criteria: search.Criteria, Exclusions: search.Exclusions, Sort: search.Sort, Format: body.Format}
+	asked := search.Request(q)
+	req := cbc.ExportRequest{Query: asked.Query, Criteria: asked.Criteria, Exclusions: asked.Exclusions, Sort: asked.Sort, Format: body.Format}
 	id, err := d.client.StartExport(r.Context(), req)
 	if err != nil {
 		writeAPIError(w, err)

@@ -11,17 +11,18 @@ import (
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/models"
 	"github.com/seed/cbcauditlogs/pkg/queue"
+	"github.com/seed/cbcauditlogs/pkg/replicas"
 )
 
 // healthDetails is the JSON Grafana shows under the health message.
 type healthDetails struct {
-	Problems []string       `json:"problems,omitempty"`
-	Kind     string         `json:"kind,omitempty"`
-	Status   int            `json:"status,omitempty"`
-	Error    string         `json:"error,omitempty"`
-	Queue    *queue.Status  `json:"queue,omitempty"`
-	Replicas *clusterStatus `json:"replicas,omitempty"`
-	SignIn   string         `json:"signIn,omitempty"`
+	Problems []string         `json:"problems,omitempty"`
+	Kind     string           `json:"kind,omitempty"`
+	Status   int              `json:"status,omitempty"`
+	Error    string           `json:"error,omitempty"`
+	Queue    *queue.Status    `json:"queue,omitempty"`
+	Replicas *replicas.Report `json:"replicas,omitempty"`
+	SignIn   string           `json:"signIn,omitempty"`
 }
 
 // CheckHealth validates the settings, then runs a one-row search. It never reads the queue: that would take
@@ -32,7 +33,7 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 		return healthResult(backend.HealthStatusError, "Settings need attention: "+strings.Join(problems, "; "), healthDetails{Problems: problems}), nil
 	}
 	_, err := d.client.Page(ctx, cbc.SearchRequest{Rows: 1})
-	drain := d.drainer.Status()
+	drain := d.queueStatus()
 	if err == nil && drain.Stopped == "" {
 		message := "Connected to Carbon Black Cloud: audit log search works for org " + d.settings.OrgKey
 		if notice := drain.IncompleteNotice(); notice != "" {
@@ -66,16 +67,9 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 // replicasHealth says how the shared queue of several Grafana replicas is: Redis reachable, and which replica
 // drains.
 func (d *Datasource) replicasHealth(ctx context.Context, details *healthDetails) string {
-	st := d.replicas.status()
-	details.Replicas = &st
-	if err := d.replicas.shared.Ping(ctx); err != nil {
-		return ". Redis, shared by the Grafana replicas, is unreachable (" + err.Error() + "): searches and counts work, the live queue waits until it answers"
-	}
-	holder, _ := d.replicas.shared.Holder(ctx)
-	if holder == "" {
-		return ". Redis is shared by the Grafana replicas; no replica drains the live queue yet (it starts with the first live panel or queue query)"
-	}
-	return ". Redis is shared by the Grafana replicas; the live queue is drained by " + holder
+	report := d.replicas.Report()
+	details.Replicas = &report
+	return ". " + d.replicas.Health(ctx)
 }
 
 func healthResult(status backend.HealthStatus, message string, details healthDetails) *backend.CheckHealthResult {

@@ -231,7 +231,7 @@ func TestEvictionKeepsAnswersRight(t *testing.T) {
 				t.Fatalf("panel %s differs under a 1 MB bound", dashboard[p])
 			}
 		}
-		if _, bytes := h.ds.history.Size(); bytes > 1<<20 {
+		if _, bytes := h.ds.search.HistorySize(); bytes > 1<<20 {
 			t.Fatalf("the cache holds %d bytes over its 1 MB bound", bytes)
 		}
 		h.minute(2)

@@ -126,12 +126,12 @@ func TestExactUnderEveryUnknownBehaviour(t *testing.T) {
 				t.Errorf("export: %d records, want %d", len(got), len(want))
 			}
 
-			f.ds.drainer.Start()
+			f.ds.feed.Start()
 			hour := now.Add(-time.Hour)
 			waitUntil(t, "the drain", func() bool {
-				return f.sim.QueueBacklog(simKey) == 0 && len(f.ds.drainer.Records(hour, to)) == len(between(hour, true))
+				return f.sim.QueueBacklog(simKey) == 0 && len(f.ds.buffer.Records(hour, to)) == len(between(hour, true))
 			})
-			if got, want := sortedIDs(f.ds.drainer.Records(hour, to)), sortedIDs(recordsBetween(all, hour, to)); !slices.Equal(got, want) {
+			if got, want := sortedIDs(f.ds.buffer.Records(hour, to)), sortedIDs(recordsBetween(all, hour, to)); !slices.Equal(got, want) {
 				t.Errorf("queue buffer: %d records of the last hour, want %d", len(got), len(want))
 			}
 		})

@@ -39,13 +39,13 @@ func TestRedisOutageFallsBackAndRecovers(t *testing.T) {
 	}
 	queueNotices(t, f) // starts following the stream and contending for the lease
 	backlog := f.sim.QueueBacklog(simKey)
-	waitUntil(t, "the drain through the stream", func() bool { return f.ds.drainer.Status().Drained >= backlog && backlog > 0 })
-	if st := f.ds.replicas.status(); st.Role != "leader" {
+	waitUntil(t, "the drain through the stream", func() bool { return f.ds.queueStatus().Drained >= backlog && backlog > 0 })
+	if st := f.ds.replicas.Report(); st.Role != "leader" {
 		t.Fatalf("the only replica is %q", st.Role)
 	}
 
 	redis.Stop()
-	waitUntil(t, "the replica to notice", func() bool { return f.ds.replicas.status().Unreachable != "" })
+	waitUntil(t, "the replica to notice", func() bool { return f.ds.replicas.Report().Unreachable != "" })
 	if notice := queueNotices(t, f); !strings.Contains(notice, "Redis, where the Grafana replicas share this queue, is unreachable") {
 		t.Errorf("queue query notices: %q", notice)
 	}
@@ -60,13 +60,13 @@ func TestRedisOutageFallsBackAndRecovers(t *testing.T) {
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("the health check hung %s on an unreachable Redis", took)
 	}
-	waitUntil(t, "the replica to stop draining", func() bool { return f.ds.replicas.status().Role == "follower" })
+	waitUntil(t, "the replica to stop draining", func() bool { return f.ds.replicas.Report().Role == "follower" })
 
 	// Events arrive while Redis is down: they wait in CBC's queue.
 	f.sim.Inject(cbcsim.Event{CreateTime: time.Now(), Actor: "during.outage@acme.example", Description: "Login failed"})
 	redis.Restart(t, 0)
 	waitUntil(t, "the drain to resume", func() bool {
-		for _, r := range f.ds.drainer.Records(time.Now().Add(-time.Hour), time.Now().Add(time.Hour)) {
+		for _, r := range f.ds.buffer.Records(time.Now().Add(-time.Hour), time.Now().Add(time.Hour)) {
 			if r.Actor == "during.outage@acme.example" {
 				return true
 			}
@@ -92,7 +92,7 @@ func TestFailoverAtEveryStepOfTheDrain(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			redis := redistest.Start(t)
 			f := newFixture(t, cbcsim.Config{Seed: 8, EventsPerDay: 50, Now: time.Now}, map[string]any{"redisAddress": redis.Addr, "queuePollSeconds": 10})
-			shared := f.ds.replicas.shared
+			shared := f.ds.replicas.Shared()
 			// What the dead holder had appended before: an event a minute old.
 			if _, err := shared.Append(context.Background(), []cbc.Record{{CreateTime: time.Now().Add(-time.Minute), Actor: "earlier@acme.example"}}); err != nil {
 				t.Fatal(err)
@@ -116,19 +116,19 @@ func TestFailoverAtEveryStepOfTheDrain(t *testing.T) {
 				}
 			}
 
-			sub := f.ds.drainer.Subscribe() // a live panel on the replica that takes over
+			sub := f.ds.buffer.Subscribe() // a live panel on the replica that takes over
 			defer sub.Close()
 			queueNotices(t, f) // this replica starts: it takes the free lease
 			got := map[string]int{}
 			waitUntil(t, "every event of the last batch", func() bool {
-				for _, r := range f.ds.drainer.Records(now.Add(-time.Hour), now.Add(time.Hour)) {
+				for _, r := range f.ds.buffer.Records(now.Add(-time.Hour), now.Add(time.Hour)) {
 					if strings.HasPrefix(r.Actor, "step") {
 						got[r.Actor] = 0
 					}
 				}
 				return len(got) == 5
 			})
-			for _, r := range f.ds.drainer.Records(now.Add(-time.Hour), now.Add(time.Hour)) {
+			for _, r := range f.ds.buffer.Records(now.Add(-time.Hour), now.Add(time.Hour)) {
 				got[r.Actor]++
 			}
 			for _, e := range batch {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -13,13 +12,8 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
 
-	"github.com/seed/cbcauditlogs/pkg/cbc"
-	"github.com/seed/cbcauditlogs/pkg/frames"
 	"github.com/seed/cbcauditlogs/pkg/models"
 )
-
-// valuesSample is how many of the newest matching records the values resource reads.
-const valuesSample = 5000
 
 func (d *Datasource) resourceHandler() backend.CallResourceHandler {
 	mux := http.NewServeMux()
@@ -92,28 +86,11 @@ func (d *Datasource) handleValues(w http.ResponseWriter, r *http.Request) {
 	if v, err := strconv.ParseInt(r.URL.Query().Get("to"), 10, 64); err == nil {
 		to = time.UnixMilli(v)
 	}
-	result, err := d.runSearch(r.Context(), cbc.SearchRequest{Criteria: &cbc.Criteria{CreateTime: cbc.Between(from, to)}}, valuesSample)
+	values, err := d.search.Values(r.Context(), name, from, to)
 	if err != nil {
 		writeAPIError(w, err)
 		return
 	}
-	key := frames.GroupKey(name)
-	counts := map[string]int{}
-	for _, rec := range result.Records {
-		counts[key(rec)]++
-	}
-	values := make([]string, 0, len(counts))
-	for v := range counts {
-		if v != frames.NoValue {
-			values = append(values, v)
-		}
-	}
-	sort.Slice(values, func(i, j int) bool {
-		if counts[values[i]] != counts[values[j]] {
-			return counts[values[i]] > counts[values[j]]
-		}
-		return values[i] < values[j]
-	})
 	writeJSON(w, http.StatusOK, values)
 }
 

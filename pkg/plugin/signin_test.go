@@ -160,19 +160,19 @@ func TestTokensExpiringMidSearchAndMidDrain(t *testing.T) {
 		t.Errorf("%d token exchanges; want the first and one after the token expired", f.sim.Requests("token"))
 	}
 
-	ds.drainer.Start()
-	waitUntil(t, "the first batch", func() bool { return ds.drainer.Status().Drained > 0 })
+	ds.feed.Start()
+	waitUntil(t, "the first batch", func() bool { return ds.queueStatus().Drained > 0 })
 	offset.Add(int64(time.Hour))
 	dequeued := func() int { return len(cbctest.Dequeued(f.sim, "token:00000001")) }
 	waitUntil(t, "the drain", func() bool {
-		return f.sim.QueueBacklog("token:00000001") == 0 && len(ds.drainer.Status().Incomplete) == 0 &&
-			ds.drainer.Status().Drained >= dequeued()
+		return f.sim.QueueBacklog("token:00000001") == 0 && len(ds.queueStatus().Incomplete) == 0 &&
+			ds.queueStatus().Drained >= dequeued()
 	})
 	if f.sim.Requests("token") < 3 {
 		t.Errorf("%d token exchanges; the drain's token expired and was not replaced", f.sim.Requests("token"))
 	}
 	from := clock().Add(-24 * time.Hour)
-	got := sortedIDs(ds.drainer.Records(from, clock().Add(time.Hour)))
+	got := sortedIDs(ds.buffer.Records(from, clock().Add(time.Hour)))
 	want := sortedIDs(recordsBetween(cbctest.Records(f.sim), from, clock().Add(time.Hour)))
 	if len(got) != len(want) {
 		t.Errorf("the drain while tokens expire holds %d events of the last day, the simulator %d", len(got), len(want))

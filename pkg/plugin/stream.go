@@ -14,6 +14,7 @@ import (
 	"github.com/seed/cbcauditlogs/pkg/frames"
 	"github.com/seed/cbcauditlogs/pkg/models"
 	"github.com/seed/cbcauditlogs/pkg/queue"
+	"github.com/seed/cbcauditlogs/pkg/replicas"
 )
 
 var _ backend.StreamHandler = (*Datasource)(nil)
@@ -29,36 +30,36 @@ func queueFrame(format string, records []cbc.Record) *data.Frame {
 	return frames.Logs("queue", records)
 }
 
-// queueQuery answers the queue query type from the drainer's buffer, never from CBC, and points the panel at
-// the live channel that carries the events that arrive next.
-func (d *Datasource) queueQuery(q models.Query) (backend.DataResponse, error) {
+// queueQuery answers the queue query type from the buffer, never from CBC, and points the panel at the live
+// channel that carries the events that arrive next.
+func (d *Datasource) queueQuery(q models.Query) data.Frames {
 	var notices []data.Notice
 	if q.Query != "" || !filtersEmpty(q.Criteria) || !filtersEmpty(q.Exclusions) || q.Sort != nil {
 		// The editor keeps them for when the user switches back to a search.
-		notices = append(notices, info("The live queue shows every new event: the query text, filters and sort are kept for a search, and ignored here."))
+		notices = append(notices, frames.Info("The live queue shows every new event: the query text, filters and sort are kept for a search, and ignored here."))
 	}
-	d.startQueue()
-	records := d.drainer.Records(q.TimeRange.From, q.TimeRange.To)
+	d.feed.Start()
+	records := d.buffer.Records(q.TimeRange.From, q.TimeRange.To)
 	if len(records) > q.Limit {
-		notices = append(notices, info(fmt.Sprintf("Showing the newest %d of %d queued events.", q.Limit, len(records))))
+		notices = append(notices, frames.Info(fmt.Sprintf("Showing the newest %d of %d queued events.", q.Limit, len(records))))
 		records = records[len(records)-q.Limit:]
 	}
-	st := d.drainer.Status()
+	st := d.feed.Status()
 	if st.Stopped != "" {
-		notices = append(notices, warning("The queue drain has stopped: "+st.Stopped))
+		notices = append(notices, frames.Warning("The queue drain has stopped: "+st.Stopped))
 	}
 	if notice := st.IncompleteNotice(); notice != "" {
-		notices = append(notices, warning(notice))
+		notices = append(notices, frames.Warning(notice))
 	}
 	if d.replicas != nil {
-		if notice := d.replicas.notice(); notice != "" {
-			notices = append(notices, warning(notice))
+		if notice := d.replicas.Notice(); notice != "" {
+			notices = append(notices, frames.Warning(notice))
 		}
 	}
 	frame := queueFrame(q.Format, records)
 	frame.Meta.Notices = notices
 	frame.Meta.Channel = live.Channel{Scope: live.ScopeDatasource, Namespace: d.uid, Path: queueStreamPath(q.Format)}.String()
-	return backend.DataResponse{Frames: data.Frames{frame}}, nil
+	return data.Frames{frame}
 }
 
 func filtersEmpty(f models.Filters) bool {
@@ -72,10 +73,10 @@ func streamFormat(path string) (string, bool) {
 
 // SubscribeStream lets panels subscribe to the queue's live channels.
 func (d *Datasource) SubscribeStream(_ context.Context, req *backend.SubscribeStreamRequest) (*backend.SubscribeStreamResponse, error) {
-	if _, ok := streamFormat(req.Path); !ok || d.drainer == nil {
+	if _, ok := streamFormat(req.Path); !ok || d.feed == nil {
 		return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusNotFound}, nil
 	}
-	d.startQueue()
+	d.feed.Start()
 	return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusOK}, nil
 }
 
@@ -89,11 +90,11 @@ const (
 // the stream. A panel that falls behind loses its oldest packets, and the next packet says how many events.
 func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamRequest, sender *backend.StreamSender) error {
 	format, ok := streamFormat(req.Path)
-	if !ok || d.drainer == nil {
+	if !ok || d.feed == nil {
 		return fmt.Errorf("no stream at %q", req.Path)
 	}
-	d.startQueue()
-	sub := d.drainer.Subscribe()
+	d.feed.Start()
+	sub := d.buffer.Subscribe()
 	defer sub.Close()
 	for {
 		select {
@@ -106,7 +107,7 @@ func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamReques
 			for _, packet := range packets(batch) {
 				frame := queueFrame(format, packet)
 				if dropped := sub.Dropped(); dropped > 0 {
-					frame.Meta.Notices = append(frame.Meta.Notices, warning(fmt.Sprintf(
+					frame.Meta.Notices = append(frame.Meta.Notices, frames.Warning(fmt.Sprintf(
 						"%d events were not sent to this panel because it fell behind; refresh it to see them.", dropped)))
 				}
 				if err := sender.SendFrame(frame, data.IncludeAll); err != nil {
@@ -141,12 +142,11 @@ func (d *Datasource) PublishStream(context.Context, *backend.PublishStreamReques
 
 func (d *Datasource) handleQueueStatus(w http.ResponseWriter, _ *http.Request) {
 	if d.replicas == nil {
-		writeJSON(w, http.StatusOK, d.drainer.Status())
+		writeJSON(w, http.StatusOK, d.queueStatus())
 		return
 	}
-	cs := d.replicas.status()
 	writeJSON(w, http.StatusOK, struct {
 		queue.Status
-		Replicas clusterStatus `json:"replicas"`
-	}{d.drainer.Status(), cs})
+		Replicas replicas.Report `json:"replicas"`
+	}{d.queueStatus(), d.replicas.Report()})
 }

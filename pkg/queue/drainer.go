@@ -1,8 +1,8 @@
 // Package queue owns a data source's drain of the CBC audit log queue. The queue is per API key and reading it
-// removes what it returns, so exactly one drainer reads it; panels read the drainer's buffer and receive new
-// events live, and ten viewers never steal events from one another.
+// removes what it returns, so exactly one Drainer reads it, into a Buffer; panels read the Buffer and receive
+// new events live from it, and ten viewers never steal events from one another.
 //
-// The drain's invariant: every event CBC removes from the queue reaches the buffer exactly once, or the
+// The drain's invariant: every event CBC removes from the queue reaches the sink exactly once, or the
 // drainer reports the time span that may be incomplete and why. A read whose outcome is unknown (no answer, a
 // 5xx, a body cut short or garbled) may have removed events, so its span is searched again until a search
 // succeeds; events found that way and events the queue delivers are told apart by their derived ids.
@@ -12,9 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
@@ -33,8 +31,8 @@ type Source interface {
 type Config struct {
 	Poll     time.Duration // between reads of the queue
 	Backfill time.Duration // searched at start, so a restart leaves no gap
-	MaxCount int           // records kept in the buffer
-	MaxAge   time.Duration // older records leave the buffer
+	MaxCount int           // records a Buffer keeps
+	MaxAge   time.Duration // older records leave a Buffer, and the drainer forgets them
 	// Margin is how far the queue's order may trail create_time (CBC's ingestion delay): a span to recover
 	// reaches this far before the newest event drained and past the time of the read. Default 10 minutes.
 	Margin time.Duration
@@ -48,8 +46,6 @@ type Config struct {
 	Reach  time.Duration
 	Now    func() time.Time
 	Logger log.Logger // default: the SDK's logger
-	// OnAdd, when set, sees every batch of events the buffer is given, once each, under the drainer's lock.
-	OnAdd func([]cbc.Record)
 }
 
 // maxReadsPerPoll bounds how many queue reads one poll makes while the backlog lasts.
@@ -76,8 +72,8 @@ type Status struct {
 	Drained    int       `json:"drained"`
 	Backfilled int       `json:"backfilled"`
 	Recovered  int       `json:"recovered"`
-	Backlog    int       `json:"backlog"` // what CBC said was still queued after the last read
-	BufferSize int       `json:"bufferSize"`
+	Backlog    int       `json:"backlog"`    // what CBC said was still queued after the last read
+	BufferSize int       `json:"bufferSize"` // this and the next two: Buffer.Describe
 	Oldest     time.Time `json:"oldest,omitzero"`
 	Newest     time.Time `json:"newest,omitzero"`
 	LastError  string    `json:"lastError,omitempty"`
@@ -95,7 +91,6 @@ type held struct {
 
 // state is everything a drainer knows; a drainer that takes over from another (a settings change) takes it.
 type state struct {
-	buffer  []cbc.Record // by create_time, oldest first
 	held    map[string]*held
 	newest  time.Time // create_time of the newest event the queue delivered
 	pending []*Span
@@ -113,21 +108,19 @@ type state struct {
 	backfillDone, active bool
 }
 
-// Drainer reads the queue every Poll, keeps what it read in a bounded buffer and hands new records to every
-// subscriber.
+// Drainer reads the queue every Poll and writes each event it read, once, into its sink.
 type Drainer struct {
 	source Source
+	sink   Sink
 	cfg    Config
 
 	start  sync.Once
-	stop   sync.Once
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu          sync.Mutex
-	st          state
-	subscribers map[*Subscription]struct{}
+	mu sync.Mutex
+	st state
 }
 
 // WithDefaults fills in what cfg leaves unset: the clock, the margin, the queue's age and the logger.
@@ -150,26 +143,26 @@ func (cfg Config) WithDefaults() Config {
 	return cfg
 }
 
-// New makes a drainer; it starts on the first Start call.
-func New(source Source, cfg Config) *Drainer {
+// New makes a drainer that writes into sink; it starts on the first Start call.
+func New(source Source, sink Sink, cfg Config) *Drainer {
 	cfg = cfg.WithDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Drainer{source: source, cfg: cfg, ctx: ctx, cancel: cancel, done: make(chan struct{}),
-		st: state{held: map[string]*held{}}, subscribers: map[*Subscription]struct{}{}}
+	return &Drainer{source: source, sink: sink, cfg: cfg, ctx: ctx, cancel: cancel, done: make(chan struct{}),
+		st: state{held: map[string]*held{}}}
 }
 
 // TakeOver makes the drainer that replaces old after a settings change: old stops reading at once, and the new
-// one continues from its state (buffer, what it read, spans still to recover), starting at once if old had
+// one continues from its state (what it read, spans still to recover) into sink, starting at once if old had
 // started. Nothing old read is lost, and nothing is read twice.
-func TakeOver(old *Drainer, source Source, cfg Config) *Drainer {
-	d := New(source, cfg)
+func TakeOver(old *Drainer, source Source, sink Sink, cfg Config) *Drainer {
+	d := New(source, sink, cfg)
 	old.Stop()
 	old.mu.Lock()
 	d.st = old.st
 	old.st = state{held: map[string]*held{}, stopped: "handed over to the data source's new settings"}
 	old.mu.Unlock()
 	d.st.stopped, d.st.lastError, d.st.active = "", "", false
-	if d.st.backfillDone || len(d.st.buffer) > 0 {
+	if d.st.backfillDone || d.st.drained > 0 {
 		d.Start()
 	}
 	return d
@@ -192,15 +185,9 @@ func (d *Drainer) Stop() {
 	d.start.Do(func() { close(d.done) }) // never started: nothing to wait for
 	d.cancel()
 	<-d.done
-	d.stop.Do(func() {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		for sub := range d.subscribers {
-			close(sub.ch)
-			delete(d.subscribers, sub)
-		}
-		d.st.active = false
-	})
+	d.mu.Lock()
+	d.st.active = false
+	d.mu.Unlock()
 }
 
 func (d *Drainer) run() {
@@ -287,9 +274,8 @@ func (d *Drainer) recoverPending() {
 			d.cfg.Logger.Info("Queue drain: recovered a span that may have been missing events", "from", s.From, "to", s.To, "recovered", len(fresh), "searched", len(res.Records))
 		}
 		d.removeSpan(s)
-		d.add(fresh)
-		d.publish(fresh)
 		d.mu.Unlock()
+		d.sink.Add(fresh)
 	}
 }
 
@@ -346,10 +332,9 @@ func (d *Drainer) poll() bool {
 		d.st.lastError = ""
 		fresh := d.takeDelivered(batch)
 		d.st.drained += len(batch)
-		d.add(fresh)
-		d.publish(fresh)
 		emptied := d.st.emptied
 		d.mu.Unlock()
+		d.sink.Add(fresh)
 		if len(batch) == 0 || emptied {
 			return true
 		}
@@ -491,128 +476,14 @@ func routeMissing(err error) bool {
 	return errors.As(err, &apiErr) && apiErr.Kind == cbc.KindNotFound && !apiErr.NamesOrg
 }
 
-// Deliver hands the buffer and the subscribers events read elsewhere: the stream several Grafana replicas share,
-// which one of them drains (pkg/cluster). A drainer fed this way is never started.
-func (d *Drainer) Deliver(records []cbc.Record) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.st.drained += len(records)
-	d.st.lastPoll = d.cfg.Now()
-	d.add(records)
-	d.publish(records)
-}
-
-// add inserts records in time order and evicts by age and count. The caller holds d.mu.
-func (d *Drainer) add(records []cbc.Record) {
-	if len(records) == 0 {
-		return
-	}
-	if d.cfg.OnAdd != nil {
-		d.cfg.OnAdd(records)
-	}
-	d.st.buffer = append(d.st.buffer, records...)
-	sort.SliceStable(d.st.buffer, func(i, j int) bool { return d.st.buffer[i].CreateTime.Before(d.st.buffer[j].CreateTime) })
-	cutoff := d.cfg.Now().Add(-d.cfg.MaxAge)
-	drop := sort.Search(len(d.st.buffer), func(i int) bool { return !d.st.buffer[i].CreateTime.Before(cutoff) })
-	drop = max(drop, len(d.st.buffer)-d.cfg.MaxCount)
-	if drop > 0 {
-		d.st.buffer = append([]cbc.Record(nil), d.st.buffer[drop:]...)
-	}
-}
-
-// publish hands each subscriber the events that happened since it subscribed. The queue's backlog, the
-// backfill and recovered older events go to the buffer only, where a queue query finds them. The caller holds
-// d.mu.
-func (d *Drainer) publish(records []cbc.Record) {
-	if len(records) == 0 {
-		return
-	}
-	for sub := range d.subscribers {
-		live := make([]cbc.Record, 0, len(records))
-		for _, r := range records {
-			if !r.CreateTime.Before(sub.joined) {
-				live = append(live, r)
-			}
-		}
-		if len(live) > 0 {
-			sub.send(live)
-		}
-	}
-}
-
-// subscriberBacklog is how many batches a subscriber may lag behind; past it, its oldest batches are dropped.
-const subscriberBacklog = 64
-
-// Subscription receives the events that arrive after it was made. Read them from C; it closes when the
-// drainer stops.
-type Subscription struct {
-	C       <-chan []cbc.Record
-	ch      chan []cbc.Record
-	joined  time.Time
-	dropped atomic.Int64
-	d       *Drainer
-}
-
-// send queues a batch, dropping the oldest queued one while the subscriber is a whole backlog behind.
-func (s *Subscription) send(batch []cbc.Record) {
-	for {
-		select {
-		case s.ch <- batch:
-			return
-		default:
-		}
-		select {
-		case old := <-s.ch:
-			s.dropped.Add(int64(len(old)))
-		default:
-		}
-	}
-}
-
-// Dropped returns how many events were dropped since the last call because the subscriber fell behind.
-func (s *Subscription) Dropped() int { return int(s.dropped.Swap(0)) }
-
-// Close stops the subscription.
-func (s *Subscription) Close() {
-	s.d.mu.Lock()
-	defer s.d.mu.Unlock()
-	if _, ok := s.d.subscribers[s]; ok {
-		delete(s.d.subscribers, s)
-		close(s.ch)
-	}
-}
-
-// Subscribe starts receiving the events that arrive from now on.
-func (d *Drainer) Subscribe() *Subscription {
-	ch := make(chan []cbc.Record, subscriberBacklog)
-	sub := &Subscription{C: ch, ch: ch, joined: d.cfg.Now(), d: d}
-	d.mu.Lock()
-	d.subscribers[sub] = struct{}{}
-	d.mu.Unlock()
-	return sub
-}
-
-// Records returns the buffered records in [from, to], oldest first. Reading never touches CBC.
-func (d *Drainer) Records(from, to time.Time) []cbc.Record {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	b := d.st.buffer
-	lo := sort.Search(len(b), func(i int) bool { return !b[i].CreateTime.Before(from) })
-	hi := sort.Search(len(b), func(i int) bool { return b[i].CreateTime.After(to) })
-	return append([]cbc.Record(nil), b[lo:hi]...)
-}
-
 // Status reports the drainer's state.
 func (d *Drainer) Status() Status {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	st := Status{
 		Running: d.st.active && d.st.stopped == "", Legacy: d.st.legacy, LastPoll: d.st.lastPoll,
-		Drained: d.st.drained, Backfilled: d.st.backfilled, Recovered: d.st.recovered, Backlog: d.st.backlog, BufferSize: len(d.st.buffer),
+		Drained: d.st.drained, Backfilled: d.st.backfilled, Recovered: d.st.recovered, Backlog: d.st.backlog,
 		LastError: d.st.lastError, Stopped: d.st.stopped,
-	}
-	if n := len(d.st.buffer); n > 0 {
-		st.Oldest, st.Newest = d.st.buffer[0].CreateTime, d.st.buffer[n-1].CreateTime
 	}
 	for _, s := range d.st.pending {
 		if s.Reason != "backfill" || s.Attempts > 0 {

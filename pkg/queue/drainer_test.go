@@ -43,8 +43,26 @@ func newEnv(t *testing.T, cfg cbcsim.Config) *env {
 	return &env{sim: sim, client: client, source: client, now: now}
 }
 
-func (e *env) drainer(poll time.Duration) *Drainer {
-	return New(e.source, Config{Poll: poll, Backfill: 15 * time.Minute, MaxCount: 100000, MaxAge: 72 * time.Hour, Margin: testMargin, Now: e.now})
+// drain is a Drainer writing into a Buffer, as a data source runs them.
+type drain struct {
+	*Drainer
+	*Buffer
+}
+
+// Status is the drainer's status with the buffer's part.
+func (d drain) Status() Status {
+	st := d.Drainer.Status()
+	d.Describe(&st)
+	return st
+}
+
+func (e *env) drain(cfg Config) drain {
+	b := NewBuffer(cfg)
+	return drain{New(e.source, b, cfg), b}
+}
+
+func (e *env) drainer(poll time.Duration) drain {
+	return e.drain(Config{Poll: poll, Backfill: 15 * time.Minute, MaxCount: 100000, MaxAge: 72 * time.Hour, Margin: testMargin, Now: e.now})
 }
 
 // inject adds n events, one millisecond apart, the last one just now.
@@ -81,7 +99,7 @@ func ids(records []cbc.Record) []string {
 
 // The buffer ends up with exactly the simulator's events of the buffered window: none lost, none doubled.
 // The drainer may still be adding the last batch it read, so this waits a little for the two to agree.
-func sameAsTruth(t *testing.T, e *env, d *Drainer, from time.Time) {
+func sameAsTruth(t *testing.T, e *env, d drain, from time.Time) {
 	t.Helper()
 	var truth []cbc.Record
 	for _, r := range cbctest.Records(e.sim) {
@@ -217,7 +235,7 @@ func TestLegacyQueueWhenV1IsMissing(t *testing.T) {
 
 func TestBufferIsBounded(t *testing.T) {
 	e := newEnv(t, cbcsim.Config{Seed: 7, EventsPerDay: 5000})
-	d := New(e.client, Config{Poll: time.Hour, Backfill: time.Minute, MaxCount: 1000, MaxAge: 12 * time.Hour, Now: e.now})
+	d := e.drain(Config{Poll: time.Hour, Backfill: time.Minute, MaxCount: 1000, MaxAge: 12 * time.Hour, Now: e.now})
 	defer d.Stop()
 	d.Start()
 	waitFor(t, "the first drain", func() bool { return e.sim.QueueBacklog("GRAFANA001") == 0 })

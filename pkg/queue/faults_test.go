@@ -79,7 +79,7 @@ func (s splitSource) LegacyQueue(ctx context.Context) ([]cbc.Record, error) {
 // settled waits until the queue is empty, nothing is left to recover, and the buffer holds every event the
 // simulator holds (which is every event its queue handed out, or still holds); then it compares the two as
 // multisets.
-func settled(t *testing.T, e *env, d *Drainer) {
+func settled(t *testing.T, e *env, d drain) {
 	t.Helper()
 	truth := ids(cbctest.Records(e.sim))
 	var got []string
@@ -188,12 +188,14 @@ func TestBacklogOverTheBufferCap(t *testing.T) {
 	e := drainEnv(t, 6000, 0)
 	var mu sync.Mutex
 	var added []cbc.Record
-	d := New(e.source, Config{Poll: 20 * time.Millisecond, Backfill: 15 * time.Minute, MaxCount: 100, MaxAge: 72 * time.Hour, Margin: testMargin, Now: e.now,
-		OnAdd: func(records []cbc.Record) {
-			mu.Lock()
-			defer mu.Unlock()
-			added = append(added, records...)
-		}})
+	cfg := Config{Poll: 20 * time.Millisecond, Backfill: 15 * time.Minute, MaxCount: 100, MaxAge: 72 * time.Hour, Margin: testMargin, Now: e.now}
+	buffer := NewBuffer(cfg)
+	d := drain{New(e.source, sinkFunc(func(records []cbc.Record) {
+		mu.Lock()
+		added = append(added, records...)
+		mu.Unlock()
+		buffer.Add(records)
+	}), cfg), buffer}
 	e.sim.AddFault(cbcsim.Fault{Endpoint: "queue", Status: 504, After: true, Skip: 1, Times: 1})
 	d.Start()
 	waitFor(t, "the drain", func() bool {
@@ -256,7 +258,9 @@ func TestSettingsChangeMidDrainHandsOver(t *testing.T) {
 	old.Start()
 	waitFor(t, "the slow read", func() bool { return e.sim.Requests("queue") >= 2 })
 	e.inject(40, "during")
-	d := TakeOver(old, e.source, Config{Poll: 20 * time.Millisecond, Backfill: 15 * time.Minute, MaxCount: 100000, MaxAge: 72 * time.Hour, Margin: testMargin, Now: e.now})
+	cfg := Config{Poll: 20 * time.Millisecond, Backfill: 15 * time.Minute, MaxCount: 100000, MaxAge: 72 * time.Hour, Margin: testMargin, Now: e.now}
+	buffer := old.HandOver(cfg)
+	d := drain{TakeOver(old.Drainer, e.source, buffer, cfg), buffer}
 	defer d.Stop()
 	if st := old.Status(); st.Running || st.BufferSize != 0 {
 		t.Errorf("the old drainer still runs or holds a buffer: %+v", st)
@@ -351,3 +355,8 @@ func TestLateEventInAFailedReadIsRecovered(t *testing.T) {
 		t.Errorf("recovered %d events, want the late one", d.Status().Recovered)
 	}
 }
+
+// sinkFunc is a Sink made of a function.
+type sinkFunc func([]cbc.Record)
+
+func (f sinkFunc) Add(records []cbc.Record) { f(records) }

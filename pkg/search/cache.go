@@ -1,4 +1,4 @@
-package plugin
+package search
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
-	"github.com/seed/cbcauditlogs/pkg/frames"
 )
 
 // Bounds of the search cache of one data source: entries, and records over all entries (about 30 MB).
@@ -16,10 +15,10 @@ const (
 	maxCacheRecords = 100_000
 )
 
-// searchCache runs each distinct search once at a time and keeps its result for a short while: identical
+// recentCache runs each distinct search once at a time and keeps its result for a short while: identical
 // queries of one dashboard, or of several viewers, cost CBC one search. Failures are not kept, nor results
 // too large to keep: those are shared only with identical queries made while they are fetched.
-type searchCache struct {
+type recentCache struct {
 	mu      sync.Mutex
 	ttl     time.Duration
 	now     func() time.Time
@@ -34,19 +33,19 @@ type cacheEntry struct {
 	expires time.Time
 }
 
-func newSearchCache(ttl time.Duration, counted func(hit bool)) *searchCache {
-	return &searchCache{ttl: ttl, now: time.Now, entries: map[string]*cacheEntry{}, counted: counted}
+func newRecentCache(ttl time.Duration, counted func(hit bool)) *recentCache {
+	return &recentCache{ttl: ttl, now: time.Now, entries: map[string]*cacheEntry{}, counted: counted}
 }
 
 // size is how many records the cache holds, and about how many bytes.
-func (c *searchCache) size() (records, bytes int) {
+func (c *recentCache) size() (records, bytes int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, e := range c.entries {
 		select {
 		case <-e.done:
 			for _, r := range e.result.Records {
-				bytes += frames.RecordBytes(r)
+				bytes += r.Bytes()
 			}
 			records += len(e.result.Records)
 		default:
@@ -56,7 +55,7 @@ func (c *searchCache) size() (records, bytes int) {
 }
 
 // get returns the result for key, from the cache, from a fetch already under way, or by calling fetch.
-func (c *searchCache) get(ctx context.Context, key string, fetch func(context.Context) (cbc.SearchResult, error)) (cbc.SearchResult, error) {
+func (c *recentCache) get(ctx context.Context, key string, fetch func(context.Context) (cbc.SearchResult, error)) (cbc.SearchResult, error) {
 	c.mu.Lock()
 	c.evict()
 	if e, ok := c.entries[key]; ok {
@@ -92,7 +91,7 @@ func (c *searchCache) get(ctx context.Context, key string, fetch func(context.Co
 
 // evict drops expired entries, then the oldest finished ones while the cache holds too many entries or
 // records. The caller holds c.mu.
-func (c *searchCache) evict() {
+func (c *recentCache) evict() {
 	now := c.now()
 	var finished []string
 	records := 0

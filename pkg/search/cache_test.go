@@ -1,4 +1,4 @@
-package plugin
+package search
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 // The cache answers repeats from memory, but never holds more than maxCacheRecords records: a 200000-record
 // search is not kept after it is answered, and older results make way for newer ones.
 func TestCacheKeepsBoundedRecords(t *testing.T) {
-	cache := newSearchCache(time.Minute, func(bool) {})
+	cache := newRecentCache(time.Minute, func(bool) {})
 	fetches := 0
 	fetch := func(n int) func(context.Context) (cbc.SearchResult, error) {
 		return func(context.Context) (cbc.SearchResult, error) {

@@ -1,4 +1,4 @@
-package plugin
+package search
 
 import (
 	"context"
@@ -13,10 +13,10 @@ import (
 	"github.com/seed/cbcauditlogs/pkg/models"
 )
 
-// The history cache in use (README, "The history cache"): a count reads its closed time slices through the
-// cache and only the open tail from CBC; a logs or table query sorted by time over a search whose slices the
-// cache already holds (because a count panel read them) shares them. The tail is read once for all queries of
-// the same search and time range; an alert rule's query reads its own.
+// The history cache in use (docs/history-cache.md): a count reads its closed time slices through the cache and
+// only the open tail from CBC; a logs or table query sorted by time over a search whose slices the cache
+// already holds (because a count panel read them) shares them. The tail is read once for all queries of the
+// same search and time range; an alert rule's query reads its own.
 
 // searchIdentity names a search without its time range and order: the records it matches in any slice.
 func searchIdentity(req cbc.SearchRequest) string {
@@ -71,25 +71,25 @@ func (a historyAnswer) oldest(n int) []cbc.Record {
 // historyRecords answers req over tr through the history cache, reading missing closed slices from CBC, or with
 // onlyHeld only when the cache holds every one. ok is false when the cache is off or cannot answer, and the
 // caller reads CBC directly.
-func (d *Datasource) historyRecords(ctx context.Context, req cbc.SearchRequest, tr models.TimeRange, fresh, onlyHeld bool) (answer historyAnswer, ok bool, err error) {
-	if d.history == nil {
+func (s *Service) historyRecords(ctx context.Context, req cbc.SearchRequest, tr models.TimeRange, fromAlert, onlyHeld bool) (answer historyAnswer, ok bool, err error) {
+	if s.history == nil {
 		return historyAnswer{}, false, nil
 	}
 	search := searchIdentity(req)
 	span := history.Span{From: tr.From, To: tr.To}
 	var settle time.Duration // the cache's own
-	if fresh {
-		settle = d.settings.AlertSettle()
+	if fromAlert {
+		settle = s.alertSettle
 	}
 	var res history.Result
 	if onlyHeld {
-		if res, ok = d.history.Cached(search, span, settle); !ok {
+		if res, ok = s.history.Cached(search, span, settle); !ok {
 			return historyAnswer{}, false, nil
 		}
-	} else if res, err = d.history.Read(ctx, search, span, settle, d.readSlices(req)); err != nil {
+	} else if res, err = s.history.Read(ctx, search, span, settle, s.readSlices(req)); err != nil {
 		return historyAnswer{}, false, cacheRefusal(err)
 	}
-	answer, err = d.withTail(ctx, req, search, res, fresh)
+	answer, err = s.withTail(ctx, req, search, res, fromAlert)
 	if err != nil {
 		return historyAnswer{}, false, cacheRefusal(err)
 	}
@@ -105,16 +105,16 @@ func cacheRefusal(err error) error {
 }
 
 // withTail reads the open tail to go with the closed slices, and checks the total against max records.
-func (d *Datasource) withTail(ctx context.Context, req cbc.SearchRequest, search string, res history.Result, fresh bool) (historyAnswer, error) {
+func (s *Service) withTail(ctx context.Context, req cbc.SearchRequest, search string, res history.Result, fromAlert bool) (historyAnswer, error) {
 	answer := historyAnswer{closed: res}
 	if res.Tail != nil {
-		tail, err := d.readTail(ctx, req, search, *res.Tail, fresh)
+		tail, err := s.readTail(ctx, req, search, *res.Tail, fromAlert)
 		if err != nil {
 			return historyAnswer{}, err
 		}
 		answer.tail = tail
 	}
-	if answer.len() > d.settings.EffectiveMaxRecords() {
+	if answer.len() > s.maxRecords {
 		return historyAnswer{}, errTooManyForHistory
 	}
 	return answer, nil
@@ -122,12 +122,12 @@ func (d *Datasource) withTail(ctx context.Context, req cbc.SearchRequest, search
 
 // readSlices reads runs of closed slices for the cache: every record, or none when there are more than max
 // records. After the first load a run is the hour that just closed: its first page is one request.
-func (d *Datasource) readSlices(req cbc.SearchRequest) history.Fetch {
+func (s *Service) readSlices(req cbc.SearchRequest) history.Fetch {
 	return func(ctx context.Context, from, to time.Time, keep func(cbc.Record) bool) error {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		stopped := false
-		scanned, err := d.client.ScanRecent(ctx, req.WithTime(from, to), d.settings.EffectiveMaxRecords(), func(r cbc.Record) {
+		scanned, err := s.client.ScanRecent(ctx, req.WithTime(from, to), s.maxRecords, func(r cbc.Record) {
 			if !stopped && !keep(r) {
 				stopped = true
 				cancel()
@@ -144,11 +144,11 @@ func (d *Datasource) readSlices(req cbc.SearchRequest) history.Fetch {
 }
 
 // readTail reads the records of the open tail, oldest first: once for all queries of one search and range
-// made within the cache time, unless fresh.
-func (d *Datasource) readTail(ctx context.Context, req cbc.SearchRequest, search string, tail history.Span, fresh bool) ([]cbc.Record, error) {
+// made within the cache time; an alert rule's query reads its own.
+func (s *Service) readTail(ctx context.Context, req cbc.SearchRequest, search string, tail history.Span, fromAlert bool) ([]cbc.Record, error) {
 	read := func(ctx context.Context) (cbc.SearchResult, error) {
 		var records []cbc.Record
-		scanned, err := d.client.ScanRecent(ctx, req.WithTime(tail.From, tail.To), d.settings.EffectiveMaxRecords(), func(r cbc.Record) { records = append(records, r) })
+		scanned, err := s.client.ScanRecent(ctx, req.WithTime(tail.From, tail.To), s.maxRecords, func(r cbc.Record) { records = append(records, r) })
 		if err == nil && scanned.Scanned < scanned.NumFound {
 			err = errTooManyForHistory
 		}
@@ -159,10 +159,10 @@ func (d *Datasource) readTail(ctx context.Context, req cbc.SearchRequest, search
 		result cbc.SearchResult
 		err    error
 	)
-	if fresh {
+	if fromAlert {
 		result, err = read(ctx)
 	} else {
-		result, err = d.cache.get(ctx, fmt.Sprintf("tail %d-%d %s", tail.From.UnixMilli(), tail.To.UnixMilli(), search), read)
+		result, err = s.cache.get(ctx, fmt.Sprintf("tail %d-%d %s", tail.From.UnixMilli(), tail.To.UnixMilli(), search), read)
 	}
 	return result.Records, err
 }

@@ -1,4 +1,7 @@
-package plugin
+// Package replicas shares one data source's CBC queue among several Grafana replicas through Redis
+// (docs/replicas.md). Every replica follows the shared stream into its own Buffer; the one replica that holds
+// the lease also drains CBC's queue, and its Drainer writes into the stream.
+package replicas
 
 import (
 	"context"
@@ -12,13 +15,11 @@ import (
 	"github.com/seed/cbcauditlogs/pkg/queue"
 )
 
-// replicas is a data source's part in a cluster of Grafana replicas sharing one Redis (README, "Running several
-// Grafana replicas"). Every replica follows the shared stream into its own buffer and subscribers (the feed);
-// the one replica that holds the lease also drains CBC's queue and appends what it drained to the stream.
-type replicas struct {
+// Replicas is a data source's part in a cluster of Grafana replicas sharing one Redis.
+type Replicas struct {
 	shared *cluster.Shared
 	lease  *cluster.Lease
-	feed   *queue.Drainer // this replica's buffer and subscribers, fed from the stream; never polls
+	buffer *queue.Buffer // this replica's, fed from the stream
 	source queue.Source
 	cfg    queue.Config
 
@@ -28,12 +29,33 @@ type replicas struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	relay chan []cbc.Record // batches the leader drained, on their way to the stream
+	relay relay // batches the leader drained, on their way to the stream
 
-	mu       sync.Mutex
-	leader   *queue.Drainer // while this replica holds the lease
-	redisErr string         // the last failure to reach Redis; "" while it answers
-	seen     map[string]time.Time
+	mu        sync.Mutex
+	leader    *queue.Drainer // while this replica holds the lease
+	redisErr  string         // the last failure to reach Redis; "" while it answers
+	seen      map[string]time.Time
+	following bool
+	delivered int       // events the stream brought to the buffer
+	lastRead  time.Time // of the stream
+}
+
+// relay takes the batches the leader's Drainer read to the goroutine that appends them to the stream, without
+// ever making the drain wait for Redis.
+type relay struct {
+	batches chan []cbc.Record
+	logger  interface{ Warn(string, ...any) }
+}
+
+func (r relay) Add(batch []cbc.Record) {
+	if len(batch) == 0 {
+		return
+	}
+	select {
+	case r.batches <- batch:
+	default:
+		r.logger.Warn("Queue drain: Redis is too slow to take drained events; the next holder's backfill will find them", "events", len(batch))
+	}
 }
 
 // leaseTTL is how long a dead holder keeps the lease: another replica takes over within it.
@@ -43,20 +65,24 @@ const leaseTTL = 15 * time.Second
 // backfill, which searches from the newest appended event.
 const relayDepth = 1000
 
-func newReplicas(shared *cluster.Shared, source queue.Source, cfg queue.Config) *replicas {
+// New makes this replica's part; it follows the stream into buffer, and drains source when it holds the lease.
+func New(shared *cluster.Shared, source queue.Source, buffer *queue.Buffer, cfg queue.Config) *Replicas {
 	cfg = cfg.WithDefaults()
 	host, _ := os.Hostname()
 	ctx, cancel := context.WithCancel(context.Background())
-	return &replicas{
+	return &Replicas{
 		shared: shared, lease: shared.Lease(leaseTTL, fmt.Sprintf("%s/%d", host, os.Getpid())),
-		feed: queue.New(source, cfg), source: source, cfg: cfg,
-		ctx: ctx, cancel: cancel, relay: make(chan []cbc.Record, relayDepth), seen: map[string]time.Time{},
+		buffer: buffer, source: source, cfg: cfg,
+		ctx: ctx, cancel: cancel, relay: relay{batches: make(chan []cbc.Record, relayDepth), logger: cfg.Logger}, seen: map[string]time.Time{},
 	}
 }
 
-// begin starts following the stream and contending for the lease, once: on the first queue query or live panel.
-func (r *replicas) begin() {
+// Start starts following the stream and contending for the lease, once: on the first queue query or live panel.
+func (r *Replicas) Start() {
 	r.start.Do(func() {
+		r.mu.Lock()
+		r.following = true
+		r.mu.Unlock()
 		r.wg.Add(3)
 		go r.follow()
 		go r.contend()
@@ -64,18 +90,21 @@ func (r *replicas) begin() {
 	})
 }
 
-// stopOnce ends this replica's part at once, and gives the lease up so that another takes over without waiting.
-func (r *replicas) stopOnce() {
+// Stop ends this replica's part at once, and gives the lease up so that another takes over without waiting.
+// Safe to call more than once.
+func (r *Replicas) Stop() {
 	r.end.Do(func() {
 		r.cancel()
 		r.wg.Wait()
-		r.feed.Stop()
+		r.mu.Lock()
+		r.following = false
+		r.mu.Unlock()
 		_ = r.shared.Close()
 	})
 }
 
-// follow reads the stream into the feed: every event once, in the order the holder appended them.
-func (r *replicas) follow() {
+// follow reads the stream into the buffer: every event once, in the order the holder appended them.
+func (r *Replicas) follow() {
 	defer r.wg.Done()
 	after := "0"
 	failures := 0
@@ -96,13 +125,13 @@ func (r *replicas) follow() {
 			continue
 		}
 		after = entries[len(entries)-1].ID
-		r.feed.Deliver(r.unseen(entries))
+		r.buffer.Add(r.unseen(entries))
 	}
 }
 
 // unseen keeps the entries this replica has not delivered yet: after Redis lost its data, a new holder may
 // append again what the stream held before.
-func (r *replicas) unseen(entries []cluster.Entry) []cbc.Record {
+func (r *Replicas) unseen(entries []cluster.Entry) []cbc.Record {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	horizon := r.cfg.Now().Add(-r.cfg.MaxAge)
@@ -119,12 +148,14 @@ func (r *replicas) unseen(entries []cluster.Entry) []cbc.Record {
 		r.seen[e.Member] = e.Record.CreateTime
 		fresh = append(fresh, e.Record)
 	}
+	r.delivered += len(fresh)
+	r.lastRead = r.cfg.Now()
 	return fresh
 }
 
 // contend takes the lease when it is free and renews it while held; a replica that cannot renew it (Redis is
 // unreachable, or it stalled past the TTL and another took over) stops draining at once.
-func (r *replicas) contend() {
+func (r *Replicas) contend() {
 	defer r.wg.Done()
 	defer r.stepDown(true)
 	for r.ctx.Err() == nil {
@@ -151,20 +182,12 @@ func (r *replicas) contend() {
 // lead starts draining CBC's queue. The backfill reaches back from the newest event appended to the stream,
 // less the drain's margin: what the previous holder read but never appended (it died in between) is found by
 // that search, and the stream keeps only what it does not hold yet.
-func (r *replicas) lead() {
+func (r *Replicas) lead() {
 	cfg := r.cfg
-	cfg.MaxCount = 1 // this drainer only relays: every replica's buffer is its feed
-	cfg.OnAdd = func(batch []cbc.Record) {
-		select {
-		case r.relay <- batch:
-		default:
-			r.cfg.Logger.Warn("Queue drain: Redis is too slow to take drained events; the next holder's backfill will find them", "events", len(batch))
-		}
-	}
 	if newest, ok, err := r.shared.Newest(r.ctx); err == nil && ok {
 		cfg.Backfill = min(max(cfg.Backfill, cfg.Now().Sub(newest.Add(-cfg.Margin))), cfg.QueueAge)
 	}
-	leader := queue.New(r.source, cfg)
+	leader := queue.New(r.source, r.relay, cfg)
 	r.mu.Lock()
 	r.leader = leader
 	r.mu.Unlock()
@@ -173,7 +196,7 @@ func (r *replicas) lead() {
 }
 
 // stepDown stops draining; release gives the lease up as well (this replica is going away).
-func (r *replicas) stepDown(release bool) {
+func (r *Replicas) stepDown(release bool) {
 	r.mu.Lock()
 	leader := r.leader
 	r.leader = nil
@@ -188,14 +211,14 @@ func (r *replicas) stepDown(release bool) {
 
 // append writes drained batches to the stream, retrying while Redis is unreachable: a batch read from CBC exists
 // nowhere else. Appending is idempotent, so a retry after an unknown outcome adds nothing twice.
-func (r *replicas) append() {
+func (r *Replicas) append() {
 	defer r.wg.Done()
 	for {
 		var batch []cbc.Record
 		select {
 		case <-r.ctx.Done():
 			return
-		case batch = <-r.relay:
+		case batch = <-r.relay.batches:
 		}
 		for attempt := 1; ; attempt++ {
 			_, err := r.shared.Append(r.ctx, batch)
@@ -212,7 +235,7 @@ func (r *replicas) append() {
 	}
 }
 
-func (r *replicas) failed(err error) {
+func (r *Replicas) failed(err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.redisErr == "" {
@@ -221,7 +244,7 @@ func (r *replicas) failed(err error) {
 	r.redisErr = err.Error()
 }
 
-func (r *replicas) answered() {
+func (r *Replicas) answered() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.redisErr != "" {
@@ -230,7 +253,7 @@ func (r *replicas) answered() {
 	r.redisErr = ""
 }
 
-func (r *replicas) sleep(d time.Duration) {
+func (r *Replicas) sleep(d time.Duration) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -239,18 +262,19 @@ func (r *replicas) sleep(d time.Duration) {
 	}
 }
 
-// clusterStatus is what the health check and queue/status say of the shared queue.
-type clusterStatus struct {
+// Report is what the health check and queue/status say of the shared queue.
+type Report struct {
 	Role        string        `json:"role"` // "leader" drains the queue; "follower" reads the stream
 	Unreachable string        `json:"redisUnreachable,omitempty"`
 	Leader      *queue.Status `json:"leaderDrain,omitempty"`
 }
 
-func (r *replicas) status() clusterStatus {
+// Report says which role this replica has, and whether Redis answers.
+func (r *Replicas) Report() Report {
 	r.mu.Lock()
 	leader, unreachable := r.leader, r.redisErr
 	r.mu.Unlock()
-	st := clusterStatus{Role: "follower", Unreachable: unreachable}
+	st := Report{Role: "follower", Unreachable: unreachable}
 	if leader != nil {
 		ls := leader.Status()
 		st.Role, st.Leader = "leader", &ls
@@ -258,9 +282,20 @@ func (r *replicas) status() clusterStatus {
 	return st
 }
 
-// notice is what a queue query says while the shared queue is not working; empty while it is.
-func (r *replicas) notice() string {
-	if st := r.status(); st.Unreachable != "" {
+// Status is this replica's queue status: how it follows the stream, and whether the drain it leads stopped.
+func (r *Replicas) Status() queue.Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := queue.Status{Running: r.following, Drained: r.delivered, LastPoll: r.lastRead}
+	if r.leader != nil {
+		st.Stopped = r.leader.Status().Stopped
+	}
+	return st
+}
+
+// Notice is what a queue query says while the shared queue is not working; empty while it is.
+func (r *Replicas) Notice() string {
+	if st := r.Report(); st.Unreachable != "" {
 		return "Redis, where the Grafana replicas share this queue, is unreachable: no replica reads Carbon Black Cloud's queue until it answers again. Events wait in Carbon Black Cloud's queue (it keeps three days) and arrive then. Searches and counts work as usual."
 	}
 	return ""
@@ -272,3 +307,18 @@ func errText(err error) string {
 	}
 	return err.Error()
 }
+
+// Health says whether Redis answers and which replica drains, as a sentence of the health check's message.
+func (r *Replicas) Health(ctx context.Context) string {
+	if err := r.shared.Ping(ctx); err != nil {
+		return "Redis, shared by the Grafana replicas, is unreachable (" + err.Error() + "): searches and counts work, the live queue waits until it answers"
+	}
+	holder, _ := r.shared.Holder(ctx)
+	if holder == "" {
+		return "Redis is shared by the Grafana replicas; no replica drains the live queue yet (it starts with the first live panel or queue query)"
+	}
+	return "Redis is shared by the Grafana replicas; the live queue is drained by " + holder
+}
+
+// Shared is the Redis state this replica shares with the others.
+func (r *Replicas) Shared() *cluster.Shared { return r.shared }

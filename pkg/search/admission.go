@@ -1,4 +1,4 @@
-package plugin
+package search
 
 import (
 	"context"
@@ -28,11 +28,12 @@ func queryWeight(q models.Query) int64 {
 	return min(int64(q.Limit)*bytesPerRecord, admissionBudget)
 }
 
-// admit waits until the query fits the data source's memory budget; release gives its share back.
-func (d *Datasource) admit(ctx context.Context, q models.Query) (release func(), err error) {
+// Admit waits until the query fits the data source's memory budget; release gives its share back.
+// Queue queries are admitted too: they copy up to their limit of records out of the buffer.
+func (s *Service) Admit(ctx context.Context, q models.Query) (release func(), err error) {
 	weight := queryWeight(q)
-	if err := d.admission.Acquire(ctx, weight); err != nil {
+	if err := s.admission.Acquire(ctx, weight); err != nil {
 		return nil, fmt.Errorf("the query waited for other queries of this data source to finish and ran out of time: %w", err)
 	}
-	return func() { d.admission.Release(weight) }, nil
+	return func() { s.admission.Release(weight) }, nil
 }
