@@ -114,42 +114,39 @@ func (c *Client) envelope(ctx context.Context, ep endpoint, method, path string,
 }
 
 // Search returns up to limit records matching req in req's order. Inside CBC's 10000-record window it pages
-// with start/rows; beyond it, it splits req's create_time range into slices that each fit and fetches them
+// with start/rows; beyond it, it splits req's create_time range into parts that each fit and fetches them
 // concurrently. maxScan bounds how many records a search sorted by another field than create_time reads
 // before sorting (0 means limit).
 func (c *Client) Search(ctx context.Context, req SearchRequest, limit, maxScan int) (SearchResult, error) {
 	if limit <= 0 {
 		return SearchResult{}, fmt.Errorf("search limit must be positive, got %d", limit)
 	}
-	req.Sort = explicitSort(req)
-	first, err := c.firstPage(ctx, req, min(limit, MaxRows))
+	p := planFor(req)
+	first, err := c.firstPage(ctx, p.req, min(limit, MaxRows))
 	if err != nil {
 		return SearchResult{}, err
 	}
 	result := SearchResult{NumFound: first.NumFound, Records: first.Results}
 	if want := min(limit, first.NumFound); want <= available(first) && !mayHoldMore(first, limit) {
-		result.Records, err = c.pageWindow(ctx, req, first.Results, want)
+		result.Records, err = c.pageWindow(ctx, p.req, first.Results, want)
 		return result, err
 	}
-	from, to, ok := req.timeBounds()
-	if !ok {
-		if from, to, err = c.timeSpan(ctx, req); err != nil {
-			return SearchResult{}, err
-		}
+	if err := c.bound(ctx, &p); err != nil {
+		return SearchResult{}, err
 	}
-	if field, order := sortOf(req); field == "create_time" {
+	if p.byTime() {
 		// The first page holds the newest (or oldest) records: fetch only the time it does not cover.
-		kept, rest := coveredByPage(first.Results, order, timeSlice{from, to})
-		result.Records, _, err = c.searchSlices(ctx, sliceSearch{req: req, head: kept, span: rest, numFound: first.NumFound - len(kept), limit: limit})
+		kept, rest := coveredByPage(first.Results, p.order, p.span)
+		result.Records, _, err = c.searchSplit(ctx, splitSearch{plan: p, head: kept, span: rest, numFound: first.NumFound - len(kept), limit: limit})
 	} else {
-		result.Records, result.Sampled, err = c.searchSlices(ctx, sliceSearch{req: req, span: timeSlice{from, to}, numFound: first.NumFound, limit: limit, maxScan: max(maxScan, limit)})
+		result.Records, result.Sampled, err = c.searchSplit(ctx, splitSearch{plan: p, span: p.span, numFound: first.NumFound, limit: limit, maxScan: max(maxScan, limit)})
 	}
 	result.NumFound = max(result.NumFound, len(result.Records)) // num_found may have stopped at the window
 	return result, err
 }
 
 // mayHoldMore reports a first page whose num_found may have stopped counting at the window: a search that
-// wants more than the window is then sliced rather than trusted to hold exactly that many.
+// wants more than the window is then split rather than trusted to hold exactly that many.
 func mayHoldMore(first SearchResponse, want int) bool {
 	return first.NumFound == Window && want > Window
 }
@@ -157,21 +154,22 @@ func mayHoldMore(first SearchResponse, want int) bool {
 // coveredByPage splits a page sorted by create_time in order into the records it holds completely, and the part
 // of span still to fetch. Records at the page's last millisecond may continue past the page, so they are left
 // to the rest, which includes that millisecond.
-func coveredByPage(page []Record, order string, span timeSlice) (kept []Record, rest timeSlice) {
+func coveredByPage(page []Record, order string, whole span) (kept []Record, rest span) {
 	if len(page) == 0 {
-		return nil, span
+		return nil, whole
 	}
 	edge := page[len(page)-1].CreateTime.Truncate(time.Millisecond)
 	cut := len(page)
 	for cut > 0 && page[cut-1].CreateTime.Truncate(time.Millisecond).Equal(edge) {
 		cut--
 	}
+	rest = whole
 	if order == Desc {
-		span.to = edge
+		rest.to = edge
 	} else {
-		span.from = edge
+		rest.from = edge
 	}
-	return page[:cut], span
+	return page[:cut], rest
 }
 
 // ScanResult is what a scan read.
@@ -197,27 +195,25 @@ func (c *Client) scan(ctx context.Context, req SearchRequest, max, firstRows int
 		return ScanResult{}, fmt.Errorf("scan maximum must be positive, got %d", max)
 	}
 	req.Sort = []SortField{{Field: "create_time", Order: Desc}}
-	first, err := c.firstPage(ctx, req, min(max, firstRows))
+	p := planFor(req)
+	first, err := c.firstPage(ctx, p.req, min(max, firstRows))
 	if err != nil {
 		return ScanResult{}, err
 	}
 	result := ScanResult{NumFound: first.NumFound}
 	if want := min(max, first.NumFound); want <= available(first) && !mayHoldMore(first, max) {
-		records, err := c.pageWindow(ctx, req, first.Results, want)
+		records, err := c.pageWindow(ctx, p.req, first.Results, want)
 		for _, r := range records {
 			visit(r)
 		}
 		result.Scanned = len(records)
 		return result, err
 	}
-	from, to, ok := req.timeBounds()
-	if !ok {
-		if from, to, err = c.timeSpan(ctx, req); err != nil {
-			return ScanResult{}, err
-		}
+	if err := c.bound(ctx, &p); err != nil {
+		return ScanResult{}, err
 	}
-	// Newest first: the first page covers the newest records, the slices the time before.
-	kept, rest := coveredByPage(first.Results, Desc, timeSlice{from, to})
+	// Newest first: the first page covers the newest records, the parts the time before.
+	kept, rest := coveredByPage(first.Results, Desc, p.span)
 	kept = kept[:min(len(kept), max)]
 	for _, r := range kept {
 		visit(r)
@@ -226,8 +222,8 @@ func (c *Client) scan(ctx context.Context, req SearchRequest, max, firstRows int
 	if result.Scanned == max {
 		return result, nil
 	}
-	all := slicer{c: c, req: req, order: Desc, rows: MaxRows, need: max - result.Scanned}
-	err = all.each(ctx, planSlices(rest.from, rest.to, first.NumFound-len(kept)), func(_ int, records []Record) bool {
+	all := splitter{c: c, req: p.req, order: Desc, rows: MaxRows, need: max - result.Scanned}
+	err = all.each(ctx, split(rest, first.NumFound-len(kept)), func(_ int, records []Record) bool {
 		take := min(len(records), max-result.Scanned)
 		for _, r := range records[:take] {
 			visit(r)

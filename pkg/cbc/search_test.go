@@ -77,7 +77,7 @@ func TestSearchPagesWithSmallPages(t *testing.T) {
 	sameRecords(t, got.Records, truth[:9999])
 }
 
-// Beyond the 10000-record window, the search slices by time; counts and order match the ground truth exactly.
+// Beyond the 10000-record window, the search splits by time; counts and order match the ground truth exactly.
 func TestSearchBeyondTheWindow(t *testing.T) {
 	sim, url := startSim(t, cbcsim.Config{Seed: 5, EventsPerDay: 16000})
 	client := newClient(url, fullKey, fullSec)
@@ -234,6 +234,6 @@ func TestSearchBeyondTheWindowFetchesOnlyWhatIsMissing(t *testing.T) {
 	sameRecords(t, got.Records, truth[:12000])
 	// Two more, once per client, find out whether create_time.end includes its millisecond.
 	if n := sim.Requests("search") - before; n > 6 {
-		t.Errorf("12000 of %d records took %d requests; want the first page's two halves, a slice or two and the probe", len(truth), n)
+		t.Errorf("12000 of %d records took %d requests; want the first page's two halves, a part or two and the probe", len(truth), n)
 	}
 }

@@ -1,9 +1,6 @@
 package cbc
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
 // The window pager: one search inside CBC's 10000-record window, page by page.
 
@@ -73,23 +70,4 @@ func (c *Client) pageWindow(ctx context.Context, req SearchRequest, records []Re
 		records = append(records, page.Results[:min(len(page.Results), req.Rows)]...)
 	}
 	return records, nil
-}
-
-// timeSpan finds the oldest and newest create_time among req's matches, for a search without a time range.
-func (c *Client) timeSpan(ctx context.Context, req SearchRequest) (from, to time.Time, err error) {
-	edge := func(order string) (time.Time, error) {
-		probe := req
-		probe.Rows, probe.Start = 1, 0
-		probe.Sort = []SortField{{Field: "create_time", Order: order}}
-		page, err := c.Page(ctx, probe)
-		if err != nil || len(page.Results) == 0 {
-			return time.Time{}, err
-		}
-		return page.Results[0].CreateTime, nil
-	}
-	if from, err = edge(Asc); err != nil {
-		return
-	}
-	to, err = edge(Desc)
-	return
 }
