@@ -27,11 +27,11 @@ const (
 	FormatTable = "table"
 )
 
-// Limits on a query's limit. MaxLimit is what a logs or table panel can still take in one response: about
-// 50 MB of Arrow for typical records. More is an export's job.
-const (
-	DefaultLimit = 1000
-	MaxLimit     = 200_000
+// Limits on a query's limit (limits.json, which the query editor reads too). MaxLimit is what a logs or table
+// panel can still take in one response: about 50 MB of Arrow for typical records. More is an export's job.
+var (
+	DefaultLimit = limits.Query.DefaultLimit
+	MaxLimit     = limits.Query.MaxLimit
 )
 
 // Filters are criteria or exclusions: a record matches a list when it matches any value of it.
@@ -237,10 +237,10 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-// MaxInterval and MaxTopN bound what a count query may ask for.
-const (
-	MaxInterval = 366 * 24 * time.Hour
-	MaxTopN     = 1000
+// MaxInterval and MaxTopN bound what a count query may ask for (limits.json).
+var (
+	MaxInterval = time.Duration(limits.Query.MaxIntervalDays) * 24 * time.Hour
+	MaxTopN     = limits.Query.MaxTopN
 )
 
 // parseInterval reads a bucket width as Grafana writes one: 30s, 5m, 1h, 1d or 1w. Widths past MaxInterval

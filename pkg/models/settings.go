@@ -46,23 +46,6 @@ func Regions() []Region {
 	return append([]Region(nil), regions...)
 }
 
-// Defaults for the advanced settings; the config editor shows the same numbers as placeholders.
-const (
-	DefaultTimeout        = 30 * time.Second
-	DefaultConcurrency    = 4
-	DefaultMaxRecords     = 1_000_000
-	DefaultRequestBudget  = 600 // per 5 minutes; CBC documents 1000 per 5 minutes per source IP
-	DefaultCacheTTL       = 30 * time.Second
-	DefaultQueuePoll      = 60 * time.Second
-	DefaultQueueBackfill  = 15 * time.Minute
-	DefaultQueueBufferCap = 100_000
-	DefaultQueueBufferAge = 24 * time.Hour
-	DefaultSettle         = 10 * time.Minute
-	DefaultAlertSettle    = 30 * time.Minute
-	DefaultHistoryMaxAge  = time.Hour
-	DefaultHistoryCacheMB = 96
-)
-
 // Settings are a data source instance's configuration: jsonData plus the decrypted API secret.
 type Settings struct {
 	Region            string `json:"region"`
@@ -144,12 +127,25 @@ var (
 	apiIDPattern  = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
 )
 
-// limit bounds a numeric setting; 0 always means "the default". The config editor reads the same file.
+// limit bounds a numeric setting; 0 always means the default.
 type limit struct {
-	Name string `json:"name"`
-	Min  int    `json:"min"`
-	Max  int    `json:"max"`
-	Unit string `json:"unit"`
+	Name    string `json:"name"`
+	Min     int    `json:"min"`
+	Max     int    `json:"max"`
+	Unit    string `json:"unit"`
+	Default int    `json:"default"`
+}
+
+// limitsFile is limits.json: each numeric setting's bounds and default, and a query's bounds. The config
+// editor and the query editor read the same file.
+type limitsFile struct {
+	Settings map[string]limit `json:"settings"`
+	Query    struct {
+		DefaultLimit    int `json:"defaultLimit"`
+		MaxLimit        int `json:"maxLimit"`
+		MaxTopN         int `json:"maxTopN"`
+		MaxIntervalDays int `json:"maxIntervalDays"`
+	} `json:"query"`
 }
 
 //go:embed limits.json
@@ -157,8 +153,8 @@ var limitsJSON []byte
 
 var limits = mustParseLimits(limitsJSON)
 
-func mustParseLimits(raw []byte) map[string]limit {
-	var parsed map[string]limit
+func mustParseLimits(raw []byte) limitsFile {
+	var parsed limitsFile
 	if err := json.Unmarshal(raw, &parsed); err != nil {
 		panic(fmt.Sprintf("limits.json is invalid: %v", err)) // embedded at build time, so this fails every test
 	}
@@ -199,7 +195,7 @@ func (s Settings) Validate() error {
 	problems = append(problems, s.credentialProblems()...)
 	numbers := s.numbers()
 	for _, key := range slices.Sorted(maps.Keys(numbers)) {
-		value, bound := numbers[key], limits[key]
+		value, bound := numbers[key], limits.Settings[key]
 		switch {
 		case value < 0:
 			problems = append(problems, fmt.Errorf("%s must not be negative (leave it empty for the default)", bound.Name))
@@ -331,87 +327,66 @@ func regionByID(id string) (Region, bool) {
 	return Region{}, false
 }
 
+// number is a numeric setting's value, or its default (limits.json) when unset.
+func (s Settings) number(key string) int {
+	if v := s.numbers()[key]; v > 0 {
+		return v
+	}
+	return limits.Settings[key].Default
+}
+
 // Timeout is the per-request HTTP timeout.
 func (s Settings) Timeout() time.Duration {
-	return secondsOr(s.TimeoutSeconds, DefaultTimeout)
+	return time.Duration(s.number("timeoutSeconds")) * time.Second
 }
 
 // CacheTTL is how long identical query results are reused.
 func (s Settings) CacheTTL() time.Duration {
-	return secondsOr(s.CacheSeconds, DefaultCacheTTL)
+	return time.Duration(s.number("cacheSeconds")) * time.Second
 }
 
 // Settle is how long after its end a time slice is taken as final: CBC's ingestion delay.
-func (s Settings) Settle() time.Duration { return minutesOr(s.SettleMinutes, DefaultSettle) }
+func (s Settings) Settle() time.Duration {
+	return time.Duration(s.number("settleMinutes")) * time.Minute
+}
 
 // AlertSettle is the settle time of an alert rule's queries: an alert must not miss an event CBC indexed late,
 // so it reuses only history read at least this long after it ended, and never less than Settle.
 func (s Settings) AlertSettle() time.Duration {
-	return max(minutesOr(s.AlertSettleMinutes, DefaultAlertSettle), s.Settle())
+	return max(time.Duration(s.number("alertSettleMinutes"))*time.Minute, s.Settle())
 }
 
 // HistoryMaxAge is how long a closed time slice is reused before it is read again.
 func (s Settings) HistoryMaxAge() time.Duration {
-	return minutesOr(s.HistoryMaxAgeMinutes, DefaultHistoryMaxAge)
+	return time.Duration(s.number("historyMaxAgeMinutes")) * time.Minute
 }
 
 // HistoryCacheBytes bounds the memory the history cache takes.
-func (s Settings) HistoryCacheBytes() int64 {
-	return int64(intOr(s.HistoryCacheMB, DefaultHistoryCacheMB)) << 20
-}
+func (s Settings) HistoryCacheBytes() int64 { return int64(s.number("historyCacheMB")) << 20 }
 
 // QueuePoll is how often the queue drainer reads the CBC queue.
 func (s Settings) QueuePoll() time.Duration {
-	return secondsOr(s.QueuePollSeconds, DefaultQueuePoll)
+	return time.Duration(s.number("queuePollSeconds")) * time.Second
 }
 
 // QueueBackfill is the window searched when the drainer starts, so a restart leaves no gap.
 func (s Settings) QueueBackfill() time.Duration {
-	if s.QueueBackfillMinutes > 0 {
-		return time.Duration(s.QueueBackfillMinutes) * time.Minute
-	}
-	return DefaultQueueBackfill
+	return time.Duration(s.number("queueBackfillMinutes")) * time.Minute
 }
 
 // EffectiveConcurrency is how many CBC requests one data source runs at once.
-func (s Settings) EffectiveConcurrency() int { return intOr(s.Concurrency, DefaultConcurrency) }
+func (s Settings) EffectiveConcurrency() int { return s.number("concurrency") }
 
 // EffectiveMaxRecords caps how many records a count query scans.
-func (s Settings) EffectiveMaxRecords() int { return intOr(s.MaxRecords, DefaultMaxRecords) }
+func (s Settings) EffectiveMaxRecords() int { return s.number("maxRecords") }
 
 // EffectiveRequestBudget is the number of CBC requests allowed per five minutes.
-func (s Settings) EffectiveRequestBudget() int { return intOr(s.RequestBudget, DefaultRequestBudget) }
+func (s Settings) EffectiveRequestBudget() int { return s.number("requestBudget") }
 
 // EffectiveQueueBufferSize caps how many drained queue records are kept in memory.
-func (s Settings) EffectiveQueueBufferSize() int {
-	return intOr(s.QueueBufferSize, DefaultQueueBufferCap)
-}
+func (s Settings) EffectiveQueueBufferSize() int { return s.number("queueBufferSize") }
 
 // QueueBufferAge is how long drained queue events stay in memory.
 func (s Settings) QueueBufferAge() time.Duration {
-	if s.QueueBufferHours > 0 {
-		return time.Duration(s.QueueBufferHours) * time.Hour
-	}
-	return DefaultQueueBufferAge
-}
-
-func minutesOr(minutes int, fallback time.Duration) time.Duration {
-	if minutes > 0 {
-		return time.Duration(minutes) * time.Minute
-	}
-	return fallback
-}
-
-func secondsOr(seconds int, fallback time.Duration) time.Duration {
-	if seconds > 0 {
-		return time.Duration(seconds) * time.Second
-	}
-	return fallback
-}
-
-func intOr(v, fallback int) int {
-	if v > 0 {
-		return v
-	}
-	return fallback
+	return time.Duration(s.number("queueBufferHours")) * time.Hour
 }

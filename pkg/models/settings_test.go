@@ -2,12 +2,14 @@ package models
 
 import (
 	"bytes"
+	"fmt"
 	"maps"
 	"os"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 )
@@ -70,11 +72,16 @@ func TestSettingsValidation(t *testing.T) {
 	}
 }
 
+// Unset settings take the defaults the README documents.
 func TestDefaults(t *testing.T) {
 	s := load(t, `{}`, "")
-	if s.Timeout() != DefaultTimeout || s.EffectiveConcurrency() != DefaultConcurrency || s.QueuePoll() != DefaultQueuePoll ||
-		s.QueueBackfill() != DefaultQueueBackfill || s.EffectiveRequestBudget() != DefaultRequestBudget {
-		t.Errorf("defaults not applied: %+v", s)
+	got := []any{s.Timeout(), s.EffectiveConcurrency(), s.EffectiveMaxRecords(), s.EffectiveRequestBudget(), s.CacheTTL(),
+		s.QueuePoll(), s.QueueBackfill(), s.EffectiveQueueBufferSize(), s.QueueBufferAge(), s.Settle(), s.AlertSettle(),
+		s.HistoryMaxAge(), s.HistoryCacheBytes()}
+	want := []any{30 * time.Second, 4, 1_000_000, 600, 30 * time.Second, time.Minute, 15 * time.Minute, 100_000,
+		24 * time.Hour, 10 * time.Minute, 30 * time.Minute, time.Hour, int64(96 << 20)}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("defaults %v, want %v", got, want)
 	}
 }
 
@@ -89,8 +96,8 @@ func TestRegionsMatchTheFrontend(t *testing.T) {
 	}
 }
 
-// The config editor reads src/limits.json; the backend embeds its own copy. They must not drift apart, and
-// every numeric setting has exactly one limit.
+// The config editor and the query editor read src/limits.json; the backend embeds its own copy. They must not
+// drift apart, and every numeric setting has exactly one limit, with a default within it.
 func TestSettingLimitsAreOneFile(t *testing.T) {
 	frontend, err := os.ReadFile("../../src/limits.json")
 	if err != nil {
@@ -110,7 +117,12 @@ func TestSettingLimitsAreOneFile(t *testing.T) {
 	if got := slices.Sorted(maps.Keys(Settings{}.numbers())); !slices.Equal(got, intKeys) {
 		t.Errorf("Validate checks %v, the numeric settings are %v", got, intKeys)
 	}
-	if got := slices.Sorted(maps.Keys(limits)); !slices.Equal(got, intKeys) {
+	if got := slices.Sorted(maps.Keys(limits.Settings)); !slices.Equal(got, intKeys) {
 		t.Errorf("limits.json bounds %v, the numeric settings are %v", got, intKeys)
+	}
+	for key, bound := range limits.Settings {
+		if bound.Default < max(1, bound.Min) || bound.Default > bound.Max {
+			t.Errorf("%s: default %d outside its bounds %d to %d", key, bound.Default, bound.Min, bound.Max)
+		}
 	}
 }
