@@ -23,7 +23,7 @@ import { VariableQueryEditor } from './components/VariableQueryEditor';
 import { applyAdHocFilters, interpolateQuery } from './interpolate';
 import { queryHasFilter, toggleFilter } from './modifyQuery';
 import { AnnotationQueryEditor } from './components/AnnotationQueryEditor';
-import fields from './fields.json';
+import { FIELDS } from './fields';
 import { CBCOptions, CBCQuery, DEFAULT_QUERY, ExportStatus, FieldInfo, VariableQuery } from './types';
 
 export type { ExportStatus, FieldInfo, VariableQuery };
@@ -177,7 +177,7 @@ export class DataSource
 
   /** Ad hoc filters: the fields criteria take (lists and booleans), from the vocabulary. */
   async getTagKeys(): Promise<MetricFindValue[]> {
-    return (fields as FieldInfo[]).filter((f) => f.criteria).map((f) => ({ text: f.name }));
+    return FIELDS.filter((f) => f.criteria).map((f) => ({ text: f.name }));
   }
 
   async getTagValues(options: { key: string; timeRange?: TimeRange }): Promise<MetricFindValue[]> {

@@ -1,8 +1,8 @@
-import fields from './fields.json';
+import { FIELDS } from './fields';
 import { CBCQuery, FieldInfo, Filters } from './types';
 
 /** The fields a builder filter can name: those criteria and exclusions take as lists (src/fields.json). */
-export const FILTERABLE: FieldInfo[] = (fields as FieldInfo[]).filter((f) => f.criteria && f.type !== 'boolean');
+export const FILTERABLE: FieldInfo[] = FIELDS.filter((f) => f.criteria && f.type !== 'boolean');
 
 /** One row of the filter builder: field is (or is not) one of the values. */
 export interface FilterRow {

@@ -1,5 +1,7 @@
-import { DataSourceJsonData } from '@grafana/data';
+import { DataSourceJsonData, TimeRange } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
+
+import limits from './limits.json';
 
 /** The query types the backend answers (pkg/models/query.go). */
 export type QueryType = 'search' | 'count' | 'queue';
@@ -51,8 +53,8 @@ export interface CBCQuery extends DataQuery {
   topN?: number;
 }
 
-export const DEFAULT_LIMIT = 1000;
-export const MAX_LIMIT = 200000;
+export const DEFAULT_LIMIT = limits.query.defaultLimit;
+export const MAX_LIMIT = limits.query.maxLimit;
 
 export const DEFAULT_QUERY: Partial<CBCQuery> = {
   queryType: 'search',
@@ -130,6 +132,18 @@ export interface ExportStatus {
   numCompleted?: number;
   message?: string;
   format: 'csv' | 'json';
+}
+
+/** What the export button needs of the data source: start a job, follow it, download its file. */
+export interface ExportApi {
+  startExport(query: CBCQuery, format: 'csv' | 'json', range: TimeRange): Promise<ExportStatus>;
+  exportStatus(id: number): Promise<ExportStatus>;
+  exportDownloadUrl(id: number): string;
+}
+
+/** What the query editor needs of the data source: suggested values, and exports. */
+export interface EditorApi extends ExportApi {
+  fieldValues(field: string, range?: TimeRange): Promise<string[]>;
 }
 
 /** The variable editor's query: the field whose distinct values the variable lists. */

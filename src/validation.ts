@@ -1,4 +1,4 @@
-import limits from './limits.json';
+import { QUERY_LIMITS, SETTING_LIMITS, SettingLimit } from './limits';
 import { luceneSyntax, SyntaxProblem } from './lucene';
 import regions from './regions.json';
 import { CBCOptions, CBCQuery, MAX_LIMIT } from './types';
@@ -8,8 +8,8 @@ import { CBCOptions, CBCQuery, MAX_LIMIT } from './types';
  * that each problem shows next to the field at fault. The backend checks again: these only spare a round trip.
  */
 
-export const MAX_TOP_N = 1000;
-const MAX_INTERVAL_MS = 366 * 24 * 3600 * 1000;
+export const MAX_TOP_N = QUERY_LIMITS.maxTopN;
+const MAX_INTERVAL_MS = QUERY_LIMITS.maxIntervalDays * 24 * 3600 * 1000;
 
 /** Dashboard variables ($var, ${var:format}, [[var]]) stand for values the query text does not have yet. */
 const VARIABLE = /\$\{[^}]*\}|\$\w+|\[\[[^\]]*\]\]/g;
@@ -58,7 +58,7 @@ export function queryProblems(q: Pick<CBCQuery, 'query' | 'limit' | 'interval' |
     if (ms === undefined || ms <= 0) {
       out.interval = 'Use a width such as 30s, 5m, 1h or 1d.';
     } else if (ms > MAX_INTERVAL_MS) {
-      out.interval = 'At most 366d.';
+      out.interval = `At most ${QUERY_LIMITS.maxIntervalDays}d.`;
     }
   }
   if (q.topN !== undefined && (!Number.isInteger(q.topN) || q.topN < 0 || q.topN > MAX_TOP_N)) {
@@ -71,8 +71,6 @@ export type SettingsProblems = Partial<Record<keyof CBCOptions, string>>;
 
 const ORG_KEY = /^[A-Za-z0-9]{1,32}$/;
 
-/** Bounds of the numeric settings: the file the backend's Validate embeds (pkg/models/limits.json). */
-export const SETTING_LIMITS = limits as Partial<Record<keyof CBCOptions, { min?: number; max: number }>>;
 
 /** Every problem of the settings the config editor holds, by setting. Empty values take defaults. */
 export function settingsProblems(o: CBCOptions): SettingsProblems {
@@ -94,9 +92,7 @@ export function settingsProblems(o: CBCOptions): SettingsProblems {
   if (redis !== '' && !/^[^\s:/]+:\d{1,5}$/.test(redis)) {
     out.redisAddress = 'host:port, e.g. redis:6379';
   }
-  for (const [key, limit] of Object.entries(SETTING_LIMITS) as Array<
-    [keyof CBCOptions, { min?: number; max: number }]
-  >) {
+  for (const [key, limit] of Object.entries(SETTING_LIMITS) as Array<[keyof CBCOptions, SettingLimit]>) {
     const v = o[key] as number | undefined;
     if (v === undefined) {
       continue;

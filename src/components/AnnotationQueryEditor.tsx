@@ -1,11 +1,8 @@
-import React from 'react';
-import { QueryEditorProps } from '@grafana/data';
+import React, { ComponentProps } from 'react';
 
-import type { DataSource } from '../datasource';
-import { CBCOptions, CBCQuery } from '../types';
 import { QueryEditor } from './QueryEditor';
 
 /** Annotations are searches shown on the time axis: the query editor without its modes or export. */
-export function AnnotationQueryEditor(props: QueryEditorProps<DataSource, CBCQuery, CBCOptions>) {
+export function AnnotationQueryEditor(props: Omit<ComponentProps<typeof QueryEditor>, 'context'>) {
   return <QueryEditor {...props} context="annotations" />;
 }

@@ -3,6 +3,7 @@ import { render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { DataSourceSettings } from '@grafana/data';
 
+import { SETTING_LIMITS } from '../limits';
 import { ConfigEditor } from './ConfigEditor';
 import { CBCOptions, CBCSecureJsonData } from '../types';
 
@@ -69,6 +70,20 @@ describe('ConfigEditor', () => {
     await userEvent.click(screen.getByRole('button', { name: 'Expand section Advanced settings' }));
     expect(screen.getByText('A whole number, not negative; leave it empty for the default.')).toBeInTheDocument();
     expect(screen.getByText('At least 10.')).toBeInTheDocument();
+  });
+
+  it("shows each numeric setting's default, the one the backend applies, as its placeholder", async () => {
+    render(<ConfigEditor options={settings({ region: 'prod02' })} onOptionsChange={jest.fn()} />);
+    await userEvent.click(screen.getByRole('button', { name: 'Expand section Advanced settings' }));
+    const keys = Object.keys(SETTING_LIMITS) as Array<keyof typeof SETTING_LIMITS>;
+    expect(keys).toHaveLength(13);
+    for (const key of keys) {
+      expect(document.getElementById(`config-${key}`)).toHaveAttribute(
+        'placeholder',
+        String(SETTING_LIMITS[key]?.default)
+      );
+    }
+    expect(document.getElementById('config-requestBudget')).toHaveAttribute('placeholder', '600');
   });
 
   it('turns the history cache off and on again', async () => {

@@ -4,7 +4,8 @@ import { ConfigSection, DataSourceDescription } from '@grafana/plugin-ui';
 import { Combobox, Divider, Field, Input, RadioButtonGroup, SecretInput, Switch } from '@grafana/ui';
 
 import regions from '../regions.json';
-import { settingsProblems, SETTING_LIMITS } from '../validation';
+import { SETTING_LIMITS } from '../limits';
+import { settingsProblems } from '../validation';
 import { AuthType, CBCOptions, CBCSecureJsonData, CUSTOM_REGION } from '../types';
 
 type Props = DataSourcePluginOptionsEditorProps<CBCOptions, CBCSecureJsonData>;
@@ -14,86 +15,73 @@ const regionOptions = [
   { label: 'Custom URL', value: CUSTOM_REGION, description: 'Another console host' },
 ];
 
-/** Advanced settings: jsonData key, label, what it does, and the backend's default. */
-const advanced: Array<{ key: keyof CBCOptions; label: string; description: string; placeholder: number }> = [
+/** Advanced settings: jsonData key, label and what it does; limits.json holds its bounds and default. */
+const advanced: Array<{ key: keyof CBCOptions; label: string; description: string }> = [
   {
     key: 'timeoutSeconds',
     label: 'Timeout (seconds)',
     description: 'Per request to Carbon Black Cloud.',
-    placeholder: 30,
   },
   {
     key: 'concurrency',
     label: 'Concurrency',
     description: 'Requests in flight at once for one data source.',
-    placeholder: 4,
   },
   {
     key: 'maxRecords',
     label: 'Max records',
     description: 'Most records a count or a sort by a field other than time reads.',
-    placeholder: 1000000,
   },
   {
     key: 'requestBudget',
     label: 'Request budget (per 5 minutes)',
     description: 'Carbon Black Cloud allows 1000 per 5 minutes per source IP; keep room for other tools.',
-    placeholder: 600,
   },
   {
     key: 'cacheSeconds',
     label: 'Cache time (seconds)',
     description: 'Identical queries within this time are fetched once.',
-    placeholder: 30,
   },
   {
     key: 'settleMinutes',
     label: 'Settle time (minutes)',
     description:
       'An hour of history ended longer ago than this is read once and kept: cover how late events reach search.',
-    placeholder: 10,
   },
   {
     key: 'alertSettleMinutes',
     label: 'Alert settle time (minutes)',
     description: 'Alert rules reuse only history read this long after it ended, so a late event still fires them.',
-    placeholder: 30,
   },
   {
     key: 'historyMaxAgeMinutes',
     label: 'History max age (minutes)',
     description: 'Kept history is read again after this, so an event indexed late is not missing for long.',
-    placeholder: 60,
   },
   {
     key: 'historyCacheMB',
     label: 'History cache (MB)',
     description: 'Memory the kept history may take; the least recently used hours go first.',
-    placeholder: 96,
   },
   {
     key: 'queuePollSeconds',
     label: 'Queue poll interval (seconds)',
     description: 'How often the live queue is read; at least 10.',
-    placeholder: 60,
   },
   {
     key: 'queueBackfillMinutes',
     label: 'Queue backfill (minutes)',
     description: 'Searched on start so a restart leaves no gap.',
-    placeholder: 15,
   },
   {
     key: 'queueBufferSize',
     label: 'Queue buffer (events)',
     description: 'New events kept in memory for the live queue.',
-    placeholder: 100000,
   },
   {
     key: 'queueBufferHours',
     label: 'Queue buffer (hours)',
     description: 'How long new events stay in memory.',
-    placeholder: 24,
   },
 ];
 
@@ -143,12 +131,30 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
   const problem = (key: keyof CBCOptions) => ({ invalid: Boolean(problems[key]), error: problems[key] });
 
   const setJson = (patch: Partial<CBCOptions>) => onOptionsChange({ ...options, jsonData: { ...jsonData, ...patch } });
-  const text = (key: keyof CBCOptions) => (e: ChangeEvent<HTMLInputElement>) =>
-    setJson({ [key]: e.currentTarget.value.trim() });
   const number = (key: keyof CBCOptions) => (e: ChangeEvent<HTMLInputElement>) => {
     const value = e.currentTarget.value === '' ? undefined : Number(e.currentTarget.value);
     setJson({ [key]: value });
   };
+  /** A text setting in jsonData: its field, with the backend's rule for it checked in place. */
+  const textField = (f: {
+    key: 'url' | 'orgKey' | 'apiId' | 'clientId' | 'cspUrl' | 'redisAddress' | 'redisKeyPrefix';
+    id: string;
+    label: string;
+    description?: string;
+    required?: boolean;
+    placeholder: string;
+    width?: number;
+  }) => (
+    <Field label={f.label} required={f.required} description={f.description} {...problem(f.key)}>
+      <Input
+        id={f.id}
+        width={f.width ?? 50}
+        value={jsonData[f.key] ?? ''}
+        onChange={(e) => setJson({ [f.key]: e.currentTarget.value.trim() })}
+        placeholder={f.placeholder}
+      />
+    </Field>
+  );
 
   return (
     <>
@@ -176,20 +182,14 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         </Field>
         {region === CUSTOM_REGION && (
           <>
-            <Field
-              label="URL"
-              required
-              description="The console's address, e.g. https://defense.conferdeploy.net"
-              {...problem('url')}
-            >
-              <Input
-                id="config-url"
-                width={50}
-                value={jsonData.url ?? ''}
-                onChange={text('url')}
-                placeholder="https://"
-              />
-            </Field>
+            {textField({
+              key: 'url',
+              id: 'config-url',
+              label: 'URL',
+              required: true,
+              description: "The console's address, e.g. https://defense.conferdeploy.net",
+              placeholder: 'https://',
+            })}
             <Field
               label="Allow plain HTTP"
               description="Only for the Carbon Black Cloud simulator or a local proxy; Carbon Black Cloud itself is HTTPS only."
@@ -208,20 +208,14 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         title="Authentication"
         description="Create a custom API key (Settings > API Access) whose access level has READ on org.audits, and READ on jobs.status for exports, or an OAuth app or API token with the same access where VMware Cloud Services manages your logins. Use a credential for Grafana alone: reading the audit log queue takes events away from any other reader of the same credential."
       >
-        <Field
-          label="Org key"
-          required
-          description="Shown under Settings > API Access, e.g. ABCD1234."
-          {...problem('orgKey')}
-        >
-          <Input
-            id="config-org-key"
-            width={50}
-            value={jsonData.orgKey ?? ''}
-            onChange={text('orgKey')}
-            placeholder="ABCD1234"
-          />
-        </Field>
+        {textField({
+          key: 'orgKey',
+          id: 'config-org-key',
+          label: 'Org key',
+          required: true,
+          description: 'Shown under Settings > API Access, e.g. ABCD1234.',
+          placeholder: 'ABCD1234',
+        })}
         <Field label="Credential type" description={authTypes.find((a) => a.value === authType)?.description}>
           <RadioButtonGroup
             aria-label="Credential type"
@@ -232,45 +226,39 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         </Field>
         {authType === 'apiKey' && (
           <>
-            <Field label="API ID" required {...problem('apiId')}>
-              <Input
-                id="config-api-id"
-                width={50}
-                value={jsonData.apiId ?? ''}
-                onChange={text('apiId')}
-                placeholder="ABCDEFGHIJ"
-              />
-            </Field>
+            {textField({
+              key: 'apiId',
+              id: 'config-api-id',
+              label: 'API ID',
+              required: true,
+              placeholder: 'ABCDEFGHIJ',
+            })}
             {secret('apiSecret', 'config-api-secret', 'API secret key', "The API key's secret")}
           </>
         )}
         {authType === 'oauthApp' && (
           <>
-            <Field label="Client ID" required description="Cloud Services console > Organization > OAuth Apps.">
-              <Input
-                id="config-client-id"
-                width={50}
-                value={jsonData.clientId ?? ''}
-                onChange={text('clientId')}
-                placeholder="The OAuth app's ID"
-              />
-            </Field>
+            {textField({
+              key: 'clientId',
+              id: 'config-client-id',
+              label: 'Client ID',
+              required: true,
+              description: 'Cloud Services console > Organization > OAuth Apps.',
+              placeholder: "The OAuth app's ID",
+            })}
             {secret('clientSecret', 'config-client-secret', 'Client secret', "The OAuth app's secret")}
           </>
         )}
         {authType === 'apiToken' &&
           secret('apiToken', 'config-api-token', 'API token', 'Cloud Services console > My Account > API Tokens')}
-        {authType !== 'apiKey' && (
-          <Field label="Cloud Services URL" description="Where OAuth apps and API tokens sign in.">
-            <Input
-              id="config-csp-url"
-              width={50}
-              value={jsonData.cspUrl ?? ''}
-              onChange={text('cspUrl')}
-              placeholder={DEFAULT_CSP}
-            />
-          </Field>
-        )}
+        {authType !== 'apiKey' &&
+          textField({
+            key: 'cspUrl',
+            id: 'config-csp-url',
+            label: 'Cloud Services URL',
+            description: 'Where OAuth apps and API tokens sign in.',
+            placeholder: DEFAULT_CSP,
+          })}
       </ConfigSection>
       <Divider />
       <ConfigSection title="Advanced settings" isCollapsible isInitiallyOpen={false}>
@@ -284,19 +272,15 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             onChange={(e) => setJson({ disableHistoryCache: e.currentTarget.checked ? undefined : true })}
           />
         </Field>
-        <Field
-          label="Redis address"
-          description="Only for several Grafana replicas: host:port of a Redis they share, so that one replica drains the queue, all share one request budget and one cache. Set in grafana.ini ([plugin.seed-cbcauditlogs-datasource] redis_address), that one wins."
-          {...problem('redisAddress')}
-        >
-          <Input
-            id="config-redis-address"
-            width={40}
-            value={jsonData.redisAddress ?? ''}
-            placeholder="redis:6379"
-            onChange={text('redisAddress')}
-          />
-        </Field>
+        {textField({
+          key: 'redisAddress',
+          id: 'config-redis-address',
+          label: 'Redis address',
+          description:
+            'Only for several Grafana replicas: host:port of a Redis they share, so that one replica drains the queue, all share one request budget and one cache. Set in grafana.ini ([plugin.seed-cbcauditlogs-datasource] redis_address), that one wins.',
+          placeholder: 'redis:6379',
+          width: 40,
+        })}
         {jsonData.redisAddress && (
           <>
             {secret(
@@ -313,18 +297,14 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
                 onChange={(e) => setJson({ redisTls: e.currentTarget.checked || undefined })}
               />
             </Field>
-            <Field
-              label="Redis key prefix"
-              description="Keeps this Grafana's keys apart in a Redis shared with others."
-            >
-              <Input
-                id="config-redis-prefix"
-                width={40}
-                value={jsonData.redisKeyPrefix ?? ''}
-                placeholder="cbcauditlogs"
-                onChange={text('redisKeyPrefix')}
-              />
-            </Field>
+            {textField({
+              key: 'redisKeyPrefix',
+              id: 'config-redis-prefix',
+              label: 'Redis key prefix',
+              description: "Keeps this Grafana's keys apart in a Redis shared with others.",
+              placeholder: 'cbcauditlogs',
+              width: 40,
+            })}
           </>
         )}
         {advanced.map((a) => (
@@ -336,7 +316,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
               max={SETTING_LIMITS[a.key]?.max}
               width={20}
               value={(jsonData[a.key] as number | undefined) ?? ''}
-              placeholder={String(a.placeholder)}
+              placeholder={String(SETTING_LIMITS[a.key]?.default)}
               onChange={number(a.key)}
             />
           </Field>

@@ -3,8 +3,7 @@ import { act, render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { dateTime, TimeRange } from '@grafana/data';
 
-import { DataSource } from '../datasource';
-import { ExportStatus } from '../types';
+import { ExportApi, ExportStatus } from '../types';
 import { ExportButton, progressText } from './ExportButton';
 
 const range: TimeRange = { from: dateTime(1000), to: dateTime(2000), raw: { from: 'now-1h', to: 'now' } };
@@ -14,20 +13,20 @@ function job(status: ExportStatus['status'], numCompleted = 0): ExportStatus {
 }
 
 function setup(statuses: ExportStatus[], start: () => Promise<ExportStatus> = () => Promise.resolve(job('CREATED'))) {
-  const datasource = {
+  const exports = {
     startExport: jest.fn(start),
     exportStatus: jest.fn(() => Promise.resolve(statuses.shift()!)),
     exportDownloadUrl: (id: number) => `/api/datasources/uid/cbc/resources/exports/${id}/download`,
-  } as unknown as DataSource;
+  };
   render(
     <ExportButton
-      datasource={datasource}
+      exports={exports as ExportApi}
       query={{ refId: 'A', query: 'flagged:true', limit: 10 }}
       range={range}
       pollMs={20}
     />
   );
-  return datasource;
+  return exports;
 }
 
 describe('ExportButton', () => {

@@ -2,11 +2,10 @@ import React, { useEffect, useState } from 'react';
 import { TimeRange } from '@grafana/data';
 import { Alert, Button, LinkButton, RadioButtonGroup, Stack, Text, Tooltip, useTheme2 } from '@grafana/ui';
 
-import { DataSource } from '../datasource';
-import { CBCQuery, ExportStatus } from '../types';
+import { CBCQuery, ExportApi, ExportStatus } from '../types';
 
 interface Props {
-  datasource: DataSource;
+  exports: ExportApi;
   query: CBCQuery;
   range?: TimeRange;
   /** How often a running export's status is read. */
@@ -22,7 +21,7 @@ function errorText(err: unknown): string {
  * Exports every record the query matches over the time range (not only the displayed limit) through a CBC
  * export job: pick a format, follow the progress, download the file.
  */
-export function ExportButton({ datasource, query, range, pollMs = 1000 }: Props) {
+export function ExportButton({ exports, query, range, pollMs = 1000 }: Props) {
   const [open, setOpen] = useState(false);
   const [format, setFormat] = useState<'csv' | 'json'>('csv');
   const [job, setJob] = useState<ExportStatus | undefined>();
@@ -35,7 +34,7 @@ export function ExportButton({ datasource, query, range, pollMs = 1000 }: Props)
       return;
     }
     const timer = setTimeout(() => {
-      datasource
+      exports
         .exportStatus(job.id)
         .then(setJob)
         .catch((err) => {
@@ -44,7 +43,7 @@ export function ExportButton({ datasource, query, range, pollMs = 1000 }: Props)
         });
     }, pollMs);
     return () => clearTimeout(timer);
-  }, [datasource, job, following, pollMs]);
+  }, [exports, job, following, pollMs]);
 
   const start = async () => {
     if (!range) {
@@ -53,7 +52,7 @@ export function ExportButton({ datasource, query, range, pollMs = 1000 }: Props)
     }
     setError(undefined);
     try {
-      setJob(await datasource.startExport(query, format, range));
+      setJob(await exports.startExport(query, format, range));
     } catch (err) {
       setError(errorText(err));
     }
@@ -107,7 +106,7 @@ export function ExportButton({ datasource, query, range, pollMs = 1000 }: Props)
           </>
         )}
         {done && (
-          <LinkButton size="sm" icon="download-alt" href={datasource.exportDownloadUrl(job.id)} download>
+          <LinkButton size="sm" icon="download-alt" href={exports.exportDownloadUrl(job.id)} download>
             Download {job.numTotal?.toLocaleString('en-US') ?? ''} events ({job.format.toUpperCase()})
           </LinkButton>
         )}

@@ -2,16 +2,15 @@ import React, { useEffect, useRef, useState } from 'react';
 import type * as monacoType from 'monaco-editor';
 import { Button, CodeEditor, Stack, Text } from '@grafana/ui';
 
-import fields from '../fields.json';
+import { FIELDS } from '../fields';
 import { applyFix, luceneTerm, SyntaxFix } from '../lucene';
-import { FieldInfo } from '../types';
 import { syntaxProblem } from '../validation';
 
 /** Monaco's API, as Grafana's CodeEditor hands it over. */
 type Monaco = typeof monacoType;
 
 export const LANGUAGE = 'cbc-lucene';
-const vocabulary = fields as FieldInfo[];
+const vocabulary = FIELDS;
 
 /** What completion offers in one editor: the values of a field, and the dashboard's variables. */
 export interface CompletionSource {

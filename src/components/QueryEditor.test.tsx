@@ -3,9 +3,9 @@ import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { CoreApp } from '@grafana/data';
 
-import { DataSource } from '../datasource';
-import { orderLabels, QueryEditor } from './QueryEditor';
-import { CBCQuery } from '../types';
+import { QueryEditor } from './QueryEditor';
+import { orderLabels } from './query/summary';
+import { CBCQuery, EditorApi } from '../types';
 
 // Grafana's code editor is Monaco, which Grafana loads in the browser; here a text area stands in for it (the
 // browser check drives the real one).
@@ -23,7 +23,7 @@ function setup(query: Partial<CBCQuery> = {}, app?: CoreApp, context?: 'annotati
   const onRunQuery = jest.fn();
   const datasource = {
     fieldValues: jest.fn().mockResolvedValue(['alice@acme.example', 'bob@acme.example']),
-  } as unknown as DataSource;
+  } as unknown as EditorApi;
   const q: CBCQuery = { refId: 'A', queryType: 'search', ...query };
   const view = render(
     <QueryEditor
@@ -89,7 +89,7 @@ describe('QueryEditor builder', () => {
   it('a new filter stays where it was added when it gets its first value', async () => {
     const u = user();
     const onChange = jest.fn();
-    const datasource = { fieldValues: jest.fn().mockResolvedValue(['bob@acme.example']) } as unknown as DataSource;
+    const datasource = { fieldValues: jest.fn().mockResolvedValue(['bob@acme.example']) } as unknown as EditorApi;
     const first: CBCQuery = { refId: 'A', editorMode: 'builder', exclusions: { actor_ip: ['10.0.0.1'] } };
     const props = { onChange, onRunQuery: jest.fn(), datasource };
     const { rerender } = render(<QueryEditor query={first} {...props} />);
@@ -150,7 +150,7 @@ describe('QueryEditor code', () => {
       exclusions: { actor_ip: ['b'] },
     };
     const onChange = jest.fn();
-    const datasource = { fieldValues: jest.fn().mockResolvedValue([]) } as unknown as DataSource;
+    const datasource = { fieldValues: jest.fn().mockResolvedValue([]) } as unknown as EditorApi;
     const { rerender } = render(
       <QueryEditor query={query} onChange={onChange} onRunQuery={jest.fn()} datasource={datasource} />
     );
@@ -220,7 +220,7 @@ describe('QueryEditor follows the query', () => {
   it('shows a query changed from outside in every box, and never writes the old value back', async () => {
     const u = user();
     const onChange = jest.fn();
-    const datasource = { fieldValues: jest.fn().mockResolvedValue([]) } as unknown as DataSource;
+    const datasource = { fieldValues: jest.fn().mockResolvedValue([]) } as unknown as EditorApi;
     const first: CBCQuery = { refId: 'A', queryType: 'count', query: 'flagged:true', interval: '5m', topN: 3 };
     const { rerender } = render(
       <QueryEditor query={first} onChange={onChange} onRunQuery={jest.fn()} datasource={datasource} />

@@ -1,11 +1,11 @@
 import React from 'react';
 import { Combobox, Field } from '@grafana/ui';
 
-import fields from '../fields.json';
-import type { FieldInfo, VariableQuery } from '../types';
+import { FIELDS } from '../fields';
+import type { VariableQuery } from '../types';
 
 /** The fields whose values a variable can list: those the values resource serves. */
-const options = (fields as FieldInfo[])
+const options = FIELDS
   .filter((f) => f.values)
   .map((f) => ({ label: f.label, value: f.name, description: f.description }));
 

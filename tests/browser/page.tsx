@@ -7,8 +7,7 @@ import { GlobalStyles, ThemeContext } from '@grafana/ui';
 
 import { ConfigEditor } from '../../src/components/ConfigEditor';
 import { QueryEditor } from '../../src/components/QueryEditor';
-import type { DataSource, ExportStatus } from '../../src/datasource';
-import { CBCOptions, CBCQuery, CBCSecureJsonData } from '../../src/types';
+import { CBCOptions, CBCQuery, CBCSecureJsonData, EditorApi, ExportStatus } from '../../src/types';
 
 const mode = new URLSearchParams(window.location.search).get('theme') === 'light' ? 'light' : 'dark';
 const theme = createTheme({ colors: { mode } });
@@ -31,7 +30,7 @@ const datasource = {
       : { id: 42, status: 'COMPLETED', numTotal: 495315, numCompleted: 495315, format: 'csv' };
   },
   exportDownloadUrl: (id: number) => `/api/datasources/uid/cbc/resources/exports/${id}/download`,
-} as unknown as DataSource;
+} satisfies EditorApi;
 
 /** One query editor and the state it reports, for the check to read. */
 function Editor({ id, app, initial }: { id: string; app: CoreApp; initial: CBCQuery }) {
