@@ -196,3 +196,51 @@ func TestSecretNeverInErrors(t *testing.T) {
 		t.Errorf("error %q does not show where the secret was removed", err)
 	}
 }
+
+// A search has no side effect: a connection reset, a timeout or a garbled page is fetched again.
+func TestSearchesAreRetriedAfterFaults(t *testing.T) {
+	for name, fault := range map[string]cbcsim.Fault{
+		"reset":   {Reset: true},
+		"timeout": {LatencyMS: 1500},
+		"garbled": {Malformed: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			sim, url := startSim(t, cbcsim.Config{EventsPerDay: 500})
+			fault.Endpoint, fault.Times = "search", 1
+			sim.AddFault(fault)
+			client := cbc.New(cbc.Config{BaseURL: url, OrgKey: "ABCD1234", APIID: fullKey, APISecret: fullSec, Timeout: 500 * time.Millisecond})
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if page, err := client.Page(ctx, cbc.SearchRequest{Rows: 10}); err != nil || len(page.Results) != 10 {
+				t.Fatalf("after one %s: %d records, %v", name, len(page.Results), err)
+			}
+		})
+	}
+}
+
+// A queue read is never sent twice: not by the transport after a reset, not by our retry after a 5xx.
+func TestQueueReadsAreNeverRepeated(t *testing.T) {
+	for name, fault := range map[string]cbcsim.Fault{
+		"reset after CBC acted": {Reset: true, After: true},
+		"504 after CBC acted":   {Status: 504, After: true},
+		"503":                   {Status: 503},
+	} {
+		t.Run(name, func(t *testing.T) {
+			sim, url := startSim(t, cbcsim.Config{EventsPerDay: 500})
+			client := newClient(url, fullKey, fullSec)
+			if _, err := client.Queue(context.Background()); err != nil { // opens a connection the transport could reuse
+				t.Fatal(err)
+			}
+			fault.Endpoint, fault.Times = "queue", 1
+			sim.AddFault(fault)
+			_, err := client.Queue(context.Background())
+			var apiErr *cbc.Error
+			if !errors.As(err, &apiErr) || !apiErr.MaybeActed {
+				t.Errorf("got %v; want an error saying CBC may have acted", err)
+			}
+			if n := sim.Requests("queue"); n != 2 {
+				t.Errorf("%d queue requests for 2 reads", n)
+			}
+		})
+	}
+}

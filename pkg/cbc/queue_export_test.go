@@ -2,6 +2,7 @@ package cbc_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -158,5 +159,34 @@ func TestJobsAreVisibleOnlyToTheirKey(t *testing.T) {
 	}
 	if _, err := newClient(url, "SECONDKEY1", "SECOND").Job(context.Background(), id); cbc.KindOf(err) != cbc.KindNotFound {
 		t.Errorf("another key reading the job: %v, want 404", err)
+	}
+}
+
+// An export start that gets no answer is looked up before it is sent again, whether or not CBC acted on it and
+// whether or not jobs echo their parameters: one job is made, it is the one returned, and neither an older
+// export with the same parameters nor another user's concurrent export is taken for it.
+func TestExportStartIsNotRepeatedBlindly(t *testing.T) {
+	req := cbc.ExportRequest{Query: "flagged:true", Format: cbc.FormatJSON}
+	for _, params := range []string{"null", "echo"} {
+		for _, acted := range []bool{false, true} {
+			t.Run(fmt.Sprintf("job_parameters %s, CBC acted %v", params, acted), func(t *testing.T) {
+				sim, url := startSim(t, cbcsim.Config{EventsPerDay: 100, JobParams: params, Now: time.Now})
+				client := newClient(url, fullKey, fullSec)
+				ctx := context.Background()
+				older, err := client.StartExport(ctx, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sim.AddFault(cbcsim.Fault{Endpoint: "export", Status: 504, After: acted, Times: 1})
+				id, err := client.StartExport(ctx, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				jobs, err := client.Jobs(ctx)
+				if err != nil || len(jobs) != 2 || id == older || (id != jobs[0].ID && id != jobs[1].ID) {
+					t.Fatalf("jobs after a start through a 504: %+v, %v; the start returned %d, the older job is %d", jobs, err, id, older)
+				}
+			})
+		}
 	}
 }

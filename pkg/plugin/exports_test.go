@@ -197,3 +197,41 @@ func TestNewJobNotYetVisibleIsStarting(t *testing.T) {
 		t.Errorf("the job ended %+v", done)
 	}
 }
+
+// POST exports without a body is the user's mistake, answered with 400, not a crash.
+func TestStartExportWithoutABody(t *testing.T) {
+	f := newFixture(t, cbcsim.Config{EventsPerDay: 10}, nil)
+	res := f.resource(t, "POST", "exports", nil)
+	if res.status != http.StatusBadRequest || !strings.Contains(res.body.String(), "export request is empty") {
+		t.Fatalf("%d %s", res.status, res.body.String())
+	}
+}
+
+// A download CBC cuts short announces the whole length and ends with an error, so the browser's download
+// fails instead of saving a third of the file as if it were whole.
+func TestCutShortDownloadFails(t *testing.T) {
+	f := newFixture(t, cbcsim.Config{Seed: 34, EventsPerDay: 2000}, nil)
+	st := startExport(t, f, "csv", `{}`)
+	waitExport(t, f, st.ID)
+	f.sim.AddFault(cbcsim.Fault{Endpoint: "download", Truncate: true, Times: 1})
+	c := &collector{}
+	path := fmt.Sprintf("exports/%d/download", st.ID)
+	err := f.ds.CallResource(context.Background(), &backend.CallResourceRequest{Method: "GET", Path: path, URL: path}, c)
+	if err == nil || !strings.Contains(err.Error(), "broke off") {
+		t.Errorf("the resource call ended with %v, want an error", err)
+	}
+	length := c.headers["Content-Length"]
+	if len(length) != 1 || length[0] == fmt.Sprint(c.body.Len()) {
+		t.Errorf("Content-Length %v for %d bytes received: the browser cannot tell the file is short", length, c.body.Len())
+	}
+}
+
+// Export jobs started before a settings change are still served after it.
+func TestExportsSurviveASettingsChange(t *testing.T) {
+	f := newFixture(t, cbcsim.Config{EventsPerDay: 100}, nil)
+	st := startExport(t, f, "json", `{}`)
+	f.ds = f.settingsChange(t, map[string]any{"timeoutSeconds": 45})
+	if got := waitExport(t, f, st.ID); got.Status != cbc.JobCompleted {
+		t.Errorf("after the settings change the export is %+v", got)
+	}
+}

@@ -143,3 +143,13 @@ func (f *fixture) run(t *testing.T, queries ...backend.DataQuery) *backend.Query
 	}
 	return resp
 }
+
+func waitUntil(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if ok() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
