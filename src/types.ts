@@ -80,7 +80,7 @@ export interface CBCOptions extends DataSourceJsonData {
   maxRecords?: number;
   requestBudget?: number;
   cacheSeconds?: number;
-  /** The history cache: on unless disabled (README, "The history cache"). */
+  /** The history cache: on unless disabled (docs/history-cache.md). */
   disableHistoryCache?: boolean;
   settleMinutes?: number;
   alertSettleMinutes?: number;

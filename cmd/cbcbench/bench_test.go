@@ -34,7 +34,7 @@ func TestTargetsJudgeTheMeasurements(t *testing.T) {
 	}
 	for key, want := range map[string]string{
 		"10000 plugin search ≤ 1.25× the bare pager":                         "1.30× → missed by 4%",
-		"200000 plugin's concurrent slices faster than the sequential pager": "0.90× → met",
+		"200000 plugin's concurrent parts faster than the sequential pager": "0.90× → met",
 		"10000 plugin ≥ 5× faster than the Python SDK (search)":              "15.4× → met",
 		"200000 plugin ≥ 5× faster than the Python SDK (search)":             "the SDK got 10000 of 200000 records in 5 s → no ratio: the SDK cannot finish",
 		"200000 plugin peak memory < 400 MB":                                 "450 MB → missed by 50 MB",
@@ -50,9 +50,9 @@ func TestTargetsJudgeTheMeasurements(t *testing.T) {
 	}
 }
 
-// The README keeps everything outside its benchmark markers; between them, the newest results.
+// The page keeps everything outside its benchmark markers; between them, the newest results.
 func TestWriteIntoReplacesOnlyTheMarkedSection(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "README.md")
+	path := filepath.Join(t.TempDir(), "benchmarks.md")
 	old := "# Title\n\n" + beginMarker + "\nold table\n" + endMarker + "\n\nAfter.\n"
 	if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
 		t.Fatal(err)
@@ -65,10 +65,10 @@ func TestWriteIntoReplacesOnlyTheMarkedSection(t *testing.T) {
 	text := string(got)
 	if strings.Contains(text, "old table") || !strings.HasPrefix(text, "# Title\n\n"+beginMarker+"\nMeasured 2026-11-26") ||
 		!strings.HasSuffix(text, endMarker+"\n\nAfter.\n") {
-		t.Errorf("README after writing:\n%s", text)
+		t.Errorf("the page after writing:\n%s", text)
 	}
 	if err := r.writeInto(filepath.Join(t.TempDir(), "none.md")); err == nil {
-		t.Error("writing into a missing README succeeded")
+		t.Error("writing into a missing page succeeded")
 	}
 }
 

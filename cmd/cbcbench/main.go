@@ -1,6 +1,6 @@
 // Command cbcbench measures the plugin against a bare HTTP pager and the official Python SDK on the same
-// simulated Carbon Black Cloud data, in one run, and prints (or writes into the README) a table of median wall
-// times, requests made, the plugin's peak memory and the ratios between them. See the README, "Benchmarks".
+// simulated Carbon Black Cloud data, in one run, and prints (or writes into docs/benchmarks.md) a table of median wall
+// times, requests made, the plugin's peak memory and the ratios between them. See docs/benchmarks.md.
 package main
 
 import (
@@ -22,7 +22,7 @@ func main() {
 		runs    = flag.Int("runs", 7, "runs of each measurement; the table shows their median")
 		python  = flag.String("python", ".venv/bin/python", "Python with carbon-black-cloud-sdk installed; empty skips the SDK")
 		module  = flag.String("module", "dist/module.js", "the built frontend module whose size is reported")
-		readme  = flag.String("readme", "", "write the results between the benchmark markers of this README")
+		doc     = flag.String("doc", "", "write the results between the benchmark markers of this file (docs/benchmarks.md)")
 		refresh = flag.Int("refreshes", 10, "dashboard refreshes a simulated minute apart after the first load (0: skip the scenario)")
 		board   = flag.String("dashboard", "provisioning/dashboards/audit-overview.json", "the dashboard whose panels the refresh scenario runs")
 		// The refresh scenario's child process (refresh.go).
@@ -55,11 +55,11 @@ func main() {
 		fail(err)
 	}
 	fmt.Print(report.markdown())
-	if *readme != "" {
-		if err := report.writeInto(*readme); err != nil {
+	if *doc != "" {
+		if err := report.writeInto(*doc); err != nil {
 			fail(err)
 		}
-		fmt.Printf("\nwrote the results into %s\n", *readme)
+		fmt.Printf("\nwrote the results into %s\n", *doc)
 	}
 	if misses := report.misses(); len(misses) > 0 {
 		fmt.Printf("\n%d target(s) missed: %s\n", len(misses), strings.Join(misses, "; "))

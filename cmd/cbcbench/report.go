@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// The README section the benchmark writes lies between these markers.
+// The part of docs/benchmarks.md the benchmark writes lies between these markers.
 const (
 	beginMarker = "<!-- benchmark results: written by scripts/bench.sh -->"
 	endMarker   = "<!-- end of benchmark results -->"
@@ -114,7 +114,7 @@ func (r *report) targets() []target {
 			}
 			out = append(out, t)
 		} else {
-			t := target{"plugin's concurrent slices faster than the sequential pager", records, fmt.Sprintf("%.2f×", x), "met"}
+			t := target{"plugin's concurrent parts faster than the sequential pager", records, fmt.Sprintf("%.2f×", x), "met"}
 			if x >= 1 {
 				t.verdict = fmt.Sprintf("missed: %.2f× the pager's time", x)
 			}
@@ -232,21 +232,21 @@ func (r *report) misses() []string {
 	return out
 }
 
-// writeInto replaces the text between the README's benchmark markers with the results.
+// writeInto replaces the text between the file's benchmark markers with the results.
 func (r *report) writeInto(path string) error {
-	readme, err := os.ReadFile(path)
+	doc, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	begin := bytes.Index(readme, []byte(beginMarker))
-	end := bytes.Index(readme, []byte(endMarker))
+	begin := bytes.Index(doc, []byte(beginMarker))
+	end := bytes.Index(doc, []byte(endMarker))
 	if begin < 0 || end < begin {
 		return fmt.Errorf("%s has no %q … %q section to write into", path, beginMarker, endMarker)
 	}
 	var out bytes.Buffer
-	out.Write(readme[:begin+len(beginMarker)])
+	out.Write(doc[:begin+len(beginMarker)])
 	out.WriteString("\n" + r.markdown())
-	out.Write(readme[end:])
+	out.Write(doc[end:])
 	return os.WriteFile(path, out.Bytes(), 0o644)
 }
 

@@ -1,5 +1,5 @@
 // Command cbcsim serves a simulated Carbon Black Cloud Audit Log API, for the docker-compose stack, end-to-end
-// tests and benchmarks. See the README, "The simulator".
+// tests and benchmarks. See docs/simulator.md.
 package main
 
 import (
@@ -100,7 +100,7 @@ func main() {
 	flag.DurationVar(&cfg.TokenTTL, "token-ttl", 30*time.Minute, "lifetime of the access tokens Cloud Services issues")
 	flag.Float64Var(&cfg.SparseShare, "sparse", 0.1, "share of generated events written without false booleans or an empty request_url (negative: none)")
 	flag.Float64Var(&cfg.WholeSeconds, "whole-seconds", 0.05, "share of generated events whose time has no fraction of a second (negative: none)")
-	// The real API's undocumented behaviours, one flag each (README, "Unknown behaviours of the real API").
+	// The real API's undocumented behaviours, one flag each (docs/operations.md).
 	flag.Float64Var(&cfg.LateShare, "late-share", 0, "share of events that search finds only -late-by after their create_time (0: none)")
 	flag.DurationVar(&cfg.LateBy, "late-by", 15*time.Minute, "how late the -late-share events become searchable")
 	flag.StringVar(&cfg.DefaultSort, "default-sort", "desc", "order of a search that sends no sort: asc or desc")

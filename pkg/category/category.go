@@ -1,5 +1,5 @@
 // Package category sorts audit events into a few kinds by their description, so a user can chart "login
-// attempts by outcome" without writing patterns. The rule table is documented in the README.
+// attempts by outcome" without writing patterns. The rule table is in README.md as well.
 package category
 
 import (

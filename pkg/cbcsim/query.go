@@ -18,7 +18,7 @@ import (
 
 // The simulator reads query text as Elasticsearch's query_string does: Lucene's classic syntax (package
 // lucene), and for each leaf the rules of Elasticsearch's QueryStringQueryParser over the audit record's mapping
-// (README, "Query language"):
+// (docs/query-language.md):
 //   - description is text analysed by the standard analyzer: words cut at UAX #29 word boundaries, lower-cased;
 //   - actor, actor_ip, request_url and org_key are keywords with a lowercase normalizer;
 //   - flagged and verbose are booleans; create_time is a date.

@@ -20,7 +20,7 @@ import (
 )
 
 // The Lucene differential test: the simulator's answers against Apache Lucene itself. tests/lucene holds a
-// small Java program that indexes the same records with the README's mapping and parses each query with
+// small Java program that indexes the same records with the mapping of docs/query-language.md and parses each query with
 // Lucene's classic query parser plus the rules Elasticsearch's query_string adds. Every query must get the
 // same verdict (hits, a syntax error, or a query refused for what it asks) and the same hits.
 
@@ -31,7 +31,7 @@ const (
 )
 
 // referenceAllowlist holds the queries where the simulator may disagree with Lucene, each for a reason the
-// README's query language section gives.
+// docs/query-language.md gives.
 var referenceAllowlist = map[string]string{}
 
 var referenceNow = time.Date(2024, 4, 17, 20, 0, 0, 0, time.UTC)
@@ -109,7 +109,7 @@ func referenceClasspath(t *testing.T) string {
 	return classes + string(os.PathListSeparator) + filepath.Join(referenceDir, "target", "lib", "*")
 }
 
-// referenceCorpus is the hand-written queries, the README's grammar examples and the generated ones, each once.
+// referenceCorpus is the hand-written queries, the grammar examples of docs/query-language.md and the generated ones, each once.
 func referenceCorpus(t *testing.T) []string {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(referenceDir, "queries.txt"))
@@ -268,7 +268,7 @@ func runLucene(t *testing.T, classpath string, records []cbcsim.Event, corpus []
 	return answers, parses
 }
 
-// checkReadmeExamples: every example of the README's grammar table is accepted by Lucene, and matches something
+// checkReadmeExamples: every example of the grammar table of docs/query-language.md is accepted by Lucene, and matches something
 // unless the table says it matches nothing.
 func checkReadmeExamples(t *testing.T, corpus []string, answers []answer) {
 	t.Helper()
@@ -276,9 +276,9 @@ func checkReadmeExamples(t *testing.T, corpus []string, answers []answer) {
 		a := answers[slices.Index(corpus, row.example)]
 		switch {
 		case a == "syntax" || a == "refused":
-			t.Errorf("README example %q: Lucene answers %s", row.example, a)
+			t.Errorf("grammar example %q: Lucene answers %s", row.example, a)
 		case a == "ok " && !strings.HasPrefix(row.matches, "nothing"):
-			t.Errorf("README example %q matches nothing in the test's records, so it shows nothing", row.example)
+			t.Errorf("grammar example %q matches nothing in the test's records, so it shows nothing", row.example)
 		}
 	}
 }
@@ -406,21 +406,21 @@ func generateQuery(rng *rand.Rand, depth int) string {
 	return q
 }
 
-// grammarRow is one row of the README's grammar table.
+// grammarRow is one row of the grammar table of docs/query-language.md.
 type grammarRow struct{ construct, example, matches string }
 
 var grammarCell = regexp.MustCompile("`((?:[^`])+)`")
 
 func readGrammarTable(t *testing.T) []grammarRow {
 	t.Helper()
-	readme, err := os.ReadFile("../../README.md")
+	doc, err := os.ReadFile("../../docs/query-language.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, table, found := strings.Cut(string(readme), "<!-- grammar -->")
+	_, table, found := strings.Cut(string(doc), "<!-- grammar -->")
 	table, _, _ = strings.Cut(table, "<!-- /grammar -->")
 	if !found {
-		t.Fatal("the README has no grammar table")
+		t.Fatal("docs/query-language.md has no grammar table")
 	}
 	var rows []grammarRow
 	for _, line := range strings.Split(table, "\n") {

@@ -1,5 +1,5 @@
 // Package cbcsim is a faithful, deterministic stand-in for the Carbon Black Cloud Audit Log API
-// (../../README.md, "The simulator"): search, per-key queues, export jobs, the legacy queue, rate limiting and
+// (docs/simulator.md): search, per-key queues, export jobs, the legacy queue, rate limiting and
 // injectable faults, plus an admin API under /_sim/ for tests.
 package cbcsim
 

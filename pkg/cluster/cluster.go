@@ -1,5 +1,5 @@
-// Package cluster is the optional shared backend of several Grafana replicas, on Redis (README, "Running several
-// Grafana replicas"): a lease that lets one replica drain a data source's queue, a stream of what it drained that
+// Package cluster is the optional shared backend of several Grafana replicas, on Redis (docs/replicas.md):
+// a lease that lets one replica drain a data source's queue, a stream of what it drained that
 // every replica reads, and one request budget. Without Redis configured none of it exists and each Grafana works
 // alone, as a single Grafana always does.
 package cluster

@@ -70,14 +70,14 @@ type Settings struct {
 	QueueBufferSize      int `json:"queueBufferSize"`
 	QueueBufferHours     int `json:"queueBufferHours"`
 
-	// The history cache (README, "The history cache"): closed time slices are read once and reused.
+	// The history cache (docs/history-cache.md): closed time slices are read once and reused.
 	DisableHistoryCache  bool `json:"disableHistoryCache"`
 	SettleMinutes        int  `json:"settleMinutes"`
 	AlertSettleMinutes   int  `json:"alertSettleMinutes"`
 	HistoryMaxAgeMinutes int  `json:"historyMaxAgeMinutes"`
 	HistoryCacheMB       int  `json:"historyCacheMB"`
 
-	// Redis shared by several Grafana replicas (README, "Running several Grafana replicas"); grafana.ini's
+	// Redis shared by several Grafana replicas (docs/replicas.md); grafana.ini's
 	// [plugin.seed-cbcauditlogs-datasource] section wins over these.
 	RedisAddress   string `json:"redisAddress"`
 	RedisTLS       bool   `json:"redisTls"`

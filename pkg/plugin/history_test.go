@@ -262,7 +262,7 @@ func lateCount(t *testing.T, ds *Datasource, now time.Time) int64 {
 
 // Events that CBC indexes later than the settle time are missed by closed slices until those reach their
 // maximum age; an uncached query finds them once CBC has them. This measures, for each delay and settle time,
-// how many events a count refreshed every minute misses, and prints the table the README quotes:
+// how many events a count refreshed every minute misses, and prints the table docs/history-cache.md quotes:
 //
 //	go test -run TestLateEventsMissedBySettleTime -v ./pkg/plugin
 func TestLateEventsMissedBySettleTime(t *testing.T) {

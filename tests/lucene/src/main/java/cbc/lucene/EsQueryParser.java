@@ -31,7 +31,7 @@ import org.apache.lucene.util.automaton.RegExp;
 /**
  * Lucene's classic query parser (split on operators only, AND as the default operator) with the rules
  * Elasticsearch's query_string applies on top. Each override names the Elasticsearch class it follows; the
- * mapping is the one the README states.
+ * mapping is the one docs/query-language.md states.
  */
 final class EsQueryParser extends QueryParser {
   static final String TEXT_FIELD = "description";

@@ -31,7 +31,7 @@ import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.store.ByteBuffersDirectory;
 
 /**
- * Indexes audit records with the mapping the README states and answers queries with Lucene's classic query
+ * Indexes audit records with the mapping docs/query-language.md states and answers queries with Lucene's classic query
  * parser plus Elasticsearch's query_string rules ({@link EsQueryParser}).
  *
  * <p>Usage: {@code Reference RECORDS QUERIES NOW_MILLIS ABSENT_BOOLEANS UNKNOWN_FIELDS}. RECORDS has one record a
