@@ -233,7 +233,7 @@ func (c *Cache) held(search string, first, end time.Time, settle time.Duration) 
 	parts := map[int64][]cbc.Record{}
 	var missing []Span
 	for start := first; start.Before(end); start = start.Add(c.cfg.SliceWidth) {
-		if s := c.fresh(sliceKey{search, start.UnixMilli()}); s != nil && !s.read.Before(start.Add(c.cfg.SliceWidth+settle)) {
+		if s := c.unexpired(sliceKey{search, start.UnixMilli()}); s != nil && !s.read.Before(start.Add(c.cfg.SliceWidth+settle)) {
 			parts[start.UnixMilli()] = s.records
 			continue
 		}
@@ -389,9 +389,9 @@ func (c *Cache) result(parts [][]cbc.Record, r Span, end time.Time) Result {
 	return out
 }
 
-// fresh is the slice under key if it is held and younger than MaxAge; it becomes the most recently used. The
+// unexpired is the slice under key if it is held and younger than MaxAge; it becomes the most recently used. The
 // caller holds c.mu.
-func (c *Cache) fresh(key sliceKey) *slice {
+func (c *Cache) unexpired(key sliceKey) *slice {
 	el, ok := c.slices[key]
 	if !ok {
 		return nil

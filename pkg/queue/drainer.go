@@ -265,17 +265,17 @@ func (d *Drainer) recoverPending() {
 			d.cfg.Logger.Warn("Queue drain: searching a span that may be missing events failed; retrying", "from", s.From, "to", s.To, "attempts", s.Attempts, "error", err.Error(), "retryAt", s.next)
 			continue
 		}
-		fresh := d.takeSearched(res.Records)
+		unheld := d.takeSearched(res.Records)
 		if s.Reason == "backfill" {
-			d.st.backfilled += len(fresh)
+			d.st.backfilled += len(unheld)
 			d.st.backfillDone = true
 		} else {
-			d.st.recovered += len(fresh)
-			d.cfg.Logger.Info("Queue drain: recovered a span that may have been missing events", "from", s.From, "to", s.To, "recovered", len(fresh), "searched", len(res.Records))
+			d.st.recovered += len(unheld)
+			d.cfg.Logger.Info("Queue drain: recovered a span that may have been missing events", "from", s.From, "to", s.To, "recovered", len(unheld), "searched", len(res.Records))
 		}
 		d.removeSpan(s)
 		d.mu.Unlock()
-		d.sink.Add(fresh)
+		d.sink.Add(unheld)
 	}
 }
 
@@ -283,7 +283,7 @@ func (d *Drainer) recoverPending() {
 // so they are expected. The caller holds d.mu.
 func (d *Drainer) takeSearched(records []cbc.Record) []cbc.Record {
 	seen := map[string]int{}
-	var fresh []cbc.Record
+	var unheld []cbc.Record
 	for _, r := range records {
 		id := r.ID()
 		seen[id]++
@@ -297,9 +297,9 @@ func (d *Drainer) takeSearched(records []cbc.Record) []cbc.Record {
 		}
 		h.count++
 		h.expected++
-		fresh = append(fresh, r)
+		unheld = append(unheld, r)
 	}
-	return fresh
+	return unheld
 }
 
 func (d *Drainer) removeSpan(s *Span) {
@@ -330,11 +330,11 @@ func (d *Drainer) poll() bool {
 			return !stop && d.ctx.Err() == nil
 		}
 		d.st.lastError = ""
-		fresh := d.takeDelivered(batch)
+		unheld := d.takeDelivered(batch)
 		d.st.drained += len(batch)
 		emptied := d.st.emptied
 		d.mu.Unlock()
-		d.sink.Add(fresh)
+		d.sink.Add(unheld)
 		if len(batch) == 0 || emptied {
 			return true
 		}
@@ -377,7 +377,7 @@ func outcomeUnknown(err error) bool {
 // takeDelivered keeps what the queue delivered, but not the events a search already gave the buffer. The
 // caller holds d.mu.
 func (d *Drainer) takeDelivered(batch []cbc.Record) []cbc.Record {
-	var fresh []cbc.Record
+	var unheld []cbc.Record
 	for i, r := range batch {
 		if (i > 0 && r.CreateTime.Before(batch[i-1].CreateTime)) || (!d.st.newest.IsZero() && r.CreateTime.Before(d.st.newest.Add(-d.cfg.Reach))) {
 			if !d.st.unordered {
@@ -399,10 +399,10 @@ func (d *Drainer) takeDelivered(batch []cbc.Record) []cbc.Record {
 			d.st.held[id] = h
 		}
 		h.count++
-		fresh = append(fresh, r)
+		unheld = append(unheld, r)
 	}
 	d.forget()
-	return fresh
+	return unheld
 }
 
 // forget drops what no longer needs remembering: an event older than the newest delivered, less the reach,

@@ -140,17 +140,17 @@ func (r *Replicas) unseen(entries []cluster.Entry) []cbc.Record {
 			delete(r.seen, member)
 		}
 	}
-	var fresh []cbc.Record
+	var kept []cbc.Record
 	for _, e := range entries {
 		if _, ok := r.seen[e.Member]; ok {
 			continue
 		}
 		r.seen[e.Member] = e.Record.CreateTime
-		fresh = append(fresh, e.Record)
+		kept = append(kept, e.Record)
 	}
-	r.delivered += len(fresh)
+	r.delivered += len(kept)
 	r.lastRead = r.cfg.Now()
-	return fresh
+	return kept
 }
 
 // contend takes the lease when it is free and renews it while held; a replica that cannot renew it (Redis is
