@@ -27,15 +27,11 @@ import (
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 )
 
-// Defaults of Config.
-const (
-	DefaultSliceWidth = time.Hour
-	DefaultSettle     = 10 * time.Minute
-	DefaultMaxAge     = time.Hour
-	DefaultMaxBytes   = 96 << 20
-)
+// DefaultSliceWidth is the width of a slice unless Config says otherwise.
+const DefaultSliceWidth = time.Hour
 
-// Config sets up a Cache. Zero values take the defaults.
+// Config sets up a Cache. Settle, MaxAge and MaxBytes are the data source's settings (their defaults are in
+// pkg/models/limits.json); a zero SliceWidth is an hour, a nil Now is time.Now.
 type Config struct {
 	SliceWidth time.Duration // a divisor of a day
 	Settle     time.Duration
@@ -90,15 +86,6 @@ type slice struct {
 func New(cfg Config) *Cache {
 	if cfg.SliceWidth <= 0 {
 		cfg.SliceWidth = DefaultSliceWidth
-	}
-	if cfg.Settle <= 0 {
-		cfg.Settle = DefaultSettle
-	}
-	if cfg.MaxAge <= 0 {
-		cfg.MaxAge = DefaultMaxAge
-	}
-	if cfg.MaxBytes <= 0 {
-		cfg.MaxBytes = DefaultMaxBytes
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -31,6 +31,22 @@ func newStore() *store {
 	return s
 }
 
+// The cache's settings in these tests: the data source's defaults.
+const (
+	testSettle   = 10 * time.Minute
+	testMaxAge   = time.Hour
+	testMaxBytes = 96 << 20
+)
+
+// config is a cache's configuration over the store's clock, with the default settings and then edits.
+func (s *store) config(edits ...func(*Config)) Config {
+	cfg := Config{Now: s.clock, Settle: testSettle, MaxAge: testMaxAge, MaxBytes: testMaxBytes}
+	for _, edit := range edits {
+		edit(&cfg)
+	}
+	return cfg
+}
+
 func (s *store) clock() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -83,7 +99,7 @@ func answer(t *testing.T, c *Cache, s *store, r Span) []cbc.Record {
 // and those past their maximum age; every answer equals the records of the range.
 func TestMovingRangeReusesClosedSlices(t *testing.T) {
 	s := newStore()
-	c := New(Config{Now: s.clock})
+	c := New(s.config())
 	var readsAfterFirst int64
 	for refresh := range 70 {
 		r := Span{s.clock().Add(-7 * 24 * time.Hour), s.clock()}
@@ -108,7 +124,7 @@ func TestMovingRangeReusesClosedSlices(t *testing.T) {
 // The tail begins where the last closed slice ends: Settle before now, at an hour boundary.
 func TestTailStartsAtTheLastClosedSlice(t *testing.T) {
 	s := newStore()
-	c := New(Config{Now: s.clock})
+	c := New(s.config())
 	res, err := c.Read(context.Background(), "search", Span{start.Add(-24 * time.Hour), start}, 0, s.fetch)
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +142,7 @@ func TestTailStartsAtTheLastClosedSlice(t *testing.T) {
 func TestEvictionKeepsTheBound(t *testing.T) {
 	s := newStore()
 	perHour := int64(3600/13+1) * (recordBytes(s.records[0]) + 8) // about one slice
-	c := New(Config{Now: s.clock, MaxBytes: 30 * perHour})
+	c := New(s.config(func(c *Config) { c.MaxBytes = 30 * perHour }))
 	day := Span{start.Add(-48 * time.Hour), start.Add(-24 * time.Hour)}
 	other := Span{start.Add(-96 * time.Hour), start.Add(-72 * time.Hour)}
 	answer(t, c, s, day)
@@ -146,7 +162,7 @@ func TestEvictionKeepsTheBound(t *testing.T) {
 // A search whose closed slices exceed the bound is refused, and not tried again until MaxAge has passed.
 func TestTooLargeIsRefusedAndRemembered(t *testing.T) {
 	s := newStore()
-	c := New(Config{Now: s.clock, MaxBytes: 1 << 16})
+	c := New(s.config(func(c *Config) { c.MaxBytes = 1 << 16 }))
 	week := Span{start.Add(-7 * 24 * time.Hour), start}
 	for range 2 {
 		if _, err := c.Read(context.Background(), "search", week, 0, s.fetch); err != ErrTooLarge {
@@ -164,7 +180,7 @@ func TestTooLargeIsRefusedAndRemembered(t *testing.T) {
 // A slice read more than MaxAge ago is read again, so a late event does not stay missing.
 func TestSlicesAreReadAgainAfterMaxAge(t *testing.T) {
 	s := newStore()
-	c := New(Config{Now: s.clock, Settle: time.Minute})
+	c := New(s.config(func(c *Config) { c.Settle = time.Minute }))
 	day := Span{start.Add(-48 * time.Hour), start.Add(-24 * time.Hour)}
 	answer(t, c, s, day)
 	late := cbc.Record{CreateTime: start.Add(-30 * time.Hour).Add(time.Millisecond), Actor: "late@acme.example"}
@@ -172,7 +188,7 @@ func TestSlicesAreReadAgainAfterMaxAge(t *testing.T) {
 	if got := answer(t, c, s, day); slices.Contains(got, late) {
 		t.Fatal("a closed slice was read again before MaxAge")
 	}
-	s.advance(DefaultMaxAge)
+	s.advance(testMaxAge)
 	if got := answer(t, c, s, day); !slices.Contains(got, late) {
 		t.Error("the late event is still missing after MaxAge")
 	}
@@ -182,7 +198,7 @@ func TestSlicesAreReadAgainAfterMaxAge(t *testing.T) {
 // up does not fail the others.
 func TestConcurrentReadsShareOneFetch(t *testing.T) {
 	s := newStore()
-	c := New(Config{Now: s.clock})
+	c := New(s.config())
 	release := make(chan struct{})
 	slow := func(ctx context.Context, from, to time.Time, keep func(cbc.Record) bool) error {
 		<-release
@@ -223,7 +239,7 @@ func TestConcurrentReadsShareOneFetch(t *testing.T) {
 // Cached answers only from what is held, and needs at least one closed slice.
 func TestCachedNeverReads(t *testing.T) {
 	s := newStore()
-	c := New(Config{Now: s.clock})
+	c := New(s.config())
 	week := Span{start.Add(-7 * 24 * time.Hour), start}
 	if _, ok := c.Cached("search", week, 0); ok {
 		t.Fatal("an empty cache answered")

@@ -18,7 +18,7 @@ func TestReplicasShareSlicesThroughRedis(t *testing.T) {
 	replica := func(generation string) *Cache {
 		shared := cluster.Open(cluster.Config{Addr: r.Addr}, "ds", "queue")
 		t.Cleanup(func() { shared.Close() })
-		return New(Config{Now: s.clock, Shared: shared.Slices(generation)})
+		return New(s.config(func(c *Config) { c.Shared = shared.Slices(generation) }))
 	}
 	a, b := replica("g1"), replica("g1")
 	week := Span{start.Add(-7 * 24 * time.Hour), start}
@@ -37,7 +37,7 @@ func TestReplicasShareSlicesThroughRedis(t *testing.T) {
 		t.Error("replica b keeps nothing of what it loaded")
 	}
 	// The loaded slices keep a's read time: both read again together once it has passed.
-	s.advance(DefaultMaxAge)
+	s.advance(testMaxAge)
 	before := s.reads.Load()
 	if _, err := b.Read(context.Background(), "search", week, 0, s.fetch); err != nil {
 		t.Fatal(err)
