@@ -51,12 +51,18 @@ describe('query validation', () => {
     });
     expect(syntaxProblem('(actor:a OR actor:b')).toEqual({ message: 'A parenthesis is not closed: add )', offset: 0 });
     expect(syntaxProblem('actor:a)')?.message).toBe('A ) closes nothing, or comes where a term was expected');
-    expect(syntaxProblem('create_time:[now-1d TO')).toEqual({ message: 'A range is not closed: add ] or }', offset: 12 });
+    expect(syntaxProblem('create_time:[now-1d TO')).toEqual({
+      message: 'A range is not closed: add ] or }',
+      offset: 12,
+    });
     expect(syntaxProblem('actor:x AND')).toEqual({
       message: 'The query ends too early: finish the last term, or remove the operator before it',
       offset: 11,
     });
-    expect(syntaxProblem('OR actor:x')).toEqual({ message: 'OR needs a term on each side: add one or remove OR', offset: 0 });
+    expect(syntaxProblem('OR actor:x')).toEqual({
+      message: 'OR needs a term on each side: add one or remove OR',
+      offset: 0,
+    });
     expect(syntaxProblem('NOT NOT x')?.offset).toBe(4);
     expect(syntaxProblem('a AND AND b')?.offset).toBe(6);
   });

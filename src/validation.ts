@@ -71,7 +71,6 @@ export type SettingsProblems = Partial<Record<keyof CBCOptions, string>>;
 
 const ORG_KEY = /^[A-Za-z0-9]{1,32}$/;
 
-
 /** Every problem of the settings the config editor holds, by setting. Empty values take defaults. */
 export function settingsProblems(o: CBCOptions): SettingsProblems {
   const out: SettingsProblems = {};

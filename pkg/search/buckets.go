@@ -27,9 +27,11 @@ func niceStep(min time.Duration) time.Duration {
 }
 
 // bucketWidth is a count's bucket width. An interval the user wrote is kept, and refused when it makes more
-// buckets than a series holds. Grafana's interval (1 s from the alerting UI, 64 ms from the alerting engine) is
-// raised to the smallest nice width that fits the panel's maxDataPoints and the series' bound, with a notice
-// saying so; without any interval, about 100 buckets.
+// buckets than a series holds. Grafana's interval is kept too, as Grafana's Prometheus and Loki keep it: it
+// already follows the panel's width (a 7-day panel of 1000 points gets 10 minutes, 1008 buckets). It is raised,
+// to the smallest nice width that fits the panel's maxDataPoints and the series' bound, only when it makes more
+// buckets than the series' bound or far more than the panel asked for (1 s from the alerting UI, 64 ms from the
+// alerting engine), with a notice saying how to choose the width. Without any interval, about 100 buckets.
 func bucketWidth(q models.Query) (time.Duration, string, error) {
 	span := q.TimeRange.To.Sub(q.TimeRange.From)
 	if q.Interval != "" {
@@ -41,14 +43,18 @@ func bucketWidth(q models.Query) (time.Duration, string, error) {
 	if q.Step <= 0 {
 		return niceStep(span / 100), "", nil
 	}
+	buckets := int64(span / q.Step)
+	if buckets <= frames.MaxBuckets && (q.MaxDataPoints <= 0 || buckets <= pointsMargin*q.MaxDataPoints) {
+		return q.Step, "", nil
+	}
 	limit := int64(frames.MaxBuckets)
 	if q.MaxDataPoints > 0 {
 		limit = min(limit, q.MaxDataPoints)
 	}
-	if int64(span/q.Step) <= limit {
-		return q.Step, "", nil
-	}
 	step := niceStep(time.Duration((int64(span) + limit - 1) / limit))
 	return step, fmt.Sprintf("Counted in %s buckets: Grafana's interval of %s would make %d buckets over this time range, more than the %d this panel can show. Set an interval on the query to choose the width.",
-		step, q.Step, int64(span/q.Step), limit), nil
+		step, q.Step, buckets, limit), nil
 }
+
+// pointsMargin is how far past the panel's maxDataPoints Grafana's interval may go before it is raised.
+const pointsMargin = 2

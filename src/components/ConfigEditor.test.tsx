@@ -72,6 +72,32 @@ describe('ConfigEditor', () => {
     expect(screen.getByText('At least 10.')).toBeInTheDocument();
   });
 
+  it('checks a URL being typed once it is left, not from its first letter', async () => {
+    const onChange = jest.fn();
+    const { rerender } = render(<ConfigEditor options={settings({ region: 'custom' })} onOptionsChange={onChange} />);
+    await userEvent.type(screen.getByPlaceholderText('https://'), 'h');
+    rerender(<ConfigEditor options={settings({ region: 'custom', url: 'h' })} onOptionsChange={onChange} />);
+    expect(screen.queryByText(/Not a URL/)).not.toBeInTheDocument();
+    await userEvent.tab();
+    expect(screen.getByText(/Not a URL/)).toBeInTheDocument();
+  });
+
+  it('groups the advanced settings, and the history settings rest while the history cache is off', async () => {
+    render(
+      <ConfigEditor
+        options={settings({ region: 'prod02', disableHistoryCache: true, requestBudget: 5000 })}
+        onOptionsChange={jest.fn()}
+      />
+    );
+    await userEvent.click(screen.getByRole('button', { name: 'Expand section Advanced settings' }));
+    for (const group of ['Requests to Carbon Black Cloud', 'History cache', 'Live queue', 'Several Grafana replicas']) {
+      expect(screen.getAllByText(group).length).toBeGreaterThan(0);
+    }
+    expect(document.getElementById('config-settleMinutes')).toBeDisabled();
+    expect(document.getElementById('config-queuePollSeconds')).toBeEnabled();
+    expect(screen.getByText(/Above 1000, the most Carbon Black Cloud allows per source address/)).toBeInTheDocument();
+  });
+
   it("shows each numeric setting's default, the one the backend applies, as its placeholder", async () => {
     render(<ConfigEditor options={settings({ region: 'prod02' })} onOptionsChange={jest.fn()} />);
     await userEvent.click(screen.getByRole('button', { name: 'Expand section Advanced settings' }));

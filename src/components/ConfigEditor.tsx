@@ -1,7 +1,7 @@
-import React, { ChangeEvent } from 'react';
+import React, { useState } from 'react';
 import { DataSourcePluginOptionsEditorProps } from '@grafana/data';
-import { ConfigSection, DataSourceDescription } from '@grafana/plugin-ui';
-import { Combobox, Divider, Field, Input, RadioButtonGroup, SecretInput, Switch } from '@grafana/ui';
+import { ConfigSection, ConfigSubSection, DataSourceDescription } from '@grafana/plugin-ui';
+import { Combobox, Divider, Field, Input, RadioButtonGroup, SecretInput, Switch, Text } from '@grafana/ui';
 
 import regions from '../regions.json';
 import { SETTING_LIMITS } from '../limits';
@@ -15,18 +15,17 @@ const regionOptions = [
   { label: 'Custom URL', value: CUSTOM_REGION, description: 'Another console host' },
 ];
 
-/** Advanced settings: jsonData key, label and what it does; limits.json holds its bounds and default. */
-const advanced: Array<{ key: keyof CBCOptions; label: string; description: string }> = [
-  {
-    key: 'timeoutSeconds',
-    label: 'Timeout (seconds)',
-    description: 'Per request to Carbon Black Cloud.',
-  },
-  {
-    key: 'concurrency',
-    label: 'Concurrency',
-    description: 'Requests in flight at once for one data source.',
-  },
+/** A numeric setting: jsonData key, label and what it does; limits.json holds its bounds and default. */
+interface NumberSetting {
+  key: keyof CBCOptions;
+  label: string;
+  description: string;
+}
+
+/** Requests to Carbon Black Cloud. */
+const requestSettings: NumberSetting[] = [
+  { key: 'timeoutSeconds', label: 'Timeout (seconds)', description: 'Per request to Carbon Black Cloud.' },
+  { key: 'concurrency', label: 'Concurrency', description: 'Requests in flight at once for one data source.' },
   {
     key: 'maxRecords',
     label: 'Max records',
@@ -42,6 +41,10 @@ const advanced: Array<{ key: keyof CBCOptions; label: string; description: strin
     label: 'Cache time (seconds)',
     description: 'Identical queries within this time are fetched once.',
   },
+];
+
+/** The history cache. */
+const historySettings: NumberSetting[] = [
   {
     key: 'settleMinutes',
     label: 'Settle time (minutes)',
@@ -63,6 +66,10 @@ const advanced: Array<{ key: keyof CBCOptions; label: string; description: strin
     label: 'History cache (MB)',
     description: 'Memory the kept history may take; the least recently used hours go first.',
   },
+];
+
+/** The live queue. */
+const queueSettings: NumberSetting[] = [
   {
     key: 'queuePollSeconds',
     label: 'Queue poll interval (seconds)',
@@ -78,11 +85,7 @@ const advanced: Array<{ key: keyof CBCOptions; label: string; description: strin
     label: 'Queue buffer (events)',
     description: 'New events kept in memory for the live queue.',
   },
-  {
-    key: 'queueBufferHours',
-    label: 'Queue buffer (hours)',
-    description: 'How long new events stay in memory.',
-  },
+  { key: 'queueBufferHours', label: 'Queue buffer (hours)', description: 'How long new events stay in memory.' },
 ];
 
 const authTypes: Array<{ label: string; value: AuthType; description: string }> = [
@@ -100,6 +103,9 @@ const authTypes: Array<{ label: string; value: AuthType; description: string }> 
 ];
 
 const DEFAULT_CSP = 'https://console.cloud.vmware.com';
+
+/** Requests Carbon Black Cloud allows per source address in 5 minutes. */
+const CBC_REQUESTS_PER_IP = 1000;
 
 export function ConfigEditor({ options, onOptionsChange }: Props) {
   const { jsonData, secureJsonFields } = options;
@@ -128,13 +134,44 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
   const region = jsonData.region ?? (jsonData.url ? CUSTOM_REGION : undefined);
   // The backend's rules, shown next to the setting at fault before Save & test.
   const problems = settingsProblems({ ...jsonData, region });
-  const problem = (key: keyof CBCOptions) => ({ invalid: Boolean(problems[key]), error: problems[key] });
+  // The URL is checked once it has been left (or was saved), not from its first letter.
+  const [urlLeft, setUrlLeft] = useState(Boolean(jsonData.url));
+  const problem = (key: keyof CBCOptions) => {
+    const error = key === 'url' && !urlLeft ? undefined : problems[key];
+    return { invalid: Boolean(error), error };
+  };
 
   const setJson = (patch: Partial<CBCOptions>) => onOptionsChange({ ...options, jsonData: { ...jsonData, ...patch } });
-  const number = (key: keyof CBCOptions) => (e: ChangeEvent<HTMLInputElement>) => {
-    const value = e.currentTarget.value === '' ? undefined : Number(e.currentTarget.value);
-    setJson({ [key]: value });
-  };
+  /** A numeric setting's field, with its default as placeholder; disabled while what it tunes is off. */
+  const numberField = (a: NumberSetting, disabled = false) => (
+    <Field
+      key={a.key}
+      label={a.label}
+      description={
+        a.key === 'requestBudget' && (jsonData.requestBudget ?? 0) > CBC_REQUESTS_PER_IP ? (
+          <Text color="warning">
+            Above {CBC_REQUESTS_PER_IP}, the most Carbon Black Cloud allows per source address in 5 minutes: expect
+            429s.
+          </Text>
+        ) : (
+          a.description
+        )
+      }
+      disabled={disabled}
+      {...problem(a.key)}
+    >
+      <Input
+        id={`config-${a.key}`}
+        type="number"
+        min={SETTING_LIMITS[a.key]?.min ?? 0}
+        max={SETTING_LIMITS[a.key]?.max}
+        width={20}
+        value={(jsonData[a.key] as number | undefined) ?? ''}
+        placeholder={String(SETTING_LIMITS[a.key]?.default)}
+        onChange={(e) => setJson({ [a.key]: e.currentTarget.value === '' ? undefined : Number(e.currentTarget.value) })}
+      />
+    </Field>
+  );
   /** A text setting in jsonData: its field, with the backend's rule for it checked in place. */
   const textField = (f: {
     key: 'url' | 'orgKey' | 'apiId' | 'clientId' | 'cspUrl' | 'redisAddress' | 'redisKeyPrefix';
@@ -151,6 +188,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         width={f.width ?? 50}
         value={jsonData[f.key] ?? ''}
         onChange={(e) => setJson({ [f.key]: e.currentTarget.value.trim() })}
+        onBlur={() => f.key === 'url' && setUrlLeft(true)}
         placeholder={f.placeholder}
       />
     </Field>
@@ -262,65 +300,60 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
       </ConfigSection>
       <Divider />
       <ConfigSection title="Advanced settings" isCollapsible isInitiallyOpen={false}>
-        <Field
-          label="History cache"
-          description="Read each closed hour of history once and reuse it on every refresh. Off, every refresh reads the whole time range."
-        >
-          <Switch
-            id="config-history-cache"
-            value={!jsonData.disableHistoryCache}
-            onChange={(e) => setJson({ disableHistoryCache: e.currentTarget.checked ? undefined : true })}
-          />
-        </Field>
-        {textField({
-          key: 'redisAddress',
-          id: 'config-redis-address',
-          label: 'Redis address',
-          description:
-            'Only for several Grafana replicas: host:port of a Redis they share, so that one replica drains the queue, all share one request budget and one cache. Set in grafana.ini ([plugin.seed-cbcauditlogs-datasource] redis_address), that one wins.',
-          placeholder: 'redis:6379',
-          width: 40,
-        })}
-        {jsonData.redisAddress && (
-          <>
-            {secret(
-              'redisPassword',
-              'config-redis-password',
-              'Redis password',
-              'Empty when Redis asks for none',
-              false
-            )}
-            <Field label="Redis over TLS">
-              <Switch
-                id="config-redis-tls"
-                value={jsonData.redisTls ?? false}
-                onChange={(e) => setJson({ redisTls: e.currentTarget.checked || undefined })}
-              />
-            </Field>
-            {textField({
-              key: 'redisKeyPrefix',
-              id: 'config-redis-prefix',
-              label: 'Redis key prefix',
-              description: "Keeps this Grafana's keys apart in a Redis shared with others.",
-              placeholder: 'cbcauditlogs',
-              width: 40,
-            })}
-          </>
-        )}
-        {advanced.map((a) => (
-          <Field key={a.key} label={a.label} description={a.description} {...problem(a.key)}>
-            <Input
-              id={`config-${a.key}`}
-              type="number"
-              min={SETTING_LIMITS[a.key]?.min ?? 0}
-              max={SETTING_LIMITS[a.key]?.max}
-              width={20}
-              value={(jsonData[a.key] as number | undefined) ?? ''}
-              placeholder={String(SETTING_LIMITS[a.key]?.default)}
-              onChange={number(a.key)}
+        <ConfigSubSection title="Requests to Carbon Black Cloud">
+          {requestSettings.map((a) => numberField(a))}
+        </ConfigSubSection>
+        <ConfigSubSection title="History cache">
+          <Field
+            label="History cache"
+            description="Read each closed hour of history once and reuse it on every refresh. Off, every refresh reads the whole time range."
+          >
+            <Switch
+              id="config-history-cache"
+              value={!jsonData.disableHistoryCache}
+              onChange={(e) => setJson({ disableHistoryCache: e.currentTarget.checked ? undefined : true })}
             />
           </Field>
-        ))}
+          {historySettings.map((a) => numberField(a, jsonData.disableHistoryCache))}
+        </ConfigSubSection>
+        <ConfigSubSection title="Live queue">{queueSettings.map((a) => numberField(a))}</ConfigSubSection>
+        <ConfigSubSection title="Several Grafana replicas">
+          {textField({
+            key: 'redisAddress',
+            id: 'config-redis-address',
+            label: 'Redis address',
+            description:
+              'Only for several Grafana replicas: host:port of a Redis they share, so that one replica drains the queue, all share one request budget and one cache. Set in grafana.ini ([plugin.seed-cbcauditlogs-datasource] redis_address), that one wins.',
+            placeholder: 'redis:6379',
+            width: 40,
+          })}
+          {jsonData.redisAddress && (
+            <>
+              {secret(
+                'redisPassword',
+                'config-redis-password',
+                'Redis password',
+                'Empty when Redis asks for none',
+                false
+              )}
+              <Field label="Redis over TLS">
+                <Switch
+                  id="config-redis-tls"
+                  value={jsonData.redisTls ?? false}
+                  onChange={(e) => setJson({ redisTls: e.currentTarget.checked || undefined })}
+                />
+              </Field>
+              {textField({
+                key: 'redisKeyPrefix',
+                id: 'config-redis-prefix',
+                label: 'Redis key prefix',
+                description: "Keeps this Grafana's keys apart in a Redis shared with others.",
+                placeholder: 'cbcauditlogs',
+                width: 40,
+              })}
+            </>
+          )}
+        </ConfigSubSection>
       </ConfigSection>
     </>
   );

@@ -1,5 +1,7 @@
 import React, { useState } from 'react';
-import { Button, Combobox, IconButton, Stack } from '@grafana/ui';
+import { css } from '@emotion/css';
+import { GrafanaTheme2 } from '@grafana/data';
+import { Button, Combobox, IconButton, Stack, useStyles2 } from '@grafana/ui';
 
 import { FILTERABLE, FilterRow } from '../filters';
 import { FilterChips, HiddenLabel } from './FilterChips';
@@ -22,6 +24,7 @@ const opOptions = [
  * a value filters nothing and stays on screen until it gets one or is removed.
  */
 export function FilterBuilder({ rows, onChange, values }: Props) {
+  const styles = useStyles2(getStyles);
   // Rows being written that have no value yet (the query cannot hold them), and the order the user made the
   // rows in, so that a row does not jump when it gets its first value.
   const [pending, setPending] = useState<KeyedRow[]>([]);
@@ -44,35 +47,37 @@ export function FilterBuilder({ rows, onChange, values }: Props) {
       {shown.map((row, i) => {
         const label = FILTERABLE.find((f) => f.name === row.field)?.label ?? row.field;
         return (
-          <Stack key={row.key} gap={0.5} alignItems="center" wrap="wrap">
-            <HiddenLabel id={`filter-${i}-field-label`}>Filter {i + 1} field</HiddenLabel>
-            <Combobox
-              id={`filter-${i}-field`}
-              aria-labelledby={`filter-${i}-field-label`}
-              width={18}
-              options={fieldOptions}
-              value={row.field}
-              onChange={(o) => update(i, { ...row, field: o.value })}
-            />
-            <HiddenLabel id={`filter-${i}-op-label`}>Filter {i + 1} operator</HiddenLabel>
-            <Combobox
-              id={`filter-${i}-op`}
-              aria-labelledby={`filter-${i}-op-label`}
-              width={10}
-              options={opOptions}
-              value={row.op}
-              onChange={(o) => update(i, { ...row, op: o.value })}
-            />
-            <FilterChips
-              id={`filter-${i}-values`}
-              label={`${label} values`}
-              values={row.values}
-              placeholder="Type or choose values"
-              loadOptions={() => values(row.field)}
-              onChange={(v) => update(i, { ...row, values: v })}
-            />
+          <div key={row.key} className={styles.row}>
+            <div className={styles.controls}>
+              <HiddenLabel id={`filter-${i}-field-label`}>Filter {i + 1} field</HiddenLabel>
+              <Combobox
+                id={`filter-${i}-field`}
+                aria-labelledby={`filter-${i}-field-label`}
+                width={18}
+                options={fieldOptions.filter((o) => o.value === row.field || !taken(shown, i, o.value, row.op))}
+                value={row.field}
+                onChange={(o) => update(i, { ...row, field: o.value })}
+              />
+              <HiddenLabel id={`filter-${i}-op-label`}>Filter {i + 1} operator</HiddenLabel>
+              <Combobox
+                id={`filter-${i}-op`}
+                aria-labelledby={`filter-${i}-op-label`}
+                width={10}
+                options={opOptions.filter((o) => o.value === row.op || !taken(shown, i, row.field, o.value))}
+                value={row.op}
+                onChange={(o) => update(i, { ...row, op: o.value })}
+              />
+              <FilterChips
+                id={`filter-${i}-values`}
+                label={`${label} values`}
+                values={row.values}
+                placeholder="Type or choose values"
+                loadOptions={() => values(row.field)}
+                onChange={(v) => update(i, { ...row, values: v })}
+              />
+            </div>
             <IconButton name="times" tooltip={`Remove the ${label} filter`} onClick={() => update(i, undefined)} />
-          </Stack>
+          </div>
         );
       })}
       <div>
@@ -80,8 +85,14 @@ export function FilterBuilder({ rows, onChange, values }: Props) {
           size="sm"
           variant="secondary"
           icon="plus"
+          disabled={!unused(shown)}
+          tooltip={unused(shown) ? undefined : 'Every field has a row of each kind: add values to one of them'}
           onClick={() => {
-            const row = { field: unusedField(shown), op: 'is' as const, values: [], key: pendingKey() };
+            const free = unused(shown);
+            if (!free) {
+              return;
+            }
+            const row = { ...free, values: [], key: pendingKey() };
             setPending([...pending, row]);
             setOrder([...shown.map((r) => r.key), row.key]);
           }}
@@ -102,7 +113,34 @@ let pendingRows = 0;
 /** A row without values keeps the key it had while it was being written, or gets a new one. */
 const pendingKey = (key?: string) => (key?.startsWith('pending-') ? key : `pending-${++pendingRows}`);
 
-/** The first field no row names yet, so a new row starts on something useful. */
-function unusedField(rows: FilterRow[]): string {
-  return FILTERABLE.find((f) => !rows.some((r) => r.field === f.name))?.name ?? FILTERABLE[0].name;
+/**
+ * Whether a row other than the i-th already has this field and operator. The query holds one list per field and
+ * side, so two such rows would silently become one: a row may not take a pair another row has.
+ */
+function taken(rows: FilterRow[], i: number, field: string, op: FilterRow['op']): boolean {
+  return rows.some((r, j) => j !== i && r.field === field && r.op === op);
 }
+
+/** The field and operator a new row starts on: the first field no row names yet, or a free "is not" pair. */
+function unused(rows: FilterRow[]): Pick<FilterRow, 'field' | 'op'> | undefined {
+  const free = (op: FilterRow['op']) => FILTERABLE.find((f) => !taken(rows, -1, f.name, op))?.name;
+  const untouched = FILTERABLE.find((f) => !rows.some((r) => r.field === f.name))?.name;
+  if (untouched) {
+    return { field: untouched, op: 'is' };
+  }
+  const field = free('is') ?? free('is not');
+  return field ? { field, op: free('is') ? 'is' : 'is not' } : undefined;
+}
+
+/** A row keeps its remove button beside it; its controls wrap, and the values shrink to the row's width. */
+const getStyles = (theme: GrafanaTheme2) => ({
+  row: css({ display: 'flex', alignItems: 'center', gap: theme.spacing(0.5), minWidth: 0 }),
+  controls: css({
+    display: 'flex',
+    flexWrap: 'wrap',
+    alignItems: 'center',
+    gap: theme.spacing(0.5),
+    flex: '1 1 auto',
+    minWidth: 0,
+  }),
+});

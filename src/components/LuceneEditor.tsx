@@ -25,6 +25,8 @@ export interface Suggestion {
   detail?: string;
   /** How many characters before the cursor the suggestion replaces. */
   replace: number;
+  /** Completion opens again once it is accepted: a field's values follow its name. */
+  thenSuggest?: boolean;
 }
 
 /**
@@ -68,6 +70,7 @@ export async function suggest(textBeforeCursor: string, source: CompletionSource
         kind: 'field' as const,
         detail: f.description,
         replace: word.length,
+        thenSuggest: true,
       })),
     ...['AND', 'OR', 'NOT'].map((k) => ({
       label: k,
@@ -92,7 +95,12 @@ export function quickFix(
   markers: monacoType.editor.IMarkerData[]
 ): monacoType.languages.CodeAction {
   const at = model.getPositionAt(fix.offset);
-  const range = { startLineNumber: at.lineNumber, startColumn: at.column, endLineNumber: at.lineNumber, endColumn: at.column };
+  const range = {
+    startLineNumber: at.lineNumber,
+    startColumn: at.column,
+    endLineNumber: at.lineNumber,
+    endColumn: at.column,
+  };
   return {
     title: fix.title,
     kind: 'quickfix',
@@ -155,6 +163,7 @@ function registerLanguage(monaco: Monaco) {
           insertText: s.insertText,
           kind: kinds[s.kind],
           detail: s.detail,
+          command: s.thenSuggest ? { id: 'editor.action.triggerSuggest', title: 'Suggest values' } : undefined,
           sortText: String(i).padStart(4, '0'),
           range: {
             startLineNumber: position.lineNumber,
@@ -171,32 +180,67 @@ function registerLanguage(monaco: Monaco) {
 interface Props {
   value: string;
   source: CompletionSource;
+  /** The text as typed, on every change. */
+  onEdit?: (value: string) => void;
+  /** The text when the editor is left, when it changed. */
   onChange: (value: string) => void;
   onRun: (value: string) => void;
+}
+
+/** The editor grows with its text from one line to about ten, then scrolls. */
+const LINE_HEIGHT = 19;
+const MIN_HEIGHT = 2 * LINE_HEIGHT;
+const MAX_HEIGHT = 10 * LINE_HEIGHT;
+
+/** How long typing must pause before a syntax error is said in words; it is marked in place at once. */
+export const SAY_AFTER_MS = 1000;
+
+/** The next (or previous) element Tab reaches from el in the page: Tab leaves the editor, as in a text box. */
+function focusBeside(el: Element | null, step: 1 | -1) {
+  const focusable = Array.from(
+    document.querySelectorAll<HTMLElement>(
+      'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])'
+    )
+  ).filter((e) => e.offsetParent !== null || e === el);
+  const at = el ? focusable.indexOf(el as HTMLElement) : -1;
+  focusable[at + step]?.focus();
 }
 
 /**
  * The query text in Grafana's code editor (Monaco, which Grafana loads on first use, not this plugin): Lucene
  * highlighting, completion of fields, values and variables, and syntax errors marked where they are as you
- * type. Shift+Enter runs the query; leaving the editor keeps the text.
+ * type, and said in words once typing pauses or the editor is left. Shift+Enter runs the query; Tab leaves the
+ * editor; leaving it keeps the text.
  */
-export function LuceneEditor({ value, source, onChange, onRun }: Props) {
+export function LuceneEditor({ value, source, onEdit, onChange, onRun }: Props) {
   const sourceRef = useRef(source);
   const runRef = useRef(onRun);
+  const editRef = useRef(onEdit);
   // The editor's own text is checked as it changes (see mark); before it mounts, the query's.
   const [problem, setProblem] = useState(() => syntaxProblem(value));
+  // The problem said in words: the current one once typing paused, or when the editor is left.
+  const [said, setSaid] = useState(() => syntaxProblem(value));
+  const [height, setHeight] = useState(MIN_HEIGHT);
   const editorRef = useRef<monacoType.editor.IStandaloneCodeEditor | undefined>(undefined);
-  const fix = problem?.fix;
+  const fix = said?.fix;
   useEffect(() => {
     sourceRef.current = source;
     runRef.current = onRun;
+    editRef.current = onEdit;
   });
+  useEffect(() => {
+    if (!problem) {
+      return;
+    }
+    const timer = setTimeout(() => setSaid(problem), SAY_AFTER_MS);
+    return () => clearTimeout(timer);
+  }, [problem]);
   return (
     <div>
       <CodeEditor
         value={value}
         language={LANGUAGE}
-        height={60}
+        height={height}
         showLineNumbers={false}
         showMiniMap={false}
         containerStyles="cbc-lucene-editor"
@@ -221,6 +265,9 @@ export function LuceneEditor({ value, source, onChange, onRun }: Props) {
           const mark = () => {
             const found = syntaxProblem(model.getValue());
             setProblem(found);
+            if (!found) {
+              setSaid(undefined); // a problem solved goes at once; a new one waits for a pause
+            }
             if (found?.fix) {
               fixes.set(key, found.fix);
             } else {
@@ -245,39 +292,64 @@ export function LuceneEditor({ value, source, onChange, onRun }: Props) {
             );
           };
           mark();
-          editor.onDidChangeModelContent(mark);
+          editor.onDidChangeModelContent(() => {
+            mark();
+            editRef.current?.(model.getValue());
+          });
+          editor.onDidContentSizeChange((e) => setHeight(Math.min(MAX_HEIGHT, Math.max(MIN_HEIGHT, e.contentHeight))));
           editor.onDidDispose(() => {
             sources.delete(key);
             fixes.delete(key);
           });
           editorRef.current = editor;
-          editor.addCommand(monaco.KeyMod.Shift | monaco.KeyCode.Enter, () => runRef.current(editor.getValue()));
+          editor.addCommand(monaco.KeyMod.Shift | monaco.KeyCode.Enter, () => {
+            setSaid(syntaxProblem(editor.getValue()));
+            runRef.current(editor.getValue());
+          });
+          // Tab and Shift+Tab leave the editor (WCAG 2.1.2), unless they accept a completion.
+          const outside = '!suggestWidgetVisible && !inSnippetMode';
+          editor.addCommand(
+            monaco.KeyCode.Tab,
+            () => focusBeside(editor.getDomNode()?.querySelector('textarea') ?? null, 1),
+            outside
+          );
+          editor.addCommand(
+            monaco.KeyMod.Shift | monaco.KeyCode.Tab,
+            () => focusBeside(editor.getDomNode()?.querySelector('textarea') ?? null, -1),
+            outside
+          );
         }}
-        onBlur={(text) => text !== value && onChange(text)}
+        onBlur={(text) => {
+          setSaid(syntaxProblem(text));
+          if (text !== value) {
+            onChange(text);
+          }
+        }}
       />
-      {problem && (
-        <Stack gap={1} alignItems="center">
-          <div role="alert">
+      <div aria-live="polite">
+        {said && (
+          <Stack gap={1} alignItems="center">
             <Text variant="bodySmall" color="error">
-              {problem.message} (at character {problem.offset + 1})
+              {said.message} (at character {said.offset + 1})
             </Text>
-          </div>
-          {fix && (
-            <Button
-              size="sm"
-              variant="secondary"
-              fill="text"
-              onClick={() => {
-                const fixed = applyFix(editorRef.current?.getValue() ?? value, fix);
-                editorRef.current?.setValue(fixed);
-                onChange(fixed);
-              }}
-            >
-              {fix.title}
-            </Button>
-          )}
-        </Stack>
-      )}
+            {fix && (
+              <Button
+                size="sm"
+                variant="secondary"
+                fill="text"
+                onClick={() => {
+                  const fixed = applyFix(editorRef.current?.getValue() ?? value, fix);
+                  editorRef.current?.setValue(fixed);
+                  setSaid(syntaxProblem(fixed));
+                  onChange(fixed);
+                }}
+              >
+                {fix.title}
+              </Button>
+            )}
+          </Stack>
+        )}
+      </div>
     </div>
   );
 }

@@ -18,7 +18,7 @@ jest.mock('@grafana/ui', () => ({
 
 const user = () => userEvent.setup({ delay: null });
 
-function setup(query: Partial<CBCQuery> = {}, app?: CoreApp, context?: 'annotations') {
+function setup(query: Partial<CBCQuery> = {}, app?: CoreApp, context?: 'annotations', lastRun?: CBCQuery) {
   const onChange = jest.fn();
   const onRunQuery = jest.fn();
   const datasource = {
@@ -33,6 +33,7 @@ function setup(query: Partial<CBCQuery> = {}, app?: CoreApp, context?: 'annotati
       datasource={datasource}
       app={app}
       context={context}
+      data={lastRun && ({ request: { targets: [lastRun] } } as never)}
     />
   );
   return { onChange, onRunQuery, datasource, view };
@@ -103,6 +104,42 @@ describe('QueryEditor builder', () => {
     expect(screen.getByRole('combobox', { name: 'Filter 2 operator' })).toHaveValue('is');
   });
 
+  it('a row cannot take the field and operator of another row, so rows never merge', async () => {
+    const u = user();
+    const { onChange } = setup({
+      editorMode: 'builder',
+      criteria: { actor: ['a', 'b', '$user'], actor_ip: ['203.0.113.10'] },
+    });
+    await u.click(screen.getByRole('combobox', { name: 'Filter 1 field' }));
+    const offered = screen.getAllByRole('option').map((o) => o.textContent);
+    expect(offered.some((o) => o?.startsWith('Actor IP'))).toBe(false);
+    expect(offered.some((o) => o?.startsWith('Request URL'))).toBe(true);
+    await u.keyboard('{Escape}');
+    await u.click(screen.getByRole('combobox', { name: 'Filter 2 operator' }));
+    await u.click(screen.getByRole('option', { name: /is not/ }));
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ criteria: { actor: ['a', 'b', '$user'] }, exclusions: { actor_ip: ['203.0.113.10'] } })
+    );
+  });
+
+  it('keeps a typed or pasted value on Enter and on Tab', async () => {
+    const u = user();
+    const { onChange } = setup({ editorMode: 'builder', criteria: { actor: ['a'] } });
+    const box = screen.getByRole('combobox', { name: 'Actor values' });
+    await u.click(box);
+    await u.type(box, 'eve@acme.example{Enter}');
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ criteria: { actor: ['a', 'eve@acme.example'] } })
+    );
+    expect(box).toHaveValue('');
+    await u.clear(box); // user-event keeps its own copy of the text it typed
+    await u.type(box, 'mallory@acme.example');
+    await u.tab();
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ criteria: { actor: ['a', 'mallory@acme.example'] } })
+    );
+  });
+
   it('removing a filter keeps flagged, verbose and the other filters', async () => {
     const u = user();
     const { onChange } = setup({
@@ -134,7 +171,8 @@ describe('QueryEditor code', () => {
   it('marks a syntax error in place and will not run the query', async () => {
     const u = user();
     const { onRunQuery } = setup({ editorMode: 'code', query: 'description:"Login failed' });
-    expect(screen.getByRole('alert')).toHaveTextContent('A quoted phrase is not closed');
+    expect(screen.getByText(/A quoted phrase is not closed/)).toBeInTheDocument();
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument();
     const run = screen.getByRole('button', { name: /Run query/ });
     expect(run).toHaveAttribute('aria-disabled', 'true');
     await u.click(screen.getByText('Count over time'));
@@ -157,9 +195,65 @@ describe('QueryEditor code', () => {
     await u.click(screen.getByText('Code'));
     const coded = onChange.mock.lastCall[0];
     rerender(<QueryEditor query={coded} onChange={onChange} onRunQuery={jest.fn()} datasource={datasource} />);
+    expect(coded.query).toBe('actor:a AND NOT actor_ip:b');
     await u.click(screen.getByText('Builder'));
     const built = onChange.mock.lastCall[0];
-    expect(built).toEqual({ ...query, editorMode: 'builder' });
+    expect(built).toEqual({ ...query, editorMode: 'builder', query: '' });
+  });
+
+  it('stays in Code, saying why, when the text is more than the builder can hold', async () => {
+    const u = user();
+    const { onChange } = setup({ editorMode: 'code', query: 'actor:alice* OR flagged:true' });
+    await u.click(screen.getByText('Builder'));
+    expect(onChange).not.toHaveBeenCalled();
+    expect(screen.getByText(/The query stays in Code: it has .* at character/)).toBeInTheDocument();
+  });
+
+  it('in a dashboard, leaving the code editor runs the edited query', async () => {
+    const u = user();
+    const { onChange, onRunQuery } = setup({ editorMode: 'code', query: 'flagged:true' }, CoreApp.Dashboard);
+    const text = screen.getByLabelText('Query text');
+    await u.clear(text);
+    await u.type(text, 'actor:bob');
+    await u.tab();
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ query: 'actor:bob' }));
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
+  });
+
+  it('in Explore, leaving the code editor applies the text and marks the results stale until it runs', async () => {
+    const u = user();
+    const ran: CBCQuery = { refId: 'A', queryType: 'search', editorMode: 'code', query: 'flagged:true' };
+    const { onChange, onRunQuery, view } = setup(ran, CoreApp.Explore, undefined, ran);
+    const run = () => screen.getByRole('button', { name: /Run query/ });
+    const primary = run().className;
+    const text = screen.getByLabelText('Query text');
+    await u.clear(text);
+    await u.type(text, 'actor:bob');
+    await u.tab();
+    expect(onRunQuery).not.toHaveBeenCalled();
+    const applied = onChange.mock.lastCall[0];
+    view.rerender(
+      <QueryEditor
+        query={applied}
+        onChange={onChange}
+        onRunQuery={onRunQuery}
+        datasource={{ fieldValues: jest.fn().mockResolvedValue([]) } as unknown as EditorApi}
+        app={CoreApp.Explore}
+        data={{ request: { targets: [ran] } } as never}
+      />
+    );
+    expect(run().className).not.toBe(primary); // stale: the results are still those of flagged:true
+    view.rerender(
+      <QueryEditor
+        query={applied}
+        onChange={onChange}
+        onRunQuery={onRunQuery}
+        datasource={{ fieldValues: jest.fn().mockResolvedValue([]) } as unknown as EditorApi}
+        app={CoreApp.Explore}
+        data={{ request: { targets: [applied] } } as never}
+      />
+    );
+    expect(run().className).toBe(primary);
   });
 });
 
@@ -167,6 +261,13 @@ describe('QueryEditor options', () => {
   it('sums up the options while closed, with readable sort words', () => {
     setup({ sort: { field: 'create_time', order: 'DESC' }, limit: 500, criteria: { flagged: true } });
     expect(screen.getByText('Sort: time, newest first · Limit 500 · Flagged: yes')).toBeInTheDocument();
+  });
+
+  it('stay closed when only the query text is wrong, and open for a wrong option', () => {
+    setup({ editorMode: 'code', query: 'description:"Login failed' });
+    expect(screen.getByText(/^Sort: time, newest first/)).toBeInTheDocument();
+    setup({ limit: -1 });
+    expect(document.getElementById('query-limit')).toBeInTheDocument();
   });
 
   it('words the order by the field type', () => {
@@ -250,11 +351,13 @@ describe('QueryEditor follows the query', () => {
 });
 
 describe('QueryEditor where it runs', () => {
-  it('in an alert rule offers no live queue and no export', () => {
+  it('in an alert rule offers only a count, and says why a search cannot alert', () => {
     setup({}, CoreApp.UnifiedAlerting);
-    expect(screen.queryByText('Live queue')).not.toBeInTheDocument();
-    expect(screen.queryByText('Export')).not.toBeInTheDocument();
+    for (const type of ['Live queue', 'Logs', 'Table', 'Export']) {
+      expect(screen.queryByText(type)).not.toBeInTheDocument();
+    }
     expect(screen.getByText('Count over time')).toBeInTheDocument();
+    expect(screen.getByText(/an alert rule cannot evaluate: choose Count over time/)).toBeInTheDocument();
   });
 
   it('in annotations shows no query type and no export', () => {

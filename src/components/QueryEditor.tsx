@@ -1,8 +1,10 @@
-import React from 'react';
+import React, { useState } from 'react';
 import { CoreApp, DataSourceApi, QueryEditorProps } from '@grafana/data';
 import { EditorRow, EditorRows } from '@grafana/plugin-ui';
+import { Text } from '@grafana/ui';
 
 import { CBCOptions, CBCQuery, EditorApi, EditorMode } from '../types';
+import { switchView } from '../views';
 import { ExportButton } from './ExportButton';
 import { MODES, modeOf, toMode } from './query/modes';
 import { QueryHeader } from './query/QueryHeader';
@@ -16,16 +18,21 @@ type Props = Omit<QueryEditorProps<DataSourceApi<CBCQuery, CBCOptions>, CBCQuery
 };
 
 /** The query editor: a header, then the editor of the query's type, and the export of a search. */
-export function QueryEditor({ query, onChange, onRunQuery, datasource, range, app, context }: Props) {
-  const draft = useQueryDraft(query, onChange, onRunQuery);
+export function QueryEditor({ query, onChange, onRunQuery, datasource, range, app, context, data }: Props) {
+  const lastRun = data?.request?.targets.find((t) => t.refId === query.refId) as CBCQuery | undefined;
+  const draft = useQueryDraft(query, onChange, onRunQuery, lastRun);
+  // Why the last switch between Builder and Code did not happen, until the next one.
+  const [viewProblem, setViewProblem] = useState<string | undefined>();
   const alerting = app === CoreApp.UnifiedAlerting;
   const mode = modeOf(query);
   const editorMode: EditorMode = query.editorMode ?? (query.query ? 'code' : 'builder');
-  const offered = context === 'annotations' ? [] : MODES.filter((m) => !alerting || m.value !== 'queue');
+  // An alert rule needs numbers: a search or the live queue cannot alert, so only a count is offered there.
+  const offered = context === 'annotations' ? [] : MODES.filter((m) => !alerting || m.value === 'count');
   const input = {
     draft,
     editorMode,
     apply: (patch: Partial<CBCQuery>) => onChange({ ...query, ...patch }),
+    runOnBlur: app !== CoreApp.Explore,
     datasource,
     range,
   };
@@ -37,8 +44,28 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range, ap
         mode={mode}
         onMode={(m) => draft.change(toMode(query, m))}
         editorMode={editorMode}
-        onEditorMode={(m) => onChange({ ...query, editorMode: m })}
+        onEditorMode={(m) => {
+          const switched = switchView({ ...query, query: draft.text }, m);
+          setViewProblem('reason' in switched ? switched.reason : undefined);
+          if ('query' in switched) {
+            onChange(switched.query);
+          }
+        }}
       />
+      {viewProblem && (
+        <EditorRow>
+          <Text color="warning" variant="bodySmall">
+            {viewProblem}
+          </Text>
+        </EditorRow>
+      )}
+      {alerting && mode !== 'count' && (
+        <EditorRow>
+          <Text color="warning" variant="bodySmall">
+            This query returns events, which an alert rule cannot evaluate: choose Count over time to alert on them.
+          </Text>
+        </EditorRow>
+      )}
       <QueryBody mode={mode} {...input} />
       {(mode === 'logs' || mode === 'table') && !alerting && context !== 'annotations' && (
         <EditorRow>

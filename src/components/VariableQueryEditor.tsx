@@ -5,9 +5,11 @@ import { FIELDS } from '../fields';
 import type { VariableQuery } from '../types';
 
 /** The fields whose values a variable can list: those the values resource serves. */
-const options = FIELDS
-  .filter((f) => f.values)
-  .map((f) => ({ label: f.label, value: f.name, description: f.description }));
+const options = FIELDS.filter((f) => f.values).map((f) => ({
+  label: f.label,
+  value: f.name,
+  description: f.description,
+}));
 
 interface Props {
   query: VariableQuery | string;

@@ -18,6 +18,9 @@ const options: Record<Mode, { Options: ComponentType<{ draft: QueryDraft }>; sum
   queue: { Options: QueueOptions, summary: (d) => `Format: ${d.query.format ?? 'logs'}` },
 };
 
+/** Whether an option is wrong: the group opens to show it. A wrong query text shows where it is typed. */
+const optionProblem = (d: QueryDraft) => Boolean(d.problems.limit || d.problems.interval || d.problems.topN);
+
 type Props = ComponentProps<typeof SearchInput> & { mode: Mode };
 
 /** The body of the editor for a query type: what it matches (the live queue matches everything), then its
@@ -28,7 +31,7 @@ export function QueryBody({ mode, ...input }: Props) {
     <>
       {mode === 'queue' ? <QueueNote /> : <SearchInput {...input} />}
       <EditorRow>
-        <OptionsGroup summary={summary(input.draft)} open={input.draft.invalid}>
+        <OptionsGroup summary={summary(input.draft)} open={optionProblem(input.draft)}>
           <Options draft={input.draft} />
         </OptionsGroup>
       </EditorRow>

@@ -1,6 +1,6 @@
 import React from 'react';
 import { EditorHeader, FlexItem } from '@grafana/plugin-ui';
-import { Button, LinkButton, RadioButtonGroup } from '@grafana/ui';
+import { Button, LinkButton, RadioButtonGroup, Stack } from '@grafana/ui';
 
 import { EditorMode } from '../../types';
 import { Mode } from './modes';
@@ -32,38 +32,41 @@ export function QueryHeader({ draft, modes, mode, onMode, editorMode, onEditorMo
         <RadioButtonGroup<Mode> aria-label="Query type" options={modes} value={mode} onChange={onMode} size="sm" />
       )}
       <FlexItem grow={1} />
-      {mode !== 'queue' && (
-        <>
-          <LinkButton
-            size="sm"
-            variant="secondary"
-            fill="text"
-            icon="book"
-            href={SYNTAX_DOCS}
-            target="_blank"
-            rel="noreferrer"
-          >
-            Query syntax
-          </LinkButton>
-          <RadioButtonGroup<EditorMode>
-            aria-label="Editor mode"
-            size="sm"
-            options={editorModes}
-            value={editorMode}
-            onChange={onEditorMode}
-          />
-        </>
-      )}
-      <Button
-        size="sm"
-        icon="play"
-        variant={draft.stale ? 'primary' : 'secondary'}
-        disabled={draft.invalid}
-        tooltip={draft.invalid ? 'Fix the problems shown first' : undefined}
-        onClick={() => draft.run()}
-      >
-        Run query
-      </Button>
+      {/* One group, so that a narrow panel moves it whole to the next line rather than cut it. */}
+      <Stack gap={2} alignItems="center" wrap="wrap" justifyContent="flex-end">
+        {mode !== 'queue' && (
+          <>
+            <LinkButton
+              size="sm"
+              variant="secondary"
+              fill="text"
+              icon="book"
+              href={SYNTAX_DOCS}
+              target="_blank"
+              rel="noreferrer"
+            >
+              Query syntax
+            </LinkButton>
+            <RadioButtonGroup<EditorMode>
+              aria-label="Editor mode"
+              size="sm"
+              options={editorModes}
+              value={editorMode}
+              onChange={onEditorMode}
+            />
+          </>
+        )}
+        <Button
+          size="sm"
+          icon="play"
+          variant={draft.stale ? 'primary' : 'secondary'}
+          disabled={draft.invalid}
+          tooltip={draft.invalid ? 'Fix the problems shown first' : undefined}
+          onClick={() => draft.run()}
+        >
+          Run query
+        </Button>
+      </Stack>
     </EditorHeader>
   );
 }

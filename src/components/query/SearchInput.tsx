@@ -15,12 +15,14 @@ interface Props {
   editorMode: EditorMode;
   /** Applies a change without running it. */
   apply: (patch: Partial<CBCQuery>) => void;
+  /** Leaving the code editor runs the query, as in a dashboard; in Explore it only applies the text. */
+  runOnBlur: boolean;
   datasource: EditorApi;
   range?: TimeRange;
 }
 
 /** What a search or count matches: the Lucene text in Code, filter rows in Builder. */
-export function SearchInput({ draft, editorMode, apply, datasource, range }: Props) {
+export function SearchInput({ draft, editorMode, apply, runOnBlur, datasource, range }: Props) {
   const { query } = draft;
   const rows = filterRows(query);
   const values = (field: string) =>
@@ -32,7 +34,8 @@ export function SearchInput({ draft, editorMode, apply, datasource, range }: Pro
           <LuceneEditor
             value={query.query ?? ''}
             source={{ values, variables }}
-            onChange={(q) => apply({ query: q })}
+            onEdit={draft.setText}
+            onChange={(q) => (runOnBlur ? draft.change({ query: q }) : apply({ query: q }))}
             onRun={(q) => {
               draft.setText(q);
               draft.run({ query: q });

@@ -26,7 +26,32 @@ export interface QueryDraft {
   run: (overrides?: Partial<CBCQuery>) => void;
 }
 
-export function useQueryDraft(query: CBCQuery, onChange: (q: CBCQuery) => void, onRunQuery: () => void): QueryDraft {
+/** What decides a query's results, with the defaults filled in: two queries with the same key return the same. */
+export function resultsKey(q: CBCQuery): string {
+  return JSON.stringify([
+    q.queryType ?? 'search',
+    q.query ?? '',
+    q.criteria ?? {},
+    q.exclusions ?? {},
+    q.sort ?? null,
+    q.format ?? 'logs',
+    q.limit ?? DEFAULT_LIMIT,
+    q.groupBy ?? '',
+    q.interval ?? '',
+    q.topN ?? 0,
+  ]);
+}
+
+/**
+ * The editor's state over query. lastRun is the query the panel's results come from (Grafana's last request),
+ * when known: while the query differs from it, the results are stale and Run query says so.
+ */
+export function useQueryDraft(
+  query: CBCQuery,
+  onChange: (q: CBCQuery) => void,
+  onRunQuery: () => void,
+  lastRun?: CBCQuery
+): QueryDraft {
   const [text, setText] = useDraft(query.query ?? '');
   const limit = useDraft(String(query.limit ?? DEFAULT_LIMIT));
   const interval = useDraft(query.interval ?? '');
@@ -41,6 +66,7 @@ export function useQueryDraft(query: CBCQuery, onChange: (q: CBCQuery) => void, 
   const applied = { limit: query.limit ?? DEFAULT_LIMIT, interval: query.interval ?? '', topN: query.topN ?? 0 };
   const problems = queryProblems(drafted);
   const stale =
+    (lastRun !== undefined && resultsKey(drafted) !== resultsKey(lastRun)) ||
     text !== (query.query ?? '') ||
     drafted.limit !== applied.limit ||
     drafted.interval !== applied.interval ||
