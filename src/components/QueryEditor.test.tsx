@@ -225,35 +225,28 @@ describe('QueryEditor code', () => {
     const ran: CBCQuery = { refId: 'A', queryType: 'search', editorMode: 'code', query: 'flagged:true' };
     const { onChange, onRunQuery, view } = setup(ran, CoreApp.Explore, undefined, ran);
     const run = () => screen.getByRole('button', { name: /Run query/ });
-    const primary = run().className;
+    const fresh = run().className;
     const text = screen.getByLabelText('Query text');
     await u.clear(text);
     await u.type(text, 'actor:bob');
     await u.tab();
     expect(onRunQuery).not.toHaveBeenCalled();
     const applied = onChange.mock.lastCall[0];
-    view.rerender(
-      <QueryEditor
-        query={applied}
-        onChange={onChange}
-        onRunQuery={onRunQuery}
-        datasource={{ fieldValues: jest.fn().mockResolvedValue([]) } as unknown as EditorApi}
-        app={CoreApp.Explore}
-        data={{ request: { targets: [ran] } } as never}
-      />
-    );
-    expect(run().className).not.toBe(primary); // stale: the results are still those of flagged:true
-    view.rerender(
-      <QueryEditor
-        query={applied}
-        onChange={onChange}
-        onRunQuery={onRunQuery}
-        datasource={{ fieldValues: jest.fn().mockResolvedValue([]) } as unknown as EditorApi}
-        app={CoreApp.Explore}
-        data={{ request: { targets: [applied] } } as never}
-      />
-    );
-    expect(run().className).toBe(primary);
+    const resultsOf = (last: CBCQuery) =>
+      view.rerender(
+        <QueryEditor
+          query={applied}
+          onChange={onChange}
+          onRunQuery={onRunQuery}
+          datasource={{ fieldValues: jest.fn().mockResolvedValue([]) } as unknown as EditorApi}
+          app={CoreApp.Explore}
+          data={{ request: { targets: [last] } } as never}
+        />
+      );
+    resultsOf(ran);
+    expect(run().className).not.toBe(fresh); // stale: the results are still those of flagged:true
+    resultsOf(applied);
+    expect(run().className).toBe(fresh);
   });
 });
 
