@@ -94,6 +94,9 @@ export interface CBCOptions extends DataSourceJsonData {
   queueBackfillMinutes?: number;
   queueBufferSize?: number;
   queueBufferHours?: number;
+  /** GeoIP databases (mmdb) on the Grafana host: where each actor_ip is. */
+  geoipCityDatabase?: string;
+  geoipAsnDatabase?: string;
 }
 
 /** Settings kept encrypted, never sent back to the browser. */

@@ -15,6 +15,7 @@ import (
 
 	"github.com/seed/cbcauditlogs/pkg/category"
 	"github.com/seed/cbcauditlogs/pkg/cbc"
+	"github.com/seed/cbcauditlogs/pkg/geoip"
 )
 
 // Severity of a log line: flagged events are security-relevant.
@@ -63,9 +64,32 @@ func uniqueIDs(hashed [][cbc.IDLength]byte) []string {
 	return ids
 }
 
-// Logs is the data plane log-lines frame: timestamp, body, severity, id, labels. Large frames are built by
-// one goroutine a CPU.
-func Logs(name string, records []cbc.Record) *data.Frame {
+// Placer says where an address is; nil when the data source has no GeoIP database.
+type Placer interface {
+	Place(ip string) geoip.Place
+}
+
+// placeMemo looks each address up once per frame: a few addresses make most of the audit log.
+type placeMemo struct {
+	placer Placer
+	seen   map[string]geoip.Place
+}
+
+func (m *placeMemo) of(ip string) geoip.Place {
+	if m.seen == nil {
+		m.seen = map[string]geoip.Place{}
+	}
+	p, ok := m.seen[ip]
+	if !ok {
+		p = m.placer.Place(ip)
+		m.seen[ip] = p
+	}
+	return p
+}
+
+// Logs is the data plane log-lines frame: timestamp, body, severity, id, labels; with a Placer, the labels
+// say where actor_ip is. Large frames are built by one goroutine a CPU.
+func Logs(name string, records []cbc.Record, places Placer) *data.Frame {
 	n := len(records)
 	times := make([]time.Time, n)
 	bodies := make([]string, n)
@@ -75,6 +99,7 @@ func Logs(name string, records []cbc.Record) *data.Frame {
 	inParts(n, func(from, to int) {
 		var chunk []byte // labels share large buffers rather than taking an allocation each
 		categories := category.Memo{}
+		memo := placeMemo{placer: places}
 		for i := from; i < to; i++ {
 			r := records[i]
 			times[i] = r.CreateTime
@@ -85,6 +110,13 @@ func Logs(name string, records []cbc.Record) *data.Frame {
 			}
 			start := len(chunk)
 			chunk = appendLabels(chunk, r, categories.Of(r.Description))
+			if places != nil {
+				if cap(chunk)-len(chunk) < placeRoom {
+					chunk = append(make([]byte, 0, labelsChunk), chunk[start:]...)
+					start = 0
+				}
+				chunk = appendPlace(chunk[:len(chunk)-1], memo.of(r.ActorIP))
+			}
 			labelValues[i] = chunk[start:len(chunk):len(chunk)]
 			r.AppendID(hashed[i][:0])
 		}
@@ -149,6 +181,27 @@ func appendLabels(b []byte, r cbc.Record, category string) []byte {
 	return append(b, '}')
 }
 
+// placeRoom is room enough for the labels of a place.
+const placeRoom = 512
+
+// appendPlace closes a log line's labels with where its address is: country, country_name, city, latitude,
+// longitude, asn and as_org, each left out when unknown.
+func appendPlace(b []byte, p geoip.Place) []byte {
+	for _, field := range [...]struct{ key, value string }{{"country", p.Country}, {"country_name", p.CountryName}, {"city", p.City}, {"as_org", p.ASOrg}} {
+		if field.value != "" {
+			b = appendJSONString(append(append(append(b, ',', '"'), field.key...), '"', ':'), field.value)
+		}
+	}
+	if p.Located {
+		b = append(strconv.AppendFloat(append(b, `,"latitude":"`...), p.Latitude, 'f', -1, 64), '"')
+		b = append(strconv.AppendFloat(append(b, `,"longitude":"`...), p.Longitude, 'f', -1, 64), '"')
+	}
+	if p.ASN != 0 {
+		b = append(strconv.AppendUint(append(b, `,"asn":"`...), uint64(p.ASN), 10), '"')
+	}
+	return append(b, '}')
+}
+
 // appendJSONString appends s as a JSON string, exactly as encoding/json writes it.
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
@@ -160,8 +213,8 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(append(append(b, '"'), s...), '"')
 }
 
-// Table has one typed column per record field, plus the category.
-func Table(name string, records []cbc.Record) *data.Frame {
+// Table has one typed column per record field, plus the category; with a Placer, where actor_ip is.
+func Table(name string, records []cbc.Record, places Placer) *data.Frame {
 	n := len(records)
 	var (
 		times                                             = make([]time.Time, n)
@@ -185,8 +238,40 @@ func Table(name string, records []cbc.Record) *data.Frame {
 		data.NewField("org_key", nil, orgs),
 		data.NewField("request_url", nil, urls),
 	)
+	if places != nil {
+		frame.Fields = append(frame.Fields, placeFields(records, places)...)
+	}
 	frame.SetMeta(&data.FrameMeta{PreferredVisualization: data.VisTypeTable})
 	return frame
+}
+
+// placeFields are the columns of where each record's actor_ip is: country (ISO code, or "private"),
+// country_name, city, latitude, longitude, asn and as_org; coordinates and the AS number are empty when unknown.
+func placeFields(records []cbc.Record, places Placer) []*data.Field {
+	n := len(records)
+	countries, names, cities, orgs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	lats, lons, asns := make([]*float64, n), make([]*float64, n), make([]*int64, n)
+	memo := placeMemo{placer: places}
+	for i, r := range records {
+		p := memo.of(r.ActorIP)
+		countries[i], names[i], cities[i], orgs[i] = p.Country, p.CountryName, p.City, p.ASOrg
+		if p.Located {
+			lats[i], lons[i] = &p.Latitude, &p.Longitude
+		}
+		if p.ASN != 0 {
+			asn := int64(p.ASN)
+			asns[i] = &asn
+		}
+	}
+	return []*data.Field{
+		data.NewField("country", nil, countries),
+		data.NewField("country_name", nil, names),
+		data.NewField("city", nil, cities),
+		data.NewField("latitude", nil, lats),
+		data.NewField("longitude", nil, lons),
+		data.NewField("asn", nil, asns),
+		data.NewField("as_org", nil, orgs),
+	}
 }
 
 // Warning is a notice Grafana shows as a warning on the panel.

@@ -30,7 +30,7 @@ func TestSizeEstimateBoundsTheEncoding(t *testing.T) {
 	for _, r := range records {
 		estimate += frames.RecordBytes(r)
 	}
-	for name, frame := range map[string]*data.Frame{"logs": frames.Logs("A", records), "table": frames.Table("A", records)} {
+	for name, frame := range map[string]*data.Frame{"logs": frames.Logs("A", records, nil), "table": frames.Table("A", records, nil)} {
 		raw, err := frame.MarshalArrow()
 		if err != nil {
 			t.Fatal(err)
@@ -67,7 +67,7 @@ func TestLabelsKeepEveryCharacter(t *testing.T) {
 		Description: "Logged in successfully", Flagged: true,
 	}
 	for _, r := range []cbc.Record{odd, {Description: "Logged out"}} {
-		frame := frames.Logs("A", []cbc.Record{r})
+		frame := frames.Logs("A", []cbc.Record{r}, nil)
 		raw := frame.Fields[4].At(0).(json.RawMessage)
 		var got map[string]any
 		if err := json.Unmarshal(raw, &got); err != nil {
@@ -89,7 +89,7 @@ func TestLabelsKeepEveryCharacter(t *testing.T) {
 func TestLargeLogsFrameMatchesIDs(t *testing.T) {
 	records := simRecords(t, 30000)
 	records = append(records, records[:100]...) // duplicates far apart, in another part
-	ids := frames.Logs("A", records).Fields[3]
+	ids := frames.Logs("A", records, nil).Fields[3]
 	want := frames.IDs(records)
 	for i := range want {
 		if ids.At(i).(string) != want[i] {

@@ -1,96 +1,36 @@
 package geoip
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
+
+	"github.com/seed/cbcauditlogs/pkg/geoip/geoiptest"
 )
-
-// network is one range of a test database and the record it holds.
-type network struct {
-	cidr   string
-	record mmdbtype.Map
-}
-
-// writeDB writes an mmdb file of the networks, as MaxMind's writer makes them, and returns its path.
-func writeDB(t *testing.T, path, databaseType string, networks []network) string {
-	t.Helper()
-	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: databaseType, RecordSize: 28})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range networks {
-		_, ipnet, err := net.ParseCIDR(n.cidr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tree.Insert(ipnet, n.record); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := tree.WriteTo(f); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-func names(en string) mmdbtype.Map { return mmdbtype.Map{"en": mmdbtype.String(en)} }
-
-// geoip2City is a record in MaxMind's layout; an empty city leaves the city out, as for a country's range.
-func geoip2City(iso, country, city string, lat, lon float64) mmdbtype.Map {
-	r := mmdbtype.Map{
-		"country":  mmdbtype.Map{"iso_code": mmdbtype.String(iso), "names": names(country)},
-		"location": mmdbtype.Map{"latitude": mmdbtype.Float64(lat), "longitude": mmdbtype.Float64(lon)},
-	}
-	if city != "" {
-		r["city"] = mmdbtype.Map{"names": names(city)}
-	}
-	return r
-}
-
-// flatCity is a record in the ip-location-db layout, whose coordinates are 32-bit floats.
-func flatCity(iso, city string, lat, lon float32) mmdbtype.Map {
-	r := mmdbtype.Map{"country_code": mmdbtype.String(iso), "latitude": mmdbtype.Float32(lat), "longitude": mmdbtype.Float32(lon)}
-	if city != "" {
-		r["city"], r["state1"] = mmdbtype.String(city), mmdbtype.String("somewhere")
-	}
-	return r
-}
-
-func asn(number uint32, org string) mmdbtype.Map {
-	return mmdbtype.Map{"autonomous_system_number": mmdbtype.Uint32(number), "autonomous_system_organization": mmdbtype.String(org)}
-}
 
 // Both layouts place IPv4 and IPv6 addresses alike: the country, its name, the city when the database has one,
 // and the coordinates; private and reserved addresses read "private"; documentation ranges place nowhere.
 func TestBothLayoutsPlaceAddressesAlike(t *testing.T) {
 	dir := t.TempDir()
 	layouts := map[string]string{
-		"geoip2": writeDB(t, filepath.Join(dir, "geoip2.mmdb"), "GeoLite2-City", []network{
-			{"81.2.69.0/24", geoip2City("GB", "United Kingdom", "London", 51.5142, -0.0931)},
-			{"2001:480::/32", geoip2City("US", "United States", "San Diego", 32.7203, -117.1552)},
-			{"89.160.20.0/24", geoip2City("SE", "Sweden", "", 62, 15)},
+		"geoip2": geoiptest.Write(t, filepath.Join(dir, "geoip2.mmdb"), "GeoLite2-City", []geoiptest.Network{
+			{CIDR: "81.2.69.0/24", Record: geoiptest.GeoIP2City("GB", "United Kingdom", "London", 51.5142, -0.0931)},
+			{CIDR: "2001:480::/32", Record: geoiptest.GeoIP2City("US", "United States", "San Diego", 32.7203, -117.1552)},
+			{CIDR: "89.160.20.0/24", Record: geoiptest.GeoIP2City("SE", "Sweden", "", 62, 15)},
 		}),
-		"flat": writeDB(t, filepath.Join(dir, "flat.mmdb"), "ip-location-db dbip-city", []network{
-			{"81.2.69.0/24", flatCity("GB", "London", 51.5142, -0.0931)},
-			{"2001:480::/32", flatCity("US", "San Diego", 32.7203, -117.1552)},
-			{"89.160.20.0/24", flatCity("SE", "", 62, 15)},
+		"flat": geoiptest.Write(t, filepath.Join(dir, "flat.mmdb"), "ip-location-db dbip-city", []geoiptest.Network{
+			{CIDR: "81.2.69.0/24", Record: geoiptest.FlatCity("GB", "London", 51.5142, -0.0931)},
+			{CIDR: "2001:480::/32", Record: geoiptest.FlatCity("US", "San Diego", 32.7203, -117.1552)},
+			{CIDR: "89.160.20.0/24", Record: geoiptest.FlatCity("SE", "", 62, 15)},
 		}),
 	}
-	asnPath := writeDB(t, filepath.Join(dir, "asn.mmdb"), "GeoLite2-ASN", []network{
-		{"81.2.69.0/24", asn(20712, "Andrews & Arnold Ltd")},
-		{"2001:480::/32", asn(668, "DoD Network Information Center")},
+	asnPath := geoiptest.Write(t, filepath.Join(dir, "asn.mmdb"), "GeoLite2-ASN", []geoiptest.Network{
+		{CIDR: "81.2.69.0/24", Record: geoiptest.ASN(20712, "Andrews & Arnold Ltd")},
+		{CIDR: "2001:480::/32", Record: geoiptest.ASN(668, "DoD Network Information Center")},
 	})
 	for name, path := range layouts {
 		t.Run(name, func(t *testing.T) {
@@ -140,9 +80,9 @@ func TestBadFilesAreRefusedByName(t *testing.T) {
 	if err := os.WriteFile(garbage, []byte("not a database"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	asnPath := writeDB(t, filepath.Join(dir, "asn.mmdb"), "GeoLite2-ASN", []network{{"81.2.69.0/24", asn(1, "x")}})
-	cityPath := writeDB(t, filepath.Join(dir, "city.mmdb"), "GeoLite2-City", []network{{"81.2.69.0/24", geoip2City("GB", "United Kingdom", "London", 1, 2)}})
-	odd := writeDB(t, filepath.Join(dir, "odd.mmdb"), "Something-Else", []network{{"81.2.69.0/24", mmdbtype.Map{"region": mmdbtype.String("x")}}})
+	asnPath := geoiptest.Write(t, filepath.Join(dir, "asn.mmdb"), "GeoLite2-ASN", []geoiptest.Network{{CIDR: "81.2.69.0/24", Record: geoiptest.ASN(1, "x")}})
+	cityPath := geoiptest.Write(t, filepath.Join(dir, "city.mmdb"), "GeoLite2-City", []geoiptest.Network{{CIDR: "81.2.69.0/24", Record: geoiptest.GeoIP2City("GB", "United Kingdom", "London", 1, 2)}})
+	odd := geoiptest.Write(t, filepath.Join(dir, "odd.mmdb"), "Something-Else", []geoiptest.Network{{CIDR: "81.2.69.0/24", Record: mmdbtype.Map{"region": mmdbtype.String("x")}}})
 	for _, c := range []struct {
 		path string
 		kind Kind
@@ -166,7 +106,7 @@ func TestBadFilesAreRefusedByName(t *testing.T) {
 // wrong.
 func TestAReplacedDatabaseIsReadAgain(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "city.mmdb")
-	writeDB(t, path, "GeoLite2-City", []network{{"81.2.69.0/24", geoip2City("GB", "United Kingdom", "London", 1, 2)}})
+	geoiptest.Write(t, path, "GeoLite2-City", []geoiptest.Network{{CIDR: "81.2.69.0/24", Record: geoiptest.GeoIP2City("GB", "United Kingdom", "London", 1, 2)}})
 	d, err := Open(path, CityDatabase)
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +118,7 @@ func TestAReplacedDatabaseIsReadAgain(t *testing.T) {
 		t.Fatalf("first copy: %q", got)
 	}
 	next := filepath.Join(filepath.Dir(path), "next.mmdb")
-	writeDB(t, next, "GeoLite2-City", []network{{"81.2.69.0/24", geoip2City("DE", "Germany", "Berlin", 1, 2)}})
+	geoiptest.Write(t, next, "GeoLite2-City", []geoiptest.Network{{CIDR: "81.2.69.0/24", Record: geoiptest.GeoIP2City("DE", "Germany", "Berlin", 1, 2)}})
 	if err := os.Rename(next, path); err != nil { // as an updater replaces it
 		t.Fatal(err)
 	}

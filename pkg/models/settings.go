@@ -82,6 +82,9 @@ type Settings struct {
 	RedisAddress   string `json:"redisAddress"`
 	RedisTLS       bool   `json:"redisTls"`
 	RedisKeyPrefix string `json:"redisKeyPrefix"`
+	// GeoIP databases on the Grafana host (mmdb): where each actor_ip is; empty paths place nothing.
+	GeoIPCityDatabase string `json:"geoipCityDatabase"`
+	GeoIPASNDatabase  string `json:"geoipAsnDatabase"`
 
 	APISecret     string `json:"-"`
 	RedisPassword string `json:"-"` // secureJsonData redisPassword

@@ -2,11 +2,15 @@
 package plugin
 
 import (
+	"errors"
+
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/cluster"
+	"github.com/seed/cbcauditlogs/pkg/frames"
+	"github.com/seed/cbcauditlogs/pkg/geoip"
 	"github.com/seed/cbcauditlogs/pkg/metrics"
 	"github.com/seed/cbcauditlogs/pkg/models"
 	"github.com/seed/cbcauditlogs/pkg/queue"
@@ -32,6 +36,8 @@ type Datasource struct {
 	buffer      *queue.Buffer      // the live queue's newest events, for queue queries and live panels
 	feed        feed               // what fills the buffer: this instance's drain, or the replicas' stream
 	replicas    *replicas.Replicas // nil unless several Grafana replicas share the queue through Redis
+	places      *geoip.Locator     // nil without GeoIP databases
+	placesErr   error              // why a GeoIP database cannot be read; the health check says it, queries go on
 	uid         string
 	factory     *Factory
 	metrics     metrics.Source
@@ -71,6 +77,33 @@ func (d *Datasource) openQueue(old *Datasource, shared *cluster.Shared) {
 		d.buffer = queue.NewBuffer(cfg)
 		d.feed = queue.New(d.client, d.buffer, cfg)
 	}
+}
+
+// placer places actor_ip in frames, or is nil when the settings name no GeoIP database.
+func (d *Datasource) placer() frames.Placer {
+	if d.places == nil {
+		return nil
+	}
+	return d.places
+}
+
+// openPlaces opens the GeoIP databases the settings name. A database that cannot be read is left out, and
+// its error kept for the health check: it never fails a query.
+func openPlaces(s models.Settings) (*geoip.Locator, error) {
+	if s.GeoIPCityDatabase == "" && s.GeoIPASNDatabase == "" {
+		return nil, nil
+	}
+	l := &geoip.Locator{}
+	var errs []error
+	if s.GeoIPCityDatabase != "" {
+		db, err := geoip.Open(s.GeoIPCityDatabase, geoip.CityDatabase)
+		l.City, errs = db, append(errs, err)
+	}
+	if s.GeoIPASNDatabase != "" {
+		db, err := geoip.Open(s.GeoIPASNDatabase, geoip.ASNDatabase)
+		l.ASN, errs = db, append(errs, err)
+	}
+	return l, errors.Join(errs...)
 }
 
 // queueStatus is the live queue's status: its feed's and its buffer's.

@@ -102,6 +102,7 @@ func (f *Factory) NewDatasource(ctx context.Context, source backend.DataSourceIn
 	}
 	if ds.settingsErr == nil {
 		ds.openQueue(old, shared)
+		ds.places, ds.placesErr = openPlaces(settings)
 	}
 	if old != nil {
 		old.stopQueue() // another key's or org's queue, or already handed over: it must stop reading now

@@ -23,6 +23,7 @@ type healthDetails struct {
 	Queue    *queue.Status    `json:"queue,omitempty"`
 	Replicas *replicas.Report `json:"replicas,omitempty"`
 	SignIn   string           `json:"signIn,omitempty"`
+	GeoIP    string           `json:"geoip,omitempty"`
 }
 
 // CheckHealth validates the settings, then runs a one-row search. It never reads the queue: that would take
@@ -46,6 +47,11 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 		if d.replicas != nil {
 			message += d.replicasHealth(ctx, &details)
 		}
+		if err := d.geoipProblem(); err != nil {
+			details.GeoIP = err.Error()
+			return healthResult(backend.HealthStatusError, message+". But GeoIP: "+err.Error()+
+				". Searches and counts work; addresses are placed once the database can be read", details), nil
+		}
 		return healthResult(backend.HealthStatusOk, message, details), nil
 	}
 	if err == nil {
@@ -62,6 +68,18 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 		message = "Signing in failed: " + err.Error() // names the step: the token exchange, or CBC refusing the token
 	}
 	return healthResult(backend.HealthStatusError, message, details), nil
+}
+
+// geoipProblem is what is wrong with the GeoIP databases the settings name: one that could not be opened, or
+// one that cannot be read now.
+func (d *Datasource) geoipProblem() error {
+	if d.placesErr != nil {
+		return d.placesErr
+	}
+	if d.places != nil {
+		return d.places.Check()
+	}
+	return nil
 }
 
 // replicasHealth says how the shared queue of several Grafana replicas is: Redis reachable, and which replica

@@ -23,11 +23,11 @@ var _ backend.StreamHandler = (*Datasource)(nil)
 func queueStreamPath(format string) string { return "queue/" + format }
 
 // queueFrame shapes queue records like the queue query, so streamed frames append to the panel's frame.
-func queueFrame(format string, records []cbc.Record) *data.Frame {
+func queueFrame(format string, records []cbc.Record, places frames.Placer) *data.Frame {
 	if format == models.FormatTable {
-		return frames.Table("queue", records)
+		return frames.Table("queue", records, places)
 	}
-	return frames.Logs("queue", records)
+	return frames.Logs("queue", records, places)
 }
 
 // queueQuery answers the queue query type from the buffer, never from CBC, and points the panel at the live
@@ -56,7 +56,7 @@ func (d *Datasource) queueQuery(q models.Query) data.Frames {
 			notices = append(notices, frames.Warning(notice))
 		}
 	}
-	frame := queueFrame(q.Format, records)
+	frame := queueFrame(q.Format, records, d.placer())
 	frame.Meta.Notices = notices
 	frame.Meta.Channel = live.Channel{Scope: live.ScopeDatasource, Namespace: d.uid, Path: queueStreamPath(q.Format)}.String()
 	return data.Frames{frame}
@@ -105,7 +105,7 @@ func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamReques
 				return nil
 			}
 			for _, packet := range packets(batch) {
-				frame := queueFrame(format, packet)
+				frame := queueFrame(format, packet, d.placer())
 				if dropped := sub.Dropped(); dropped > 0 {
 					frame.Meta.Notices = append(frame.Meta.Notices, frames.Warning(fmt.Sprintf(
 						"%d events were not sent to this panel because it fell behind; refresh it to see them.", dropped)))

@@ -72,6 +72,16 @@ describe('ConfigEditor', () => {
     expect(screen.getByText('At least 10.')).toBeInTheDocument();
   });
 
+  it('takes the paths of the GeoIP databases', async () => {
+    const onChange = jest.fn();
+    render(<ConfigEditor options={settings({ region: 'prod02' })} onOptionsChange={onChange} />);
+    await userEvent.click(document.getElementById('config-geoip-city')!);
+    await userEvent.paste('/var/lib/grafana/geoip/city.mmdb');
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ jsonData: { region: 'prod02', geoipCityDatabase: '/var/lib/grafana/geoip/city.mmdb' } })
+    );
+  });
+
   it('checks a URL being typed once it is left, not from its first letter', async () => {
     const onChange = jest.fn();
     const { rerender } = render(<ConfigEditor options={settings({ region: 'custom' })} onOptionsChange={onChange} />);

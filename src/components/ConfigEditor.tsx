@@ -174,7 +174,16 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
   );
   /** A text setting in jsonData: its field, with the backend's rule for it checked in place. */
   const textField = (f: {
-    key: 'url' | 'orgKey' | 'apiId' | 'clientId' | 'cspUrl' | 'redisAddress' | 'redisKeyPrefix';
+    key:
+      | 'url'
+      | 'orgKey'
+      | 'apiId'
+      | 'clientId'
+      | 'cspUrl'
+      | 'redisAddress'
+      | 'redisKeyPrefix'
+      | 'geoipCityDatabase'
+      | 'geoipAsnDatabase';
     id: string;
     label: string;
     description?: string;
@@ -297,6 +306,24 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             description: 'Where OAuth apps and API tokens sign in.',
             placeholder: DEFAULT_CSP,
           })}
+      </ConfigSection>
+      <Divider />
+      <ConfigSection
+        title="GeoIP"
+        description="Optional: where each actor IP is (country, city, coordinates, network), from MaxMind-format databases on the Grafana host, such as GeoLite2 City and ASN or DB-IP Lite City. Without them, addresses are shown as they are."
+      >
+        {textField({
+          key: 'geoipCityDatabase',
+          id: 'config-geoip-city',
+          label: 'City or Country database',
+          placeholder: '/var/lib/grafana/geoip/dbip-city-lite.mmdb',
+        })}
+        {textField({
+          key: 'geoipAsnDatabase',
+          id: 'config-geoip-asn',
+          label: 'ASN database',
+          placeholder: '/var/lib/grafana/geoip/GeoLite2-ASN.mmdb',
+        })}
       </ConfigSection>
       <Divider />
       <ConfigSection title="Advanced settings" isCollapsible isInitiallyOpen={false}>
