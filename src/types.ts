@@ -21,7 +21,7 @@ export const SORTABLE_FIELDS = [
 ] as const;
 export type SortField = (typeof SORTABLE_FIELDS)[number];
 
-export const GROUP_BY_FIELDS = ['actor', 'actor_ip', 'description', 'flagged', 'category'] as const;
+export const GROUP_BY_FIELDS = ['actor', 'actor_ip', 'description', 'flagged', 'category', 'country', 'asn'] as const;
 export type GroupBy = (typeof GROUP_BY_FIELDS)[number];
 
 export type SortOrder = 'ASC' | 'DESC';

@@ -1,13 +1,16 @@
 package frames
 
 import (
+	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/seed/cbcauditlogs/pkg/category"
 	"github.com/seed/cbcauditlogs/pkg/cbc"
+	"github.com/seed/cbcauditlogs/pkg/geoip"
 )
 
 // MaxBuckets bounds the points of one count series.
@@ -20,13 +23,20 @@ const (
 )
 
 // GroupKey returns the function giving a record's group for a count grouped by field ("" groups nothing).
-func GroupKey(field string) func(cbc.Record) string {
+// Country and ASN are where actor_ip is, by places (nil: every record has no value).
+func GroupKey(field string, places Placer) func(cbc.Record) string {
 	switch field {
 	case "":
 		return func(cbc.Record) string { return "" }
 	case "category":
 		memo := category.Memo{}
 		return func(r cbc.Record) string { return memo.Of(r.Description) }
+	case "country", "asn":
+		if places == nil {
+			return func(cbc.Record) string { return NoValue }
+		}
+		memo := placeMemo{placer: places}
+		return func(r cbc.Record) string { return placeGroup(field, memo.of(r.ActorIP)) }
 	default:
 		return func(r cbc.Record) string {
 			if v := r.Text(field); v != "" {
@@ -35,6 +45,17 @@ func GroupKey(field string) func(cbc.Record) string {
 			return NoValue
 		}
 	}
+}
+
+// placeGroup is a place's group: its country code, or its network as "AS49505 Selectel".
+func placeGroup(field string, p geoip.Place) string {
+	switch {
+	case field == "country" && p.Country != "":
+		return p.Country
+	case field == "asn" && p.ASN != 0:
+		return strings.TrimSpace(fmt.Sprintf("AS%d %s", p.ASN, p.ASOrg))
+	}
+	return NoValue
 }
 
 // Buckets are the start times of the step-wide UTC buckets covering [from, to].
@@ -56,10 +77,10 @@ type Counter struct {
 	counts   map[string][]int64
 }
 
-// NewCounter counts over [from, to] in step-wide buckets, grouped by groupBy.
-func NewCounter(from, to time.Time, step time.Duration, groupBy string) *Counter {
+// NewCounter counts over [from, to] in step-wide buckets, grouped by groupBy, placing addresses with places.
+func NewCounter(from, to time.Time, step time.Duration, groupBy string, places Placer) *Counter {
 	return &Counter{from: from, to: to, step: step, buckets: Buckets(from, to, step), groupBy: groupBy,
-		group: GroupKey(groupBy), counts: map[string][]int64{}}
+		group: GroupKey(groupBy, places), counts: map[string][]int64{}}
 }
 
 // Add counts one record; records outside the range are ignored.

@@ -90,8 +90,9 @@ func (f *Factory) NewDatasource(ctx context.Context, source backend.DataSourceIn
 			shared = cluster.Open(cfg, source.UID, queueIdentity(settings))
 		}
 		ds.client = newClient(ctx, settings, source.UID, ds.metrics, shared)
+		ds.places, ds.placesErr = openPlaces(settings)
 		ds.search = search.New(ds.client, search.Config{MaxRecords: settings.EffectiveMaxRecords(), CacheTTL: settings.CacheTTL(),
-			AlertSettle: settings.AlertSettle(), History: f.newHistory(settings, source, shared), CacheHit: ds.metrics.Cache})
+			AlertSettle: settings.AlertSettle(), History: f.newHistory(settings, source, shared), CacheHit: ds.metrics.Cache, Places: ds.placer()})
 	}
 	f.mu.Lock()
 	old := f.live[source.UID]
@@ -102,7 +103,6 @@ func (f *Factory) NewDatasource(ctx context.Context, source backend.DataSourceIn
 	}
 	if ds.settingsErr == nil {
 		ds.openQueue(old, shared)
-		ds.places, ds.placesErr = openPlaces(settings)
 	}
 	if old != nil {
 		old.stopQueue() // another key's or org's queue, or already handed over: it must stop reading now

@@ -3,14 +3,18 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/cbcsim"
+	"github.com/seed/cbcauditlogs/pkg/cbctest"
 	"github.com/seed/cbcauditlogs/pkg/geoip/geoiptest"
 )
 
@@ -113,5 +117,51 @@ func TestABadGeoIPDatabaseIsAHealthErrorNotAQueryError(t *testing.T) {
 	health, _ := good.ds.CheckHealth(context.Background(), &backend.CheckHealthRequest{})
 	if health.Status != backend.HealthStatusOk {
 		t.Errorf("with good databases: %v %s", health.Status, health.Message)
+	}
+}
+
+// Counts by country and by network equal a count straight from the simulator's records, placed by the test's
+// own reading of the two test databases; on the history cache's second pass too, and for an alert rule.
+func TestCountsByCountryAndNetwork(t *testing.T) {
+	city, asn := geoipDatabases(t)
+	f := newFixture(t, cbcsim.Config{Seed: 23, EventsPerDay: 4000}, map[string]any{"geoipCityDatabase": city, "geoipAsnDatabase": asn})
+	place := func(field string) func(cbc.Record) string {
+		return func(r cbc.Record) string {
+			addr := netip.MustParseAddr(r.ActorIP)
+			switch {
+			case netip.MustParsePrefix("45.155.205.0/24").Contains(addr) && field == "country":
+				return "NL"
+			case netip.MustParsePrefix("45.155.205.0/24").Contains(addr):
+				return "AS49505 Selectel"
+			case netip.MustParsePrefix("185.220.101.0/24").Contains(addr) && field == "country":
+				return "DE"
+			case addr.IsPrivate() && field == "country":
+				return "private"
+			}
+			return "(none)"
+		}
+	}
+	from, to := simNow.Add(-48*time.Hour), simNow
+	for _, field := range []string{"country", "asn"} {
+		truth := truthCounts(cbctest.Records(f.sim), from, to, time.Hour, place(field))
+		if len(truth) < 2 {
+			t.Fatalf("the simulator's records make %d %s groups: the test would compare too little", len(truth), field)
+		}
+		for _, alert := range []bool{false, false, true} {
+			req := &backend.QueryDataRequest{Queries: []backend.DataQuery{countQuery(`{"queryType":"count","groupBy":"`+field+`","interval":"1h"}`, from, to)}}
+			if alert {
+				req.Headers = map[string]string{backend.FromAlertHeaderName: "true"}
+			}
+			resp, err := f.ds.QueryData(context.Background(), req)
+			if err != nil || resp.Responses["A"].Error != nil {
+				t.Fatalf("%s: %v %v", field, err, resp.Responses["A"].Error)
+			}
+			sameCounts(t, seriesCounts(t, resp.Responses["A"].Frames, field, from, to, time.Hour), truth)
+		}
+	}
+	plain := newFixture(t, cbcsim.Config{Seed: 23, EventsPerDay: 500}, nil)
+	res := plain.run(t, countQuery(`{"queryType":"count","groupBy":"country"}`, from, to)).Responses["A"]
+	if res.Error == nil || !strings.Contains(res.Error.Error(), "GeoIP") || res.Status != backend.StatusBadRequest {
+		t.Errorf("a count by country without GeoIP: %v (status %d)", res.Error, res.Status)
 	}
 }

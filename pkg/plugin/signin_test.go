@@ -149,15 +149,19 @@ func TestTokensExpiringMidSearchAndMidDrain(t *testing.T) {
 	}
 	// The simulator's clock jumps past the token's life: CBC refuses the kept token, which is replaced once.
 	offset.Add(int64(time.Hour))
+	began := time.Now()
 	rows, err := search(40000)
 	if err != nil {
 		t.Fatal(err)
 	}
+	took := time.Since(began)
 	if truth := len(recordsBetween(cbctest.Records(f.sim), searched.From, searched.To)); rows != truth {
 		t.Errorf("a search after the token expired: %d records, want %d", rows, truth)
 	}
-	if f.sim.Requests("token") != 2 {
-		t.Errorf("%d token exchanges; want the first and one after the token expired", f.sim.Requests("token"))
+	// The first token, one after it expired, and on a busy machine one more for each three quarters of a token's
+	// life the search took (a token is renewed a quarter of its life before it ends): never one per request.
+	if n, most := f.sim.Requests("token"), 2+int(took/(1500*time.Millisecond)); n < 2 || n > most {
+		t.Errorf("%d token exchanges over a search of %s; want from 2 to %d", n, took, most)
 	}
 
 	ds.feed.Start()

@@ -29,6 +29,7 @@ type Config struct {
 	AlertSettle time.Duration // how long an alert rule waits for an hour to close (Settings.AlertSettle)
 	History     *history.Cache
 	CacheHit    func(hit bool) // told whether each search was answered from the cache of recent searches
+	Places      frames.Placer  // where addresses are, for counts by country or network; nil without GeoIP
 }
 
 // Service answers the searches and counts of one data source.
@@ -39,6 +40,7 @@ type Service struct {
 	cache       *recentCache
 	history     *history.Cache // nil when the settings turn it off
 	admission   *semaphore.Weighted
+	places      frames.Placer
 }
 
 // New makes the service of one data source.
@@ -48,7 +50,7 @@ func New(client *cbc.Client, cfg Config) *Service {
 		counted = func(bool) {}
 	}
 	return &Service{client: client, maxRecords: cfg.MaxRecords, alertSettle: cfg.AlertSettle,
-		cache: newRecentCache(cfg.CacheTTL, counted), history: cfg.History, admission: newAdmission()}
+		cache: newRecentCache(cfg.CacheTTL, counted), history: cfg.History, admission: newAdmission(), places: cfg.Places}
 }
 
 // Found is the answer to a search: the records to show and what to tell the user about them.
@@ -121,7 +123,10 @@ func (s *Service) Count(ctx context.Context, q models.Query, fromAlert bool) (da
 	if err != nil {
 		return nil, err
 	}
-	counter := frames.NewCounter(q.TimeRange.From, q.TimeRange.To, step, q.GroupBy)
+	if (q.GroupBy == "country" || q.GroupBy == "asn") && s.places == nil {
+		return nil, models.UserErrorf("group by %s needs a GeoIP database: set its path on the data source's settings page (GeoIP)", q.GroupBy)
+	}
+	counter := frames.NewCounter(q.TimeRange.From, q.TimeRange.To, step, q.GroupBy, s.places)
 	scanned, err := s.each(ctx, q, fromAlert, counter.Add)
 	if err != nil {
 		return nil, err
