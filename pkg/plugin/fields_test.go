@@ -14,7 +14,8 @@ import (
 // GET fields serves the vocabulary; GET values, counts and searches accept what it says of each field, and
 // the simulator (written from the API contract) takes every criteria and sort field it lists.
 func TestResourcesAndQueriesFollowTheVocabulary(t *testing.T) {
-	f := newFixture(t, cbcsim.Config{Seed: 2, EventsPerDay: 300}, nil)
+	city, asn := geoipDatabases(t) // the vocabulary's country and network need them
+	f := newFixture(t, cbcsim.Config{Seed: 2, EventsPerDay: 300}, map[string]any{"geoipCityDatabase": city, "geoipAsnDatabase": asn})
 	if res := f.resource(t, "GET", "fields", nil); res.status != http.StatusOK || !bytes.Equal(res.body.Bytes(), models.FieldsJSON()) {
 		t.Fatalf("GET fields: %d, and not the vocabulary", res.status)
 	}
