@@ -81,7 +81,7 @@ type Status struct {
 	Incomplete []Span    `json:"incomplete,omitempty"`
 }
 
-// held counts the copies of one event the buffer was given, and how many of them came from a search and may
+// held counts the copies of one event the sink was given, and how many of them came from a search and may
 // still be delivered by the queue.
 type held struct {
 	at       time.Time
@@ -279,7 +279,7 @@ func (d *Drainer) recoverPending() {
 	}
 }
 
-// takeSearched keeps what a search found that the buffer was not given yet; the queue may still deliver those,
+// takeSearched keeps what a search found that the sink was not given yet; the queue may still deliver those,
 // so they are expected. The caller holds d.mu.
 func (d *Drainer) takeSearched(records []cbc.Record) []cbc.Record {
 	seen := map[string]int{}
@@ -374,7 +374,7 @@ func outcomeUnknown(err error) bool {
 	return !errors.Is(err, context.Canceled) // cancelled before sending; anything else: assume CBC acted
 }
 
-// takeDelivered keeps what the queue delivered, but not the events a search already gave the buffer. The
+// takeDelivered keeps what the queue delivered, but not the events a search already gave the sink. The
 // caller holds d.mu.
 func (d *Drainer) takeDelivered(batch []cbc.Record) []cbc.Record {
 	var unheld []cbc.Record

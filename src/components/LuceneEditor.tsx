@@ -193,7 +193,7 @@ const MIN_HEIGHT = 2 * LINE_HEIGHT;
 const MAX_HEIGHT = 10 * LINE_HEIGHT;
 
 /** How long typing must pause before a syntax error is said in words; it is marked in place at once. */
-export const SAY_AFTER_MS = 1000;
+const SAY_AFTER_MS = 1000;
 
 /** The next (or previous) element Tab reaches from el in the page: Tab leaves the editor, as in a text box. */
 function focusBeside(el: Element | null, step: 1 | -1) {

@@ -27,7 +27,7 @@ export interface QueryDraft {
 }
 
 /** What decides a query's results, with the defaults filled in: two queries with the same key return the same. */
-export function resultsKey(q: CBCQuery): string {
+function resultsKey(q: CBCQuery): string {
   return JSON.stringify([
     q.queryType ?? 'search',
     q.query ?? '',
