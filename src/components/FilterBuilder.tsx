@@ -34,6 +34,7 @@ export function FilterBuilder({ rows, onChange, values }: Props) {
     .map((row, i) => ({ row, i }))
     .sort((a, b) => position(a.row.key) - position(b.row.key) || a.i - b.i)
     .map(({ row }) => row);
+  const free = unused(shown); // where Add filter starts a row, if anywhere
   const update = (i: number, row: FilterRow | undefined) => {
     const next = shown
       .map((r, j) => (j === i ? row && { ...row, key: row.values.length ? keyOf(row) : pendingKey(r.key) } : r))
@@ -85,10 +86,9 @@ export function FilterBuilder({ rows, onChange, values }: Props) {
           size="sm"
           variant="secondary"
           icon="plus"
-          disabled={!unused(shown)}
-          tooltip={unused(shown) ? undefined : 'Every field has a row of each kind: add values to one of them'}
+          disabled={!free}
+          tooltip={free ? undefined : 'Every field has a row of each kind: add values to one of them'}
           onClick={() => {
-            const free = unused(shown);
             if (!free) {
               return;
             }
