@@ -148,9 +148,9 @@ func (p *reParser) repeat() (*reNode, error) {
 		case '?':
 			e = p.node(reNode{op: reRepeat, a: e, min: 0, max: 1})
 		case '*':
-			e = p.node(reNode{op: reRepeat, a: e, min: 0, max: -1})
+			e = p.unbounded(e, 0)
 		case '+':
-			e = p.node(reNode{op: reRepeat, a: e, min: 1, max: -1})
+			e = p.unbounded(e, 1)
 		case '{':
 			n, ok := p.number()
 			if !ok {
@@ -173,6 +173,21 @@ func (p *reParser) repeat() (*reNode, error) {
 		}
 	}
 	return e, nil
+}
+
+// unbounded is e repeated at least min times, min 0 or 1. A repeat of what already matches any number of its
+// own repetitions, and of the empty string, is that same language: @*, (x*)+ and (x+)* are @, x* and x*. Kept
+// as one node, a pattern such as @***** is matched in the time of @, not once more per star.
+func (p *reParser) unbounded(e *reNode, min int) *reNode {
+	switch {
+	case e.op == reAnyString:
+		return e
+	case e.op == reRepeat && e.max == -1 && e.min <= 1 && (e.min == 0 || min == 0):
+		return p.node(reNode{op: reRepeat, a: e.a, min: 0, max: -1})
+	case e.op == reRepeat && e.max == -1 && e.min == 1 && min == 1:
+		return e
+	}
+	return p.node(reNode{op: reRepeat, a: e, min: min, max: -1})
 }
 
 func (p *reParser) complement() (*reNode, error) {
