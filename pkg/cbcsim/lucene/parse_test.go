@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -150,6 +151,32 @@ func TestRegexpDialect(t *testing.T) {
 	for _, bad := range []string{`(`, `a)`, `[a`, `a{2`, `<a>`, `<1-2-3>`, `a{3,1}`, `\`} {
 		if _, err := CompileRegexp(bad); err == nil {
 			t.Errorf("/%s/ compiled", bad)
+		}
+	}
+}
+
+// TestRegexpOnLongValues: patterns whose stars nest, or whose parts overlap, answer for a long value as they do
+// for a short one; matching that tried every way to split the value would not finish.
+func TestRegexpOnLongValues(t *testing.T) {
+	long := strings.Repeat("t", 20000)
+	cases := []struct {
+		pattern string
+		match   bool
+	}{
+		{`@*****`, true},
+		{`(t*t*)*x`, false},
+		{`((t|tt)+)+`, true},
+		{`(.*t.*)&~(.*tt.*)`, false},
+		{`(t{2,}){3,}&(tt)*`, true},
+		{`<1-9>.*`, false},
+	}
+	for _, c := range cases {
+		re, err := CompileRegexp(c.pattern)
+		if err != nil {
+			t.Fatalf("/%s/: %v", c.pattern, err)
+		}
+		if got := re.MatchString(long); got != c.match {
+			t.Errorf("/%s/ on %d t's: %v, want %v", c.pattern, len(long), got, c.match)
 		}
 	}
 }

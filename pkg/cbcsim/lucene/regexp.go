@@ -2,8 +2,10 @@ package lucene
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Regexp is a regular expression in Lucene's RegExp dialect (org.apache.lucene.util.automaton.RegExp with
@@ -148,9 +150,9 @@ func (p *reParser) repeat() (*reNode, error) {
 		case '?':
 			e = p.node(reNode{op: reRepeat, a: e, min: 0, max: 1})
 		case '*':
-			e = p.unbounded(e, 0)
+			e = p.node(reNode{op: reRepeat, a: e, min: 0, max: -1})
 		case '+':
-			e = p.unbounded(e, 1)
+			e = p.node(reNode{op: reRepeat, a: e, min: 1, max: -1})
 		case '{':
 			n, ok := p.number()
 			if !ok {
@@ -173,21 +175,6 @@ func (p *reParser) repeat() (*reNode, error) {
 		}
 	}
 	return e, nil
-}
-
-// unbounded is e repeated at least min times, min 0 or 1. A repeat of what already matches any number of its
-// own repetitions, and of the empty string, is that same language: @*, (x*)+ and (x+)* are @, x* and x*. Kept
-// as one node, a pattern such as @***** is matched in the time of @, not once more per star.
-func (p *reParser) unbounded(e *reNode, min int) *reNode {
-	switch {
-	case e.op == reAnyString:
-		return e
-	case e.op == reRepeat && e.max == -1 && e.min <= 1 && (e.min == 0 || min == 0):
-		return p.node(reNode{op: reRepeat, a: e.a, min: 0, max: -1})
-	case e.op == reRepeat && e.max == -1 && e.min == 1 && min == 1:
-		return e
-	}
-	return p.node(reNode{op: reRepeat, a: e, min: min, max: -1})
 }
 
 func (p *reParser) complement() (*reNode, error) {
@@ -353,121 +340,277 @@ func (p *reParser) interval() (*reNode, error) {
 	return p.node(reNode{op: reInterval, min: min(a, b), max: max(a, b), digits: digits}), nil
 }
 
-// MatchString reports whether the whole of s is in the expression's language.
+// MatchString reports whether the whole of s is in the expression's language. It follows Brzozowski
+// derivatives: after each character the expression becomes the language of what may still follow, and s
+// matches when the last of them holds the empty string. Derivatives are interned, so equal ones are one term
+// and each is worked out once per character; a value costs time linear in its length, whatever the pattern.
 func (re *Regexp) MatchString(s string) bool {
-	m := &reMatch{src: []rune(s), memo: map[[2]int][]bool{}}
-	return m.ends(re.root, 0)[len(m.src)]
+	d := newDeriver()
+	t := d.build(re.root)
+	for _, c := range s {
+		switch t {
+		case d.none:
+			return false
+		case d.any:
+			return true
+		}
+		t = d.derive(t, c)
+	}
+	return t.nullable
 }
 
-// reMatch finds, for a node and a start, every end such that the text between is in the node's language.
-type reMatch struct {
-	src  []rune
-	memo map[[2]int][]bool
+// term is an expression in the deriver's normal form: unions and intersections are flat, without repeats
+// and ordered by id; concatenations nest to the right; the empty language, the empty string and the any
+// string are single terms.
+type term struct {
+	op       reOp
+	class    func(rune) bool // reChars
+	literal  string          // reString
+	parts    []*term         // reUnion, reInter
+	a, b     *term           // reConcat, reComplement (a), reRepeat (a)
+	min, max int             // reRepeat, reInterval
+	digits   int             // reInterval
+	prefix   string          // reInterval: the digits read so far, without leading zeros unless all are
+	id       int
+	nullable bool
 }
 
-func (m *reMatch) ends(n *reNode, i int) []bool {
-	key := [2]int{n.id, i}
-	if got, ok := m.memo[key]; ok {
+type deriver struct {
+	terms          map[string]*term
+	next           map[deriveKey]*term
+	none, eps, any *term
+}
+
+type deriveKey struct {
+	id int
+	c  rune
+}
+
+func newDeriver() *deriver {
+	d := &deriver{terms: map[string]*term{}, next: map[deriveKey]*term{}}
+	d.none = d.intern("#", term{op: reEmptyLang})
+	d.eps = d.intern(`""`, term{op: reString, nullable: true})
+	d.any = d.intern("@", term{op: reAnyString, nullable: true})
+	return d
+}
+
+func (d *deriver) intern(key string, t term) *term {
+	if got, ok := d.terms[key]; ok {
 		return got
 	}
-	out := make([]bool, len(m.src)+1)
-	m.memo[key] = out
+	t.id = len(d.terms)
+	d.terms[key] = &t
+	return &t
+}
+
+func (d *deriver) build(n *reNode) *term {
 	switch n.op {
 	case reChars:
-		if i < len(m.src) && n.class(m.src[i]) {
-			out[i+1] = true
+		return d.intern(fmt.Sprintf("[%d]", n.id), term{op: reChars, class: n.class})
+	case reString:
+		return d.str(string(n.literal))
+	case reEmptyLang:
+		return d.none
+	case reAnyString:
+		return d.any
+	case reConcat:
+		return d.concat(d.build(n.a), d.build(n.b))
+	case reUnion:
+		return d.union(d.build(n.a), d.build(n.b))
+	case reInter:
+		return d.inter(d.build(n.a), d.build(n.b))
+	case reComplement:
+		return d.complement(d.build(n.a))
+	case reRepeat:
+		return d.repeat(d.build(n.a), n.min, n.max)
+	default:
+		return d.interval(n.min, n.max, n.digits, "")
+	}
+}
+
+func (d *deriver) str(s string) *term {
+	if s == "" {
+		return d.eps
+	}
+	return d.intern(strconv.Quote(s), term{op: reString, literal: s})
+}
+
+func (d *deriver) concat(a, b *term) *term {
+	switch {
+	case a == d.none || b == d.none:
+		return d.none
+	case a == d.eps:
+		return b
+	case b == d.eps:
+		return a
+	case a.op == reConcat:
+		return d.concat(a.a, d.concat(a.b, b))
+	}
+	return d.intern(fmt.Sprintf("(%d.%d)", a.id, b.id), term{op: reConcat, a: a, b: b, nullable: a.nullable && b.nullable})
+}
+
+func (d *deriver) union(a, b *term) *term {
+	if a == d.any || b == d.any {
+		return d.any
+	}
+	return d.flat(reUnion, a, b, d.none)
+}
+
+func (d *deriver) inter(a, b *term) *term {
+	switch {
+	case a == d.none || b == d.none:
+		return d.none
+	case a == d.any:
+		return b
+	case b == d.any:
+		return a
+	}
+	return d.flat(reInter, a, b, d.any)
+}
+
+// flat is the union or intersection of a and b with the parts of either that is one already, each part
+// once, in order of id; neutral is the part that changes nothing.
+func (d *deriver) flat(op reOp, a, b, neutral *term) *term {
+	var parts []*term
+	for _, t := range []*term{a, b} {
+		if t.op == op {
+			parts = append(parts, t.parts...)
+		} else if t != neutral {
+			parts = append(parts, t)
+		}
+	}
+	slices.SortFunc(parts, func(x, y *term) int { return x.id - y.id })
+	parts = slices.Compact(parts)
+	switch len(parts) {
+	case 0:
+		return neutral
+	case 1:
+		return parts[0]
+	}
+	key := strings.Builder{}
+	nullable := op == reInter
+	for _, p := range parts {
+		fmt.Fprintf(&key, "%d,", p.id)
+		if op == reUnion {
+			nullable = nullable || p.nullable
+		} else {
+			nullable = nullable && p.nullable
+		}
+	}
+	return d.intern(fmt.Sprintf("%d{%s}", op, key.String()), term{op: op, parts: parts, nullable: nullable})
+}
+
+func (d *deriver) complement(a *term) *term {
+	switch {
+	case a == d.none:
+		return d.any
+	case a == d.any:
+		return d.none
+	case a.op == reComplement:
+		return a.a
+	}
+	return d.intern(fmt.Sprintf("~%d", a.id), term{op: reComplement, a: a, nullable: !a.nullable})
+}
+
+// repeat is a repeated min to max times, max -1 for no bound.
+func (d *deriver) repeat(a *term, min, max int) *term {
+	switch {
+	case max == 0 || a == d.eps:
+		return d.eps
+	case a == d.none:
+		if min == 0 {
+			return d.eps
+		}
+		return d.none
+	case a == d.any || min == 1 && max == 1:
+		return a
+	case a.op == reRepeat && a.max == -1 && max == -1 && (a.min <= 1 && min <= 1):
+		// (x*)*, (x+)* and (x*)+ are x*; (x+)+ is x+.
+		return d.repeat(a.a, a.min*min, -1)
+	}
+	return d.intern(fmt.Sprintf("%d{%d,%d}", a.id, min, max),
+		term{op: reRepeat, a: a, min: min, max: max, nullable: min == 0 || a.nullable})
+}
+
+// interval is Lucene's <min-max> having read prefix: a number in the range, written with exactly digits
+// digits, or with any number of leading zeros when digits is 0.
+func (d *deriver) interval(min, max, digits int, prefix string) *term {
+	nullable := false
+	if prefix != "" && (digits == 0 || len(prefix) == digits) {
+		v, _ := strconv.Atoi(prefix)
+		nullable = v >= min && v <= max
+	}
+	return d.intern(fmt.Sprintf("<%d-%d/%d:%s>", min, max, digits, prefix),
+		term{op: reInterval, min: min, max: max, digits: digits, prefix: prefix, nullable: nullable})
+}
+
+// derive is the language of what may follow c in a word of t's.
+func (d *deriver) derive(t *term, c rune) *term {
+	key := deriveKey{t.id, c}
+	if got, ok := d.next[key]; ok {
+		return got
+	}
+	var out *term
+	switch t.op {
+	case reChars:
+		out = d.none
+		if t.class(c) {
+			out = d.eps
 		}
 	case reString:
-		if i+len(n.literal) <= len(m.src) && string(m.src[i:i+len(n.literal)]) == string(n.literal) {
-			out[i+len(n.literal)] = true
+		out = d.none
+		if first, size := utf8.DecodeRuneInString(t.literal); size > 0 && first == c {
+			out = d.str(t.literal[size:])
 		}
+	case reEmptyLang:
+		out = d.none
 	case reAnyString:
-		for j := i; j <= len(m.src); j++ {
-			out[j] = true
-		}
+		out = d.any
 	case reConcat:
-		for j, ok := range m.ends(n.a, i) {
-			if ok {
-				union(out, m.ends(n.b, j))
+		out = d.concat(d.derive(t.a, c), t.b)
+		if t.a.nullable {
+			out = d.union(out, d.derive(t.b, c))
+		}
+	case reUnion, reInter:
+		out = d.derive(t.parts[0], c)
+		for _, p := range t.parts[1:] {
+			if t.op == reUnion {
+				out = d.union(out, d.derive(p, c))
+			} else {
+				out = d.inter(out, d.derive(p, c))
 			}
 		}
-	case reUnion:
-		union(out, m.ends(n.a, i))
-		union(out, m.ends(n.b, i))
-	case reInter:
-		a, b := m.ends(n.a, i), m.ends(n.b, i)
-		for j := range out {
-			out[j] = a[j] && b[j]
-		}
 	case reComplement:
-		a := m.ends(n.a, i)
-		for j := i; j <= len(m.src); j++ {
-			out[j] = !a[j]
-		}
+		out = d.complement(d.derive(t.a, c))
 	case reRepeat:
-		m.repeat(n, i, out)
+		// Past the first repetition, a nullable a is no different from an empty one: (a{n,m})' is a'a{n-1,m-1}.
+		rest := t.max
+		if rest != -1 {
+			rest--
+		}
+		out = d.concat(d.derive(t.a, c), d.repeat(t.a, max(t.min-1, 0), rest))
 	case reInterval:
-		m.interval(n, i, out)
+		out = d.intervalNext(t, c)
 	}
+	d.next[key] = out
 	return out
 }
 
-func union(into, from []bool) {
-	for j, ok := range from {
-		if ok {
-			into[j] = true
+func (d *deriver) intervalNext(t *term, c rune) *term {
+	if c < '0' || c > '9' {
+		return d.none
+	}
+	prefix := t.prefix + string(c)
+	if t.digits == 0 && len(prefix) > 1 {
+		prefix = strings.TrimLeft(prefix, "0")
+		if prefix == "" {
+			prefix = "0"
 		}
 	}
-}
-
-// repeat follows the sets of ends after exactly k repetitions, keeping those with min ≤ k ≤ max, and stops
-// once a set adds nothing to what the kept sets already reach.
-func (m *reMatch) repeat(n *reNode, i int, out []bool) {
-	cur := make([]bool, len(m.src)+1)
-	cur[i] = true
-	for k := 0; n.max == -1 || k <= n.max; k++ {
-		if k >= n.min {
-			fresh := false
-			for j, ok := range cur {
-				if ok && !out[j] {
-					out[j], fresh = true, true
-				}
-			}
-			if !fresh && k > n.min {
-				return
-			}
-		}
-		next := make([]bool, len(m.src)+1)
-		any := false
-		for j, ok := range cur {
-			if ok {
-				for e, ok := range m.ends(n.a, j) {
-					if ok {
-						next[e], any = true, true
-					}
-				}
-			}
-		}
-		if !any {
-			return
-		}
-		cur = next
+	significant := strings.TrimLeft(prefix, "0")
+	v, _ := strconv.Atoi("0" + significant)
+	if t.digits > 0 && len(prefix) > t.digits || len(significant) > 10 || v > t.max {
+		return d.none // more digits only make it longer and larger
 	}
-}
-
-func (m *reMatch) interval(n *reNode, i int, out []bool) {
-	for j := i + 1; j <= len(m.src) && m.src[j-1] >= '0' && m.src[j-1] <= '9'; j++ {
-		digits := string(m.src[i:j])
-		if n.digits > 0 && len(digits) != n.digits {
-			continue
-		}
-		trimmed := strings.TrimLeft(digits, "0")
-		if len(trimmed) > 10 {
-			continue
-		}
-		v, _ := strconv.Atoi("0" + trimmed)
-		if v >= n.min && v <= n.max {
-			out[j] = true
-		}
-	}
+	return d.interval(t.min, t.max, t.digits, prefix)
 }
