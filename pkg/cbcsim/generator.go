@@ -11,6 +11,7 @@ import (
 type generator struct {
 	rng          *rand.Rand
 	shape        *rand.Rand // how an event is written (sparse, whole seconds), apart from what it says
+	where        *rand.Rand // whether a user works from the office or from home, apart from what they do
 	orgKey, host string
 	sparseShare  float64
 	wholeSeconds float64
@@ -20,6 +21,7 @@ func newGenerator(seed uint64, cfg Config) *generator {
 	return &generator{
 		rng:          rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), // #nosec G404 -- generated events must repeat from a seed
 		shape:        rand.New(rand.NewPCG(seed^0x5bd1e995, seed)),         // #nosec G404 -- likewise
+		where:        rand.New(rand.NewPCG(seed^0x2545f491, seed+1)),       // #nosec G404 -- likewise
 		orgKey:       cfg.OrgKey,
 		host:         cfg.Host,
 		sparseShare:  cfg.SparseShare,
@@ -38,14 +40,18 @@ func (g *generator) shaped(e Event) Event {
 }
 
 var (
-	users = []struct{ email, ip string }{
-		{"alice.admin@acme.example", "203.0.113.10"},
-		{"bob.analyst@acme.example", "203.0.113.24"},
-		{"carol.soc@acme.example", "198.51.100.7"},
-		{"dave.ops@acme.example", "198.51.100.33"},
-		{"erin.ir@acme.example", "192.0.2.45"},
-		{"frank.audit@acme.example", "192.0.2.81"},
+	// users sign in from the office (documentation addresses, which no GeoIP database places) or from home:
+	// public addresses that DB-IP's free City database places in the country named beside each.
+	users = []struct{ email, ip, home string }{
+		{"alice.admin@acme.example", "203.0.113.10", "80.133.45.10"}, // DE, Wuppertal
+		{"bob.analyst@acme.example", "203.0.113.24", "86.12.44.3"},   // GB, Southampton
+		{"carol.soc@acme.example", "198.51.100.7", "73.162.14.20"},   // US, Fairfield
+		{"dave.ops@acme.example", "198.51.100.33", "90.45.12.7"},     // FR, Lille
+		{"erin.ir@acme.example", "192.0.2.45", "153.206.11.5"},       // JP, Yokohama
+		{"frank.audit@acme.example", "192.0.2.81", "24.114.33.9"},    // CA, Toronto
 	}
+	// travel is where a user signs in from on a day away: BR, IN, AU and SG.
+	travel     = []string{"177.92.3.10", "49.36.200.11", "110.33.45.2", "89.187.163.5"}
 	connectors = []struct{ name, id, ip string }{
 		{"Splunk forwarder", "KX7Q2M9RTA", "10.20.0.15"},
 		{"SIEM export", "P4N8D2WZLE", "10.20.0.16"},
@@ -63,9 +69,10 @@ var (
 // eventAt makes one event at t, drawn from a mix that resembles a working org: mostly logins and connector
 // traffic, some administration, and rare security-relevant changes.
 func (g *generator) eventAt(t time.Time) Event {
-	u := users[g.rng.IntN(len(users))]
+	user := g.rng.IntN(len(users))
+	u := users[user]
 	c := connectors[g.rng.IntN(len(connectors))]
-	rec := Event{CreateTime: t.UTC().Truncate(time.Millisecond), OrgKey: g.orgKey, Actor: u.email, ActorIP: u.ip}
+	rec := Event{CreateTime: t.UTC().Truncate(time.Millisecond), OrgKey: g.orgKey, Actor: u.email, ActorIP: g.addressOf(user, t)}
 	page := func() string { return g.host + consolePages[g.rng.IntN(len(consolePages))] }
 	switch roll := g.rng.IntN(1000); {
 	case roll < 300:
@@ -110,6 +117,22 @@ func (g *generator) eventAt(t time.Time) Event {
 		rec.Description = fmt.Sprintf("Updated report, %s", reports[g.rng.IntN(len(reports))])
 	}
 	return g.shaped(rec)
+}
+
+// travelShare is about how many days a user spends away: one in fifteen.
+const travelShare = 15
+
+// addressOf is where a user acts from at t. On a day away, chosen by the user and the day alone, every
+// event comes from one of the travel addresses; otherwise a little under half come from home.
+func (g *generator) addressOf(user int, t time.Time) string {
+	day := uint64(t.UTC().Unix() / 86400)
+	if away := (day*2654435761 + uint64(user)*40503) % 1000003; away%travelShare == 0 {
+		return travel[(away/travelShare)%uint64(len(travel))]
+	}
+	if g.where.Float64() < 0.45 {
+		return users[user].home
+	}
+	return users[user].ip
 }
 
 // failedLoginBurst is a password-guessing run from one outside IP: n failures a few seconds apart.
