@@ -71,9 +71,11 @@ describe('applyTemplateVariables', () => {
       { key: 'actor_ip', operator: '!=', value: '10.0.0.1' },
       { key: 'verbose', operator: '=', value: 'false' },
       { key: 'category', operator: '!=', value: 'login failure' },
+      { key: 'country', operator: '=', value: 'DE' },
+      { key: 'asn', operator: '!=', value: 'AS3320 Deutsche Telekom AG' },
     ]);
-    expect(out.criteria).toEqual({ actor: ['alice@acme.example'], verbose: false });
-    expect(out.exclusions).toEqual({ actor_ip: ['10.0.0.1'] });
+    expect(out.criteria).toEqual({ actor: ['alice@acme.example'], verbose: false, country: ['DE'] });
+    expect(out.exclusions).toEqual({ actor_ip: ['10.0.0.1'], asn: ['AS3320 Deutsche Telekom AG'] });
     expect(out.query).toBe('(flagged:true) AND NOT category:"login failure"');
   });
 });
@@ -110,7 +112,16 @@ describe('filterQuery and defaults', () => {
     const ds = makeDataSource();
     await expect(ds.getTagValues({ key: 'flagged' })).resolves.toEqual([{ text: 'true' }, { text: 'false' }]);
     const keys = await ds.getTagKeys();
-    expect(keys.map((k) => k.text)).toEqual(['actor', 'actor_ip', 'description', 'request_url', 'flagged', 'verbose']);
+    expect(keys.map((k) => k.text)).toEqual([
+      'actor',
+      'actor_ip',
+      'description',
+      'request_url',
+      'flagged',
+      'verbose',
+      'country',
+      'asn',
+    ]);
   });
 });
 

@@ -1,8 +1,18 @@
-import { FIELDS } from './fields';
+import { FIELDS, fieldInfo } from './fields';
 import { CBCQuery, FieldInfo, Filters } from './types';
 
 /** The fields a builder filter can name: those criteria and exclusions take as lists (src/fields.json). */
 export const FILTERABLE: FieldInfo[] = FIELDS.filter((f) => f.criteria && f.type !== 'boolean');
+
+/**
+ * Whether CBC cannot search a field, so that the plugin filters the records the search returns: country and
+ * asn, worked out from the data source's GeoIP databases. Such a filter never becomes query text.
+ */
+export const filteredAfterSearch = (field: string): boolean => fieldInfo(field)?.type === 'derived';
+
+/** What the editors say of a filter on such a field. */
+export const AFTER_SEARCH_NOTE =
+  "Country and network come from the data source's GeoIP databases. CBC cannot search them: the plugin filters the records the search returns, reading every match up to the data source's max records.";
 
 /** One row of the filter builder: field is (or is not) one of the values. */
 export interface FilterRow {

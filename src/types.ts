@@ -7,7 +7,7 @@ import limits from './limits.json';
 export type QueryType = 'search' | 'count' | 'queue';
 
 /** Record fields that criteria and exclusions take as lists of values. */
-export const FILTER_FIELDS = ['actor', 'actor_ip', 'description', 'request_url'] as const;
+export const FILTER_FIELDS = ['actor', 'actor_ip', 'description', 'request_url', 'country', 'asn'] as const;
 export type FilterField = (typeof FILTER_FIELDS)[number];
 
 export const SORTABLE_FIELDS = [
@@ -33,6 +33,9 @@ export interface Filters {
   request_url?: string[];
   flagged?: boolean;
   verbose?: boolean;
+  /** Where actor_ip is, by the data source's GeoIP databases: the plugin filters what the search returns. */
+  country?: string[];
+  asn?: string[];
 }
 
 /** How the query editor shows the search: filters chosen from lists, or the Lucene text. */

@@ -33,6 +33,16 @@ describe('Builder → Code', () => {
       query: q({ editorMode: 'code', query: 'actor:(a OR b) AND NOT actor_ip:10.0.0.1', criteria: { flagged: true } }),
     });
   });
+
+  it('keeps country and network filters as filters: CBC cannot search them', () => {
+    const switched = switchView(
+      q({ criteria: { actor: ['a'], country: ['DE'] }, exclusions: { asn: ['3320'] } }),
+      'code'
+    );
+    expect(switched).toEqual({
+      query: q({ editorMode: 'code', query: 'actor:a', criteria: { country: ['DE'] }, exclusions: { asn: ['3320'] } }),
+    });
+  });
 });
 
 describe('Code → Builder', () => {
@@ -60,6 +70,7 @@ describe('Code → Builder', () => {
       ['(actor:a OR actor:b) AND actor_ip:c', /group of clauses/],
       ['create_time:[now-1d TO now]', /no filter for/],
       ['actor:(a AND b)', /other than OR/],
+      ['country:DE', /country, which CBC cannot search/],
     ] as const) {
       const switched = built(text);
       expect('reason' in switched && switched.reason).toMatch(why);
@@ -68,7 +79,7 @@ describe('Code → Builder', () => {
 
   it('goes both ways without losing a filter', () => {
     const start = q({
-      criteria: { actor: ['a@x.example', '$user'], description: ['Login failed'] },
+      criteria: { actor: ['a@x.example', '$user'], description: ['Login failed'], country: ['DE', 'private'] },
       exclusions: { actor_ip: ['1.2.3.4'] },
     });
     const coded = switchView(start, 'code');

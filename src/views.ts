@@ -1,4 +1,4 @@
-import { FILTERABLE, filterRows, FilterRow, withRows } from './filters';
+import { FILTERABLE, filteredAfterSearch, filterRows, FilterRow, withRows } from './filters';
 import { luceneTerm } from './lucene';
 import { CBCQuery, EditorMode } from './types';
 
@@ -6,7 +6,7 @@ import { CBCQuery, EditorMode } from './types';
  * Builder and Code are two views of one query. Builder → Code writes the builder's rows into the Lucene text;
  * Code → Builder reads the text back into rows when every clause is a filter the builder can hold, and otherwise
  * says why the query stays in Code. Neither direction drops anything: where it cannot keep all, it does not
- * switch.
+ * switch. Filters on country and asn, which CBC cannot search, stay filters in both views.
  */
 
 /** A dashboard variable, kept bare so that Grafana can interpolate it ($var, ${var}, ${var:format}, [[var]]). */
@@ -129,6 +129,9 @@ function parseRows(text: string): FilterRow[] {
       );
     }
     const [field, rest] = [t.text.slice(0, t.text.indexOf(':')), t.text.slice(t.text.indexOf(':') + 1)];
+    if (filteredAfterSearch(field)) {
+      throw new ViewError(`${field}, which CBC cannot search (use the builder's ${field} filter)`, t.at);
+    }
     if (!FILTERABLE.some((f) => f.name === field)) {
       throw new ViewError(`${field}, which the builder has no filter for (flagged and verbose are options)`, t.at);
     }
@@ -193,7 +196,11 @@ export type Switched = { query: CBCQuery } | { reason: string };
 export function switchView(query: CBCQuery, mode: EditorMode): Switched {
   const rows = filterRows(query);
   if (mode === 'code') {
-    return { query: withRows({ ...query, editorMode: 'code', query: textWithRows(query.query ?? '', rows) }, []) };
+    const [kept, written] = [
+      rows.filter((r) => filteredAfterSearch(r.field)),
+      rows.filter((r) => !filteredAfterSearch(r.field)),
+    ];
+    return { query: withRows({ ...query, editorMode: 'code', query: textWithRows(query.query ?? '', written) }, kept) };
   }
   const text = query.query ?? '';
   let parsed: FilterRow[];

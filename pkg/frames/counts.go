@@ -24,7 +24,7 @@ const (
 
 // GroupKey returns the function giving a record's group for a count grouped by field ("" groups nothing).
 // Country and ASN are where actor_ip is, by places (nil: every record has no value).
-func GroupKey(field string, places Placer) func(cbc.Record) string {
+func GroupKey(field string, places geoip.Placer) func(cbc.Record) string {
 	switch field {
 	case "":
 		return func(cbc.Record) string { return "" }
@@ -35,8 +35,8 @@ func GroupKey(field string, places Placer) func(cbc.Record) string {
 		if places == nil {
 			return func(cbc.Record) string { return NoValue }
 		}
-		memo := placeMemo{placer: places}
-		return func(r cbc.Record) string { return placeGroup(field, memo.of(r.ActorIP)) }
+		memo := geoip.NewMemo(places)
+		return func(r cbc.Record) string { return placeGroup(field, memo.Of(r.ActorIP)) }
 	default:
 		return func(r cbc.Record) string {
 			if v := r.Text(field); v != "" {
@@ -78,7 +78,7 @@ type Counter struct {
 }
 
 // NewCounter counts over [from, to] in step-wide buckets, grouped by groupBy, placing addresses with places.
-func NewCounter(from, to time.Time, step time.Duration, groupBy string, places Placer) *Counter {
+func NewCounter(from, to time.Time, step time.Duration, groupBy string, places geoip.Placer) *Counter {
 	return &Counter{from: from, to: to, step: step, buckets: Buckets(from, to, step), groupBy: groupBy,
 		group: GroupKey(groupBy, places), counts: map[string][]int64{}}
 }

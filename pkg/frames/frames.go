@@ -64,32 +64,9 @@ func uniqueIDs(hashed [][cbc.IDLength]byte) []string {
 	return ids
 }
 
-// Placer says where an address is; nil when the data source has no GeoIP database.
-type Placer interface {
-	Place(ip string) geoip.Place
-}
-
-// placeMemo looks each address up once per frame: a few addresses make most of the audit log.
-type placeMemo struct {
-	placer Placer
-	seen   map[string]geoip.Place
-}
-
-func (m *placeMemo) of(ip string) geoip.Place {
-	if m.seen == nil {
-		m.seen = map[string]geoip.Place{}
-	}
-	p, ok := m.seen[ip]
-	if !ok {
-		p = m.placer.Place(ip)
-		m.seen[ip] = p
-	}
-	return p
-}
-
 // Logs is the data plane log-lines frame: timestamp, body, severity, id, labels; with a Placer, the labels
 // say where actor_ip is. Large frames are built by one goroutine a CPU.
-func Logs(name string, records []cbc.Record, places Placer) *data.Frame {
+func Logs(name string, records []cbc.Record, places geoip.Placer) *data.Frame {
 	n := len(records)
 	times := make([]time.Time, n)
 	bodies := make([]string, n)
@@ -99,7 +76,7 @@ func Logs(name string, records []cbc.Record, places Placer) *data.Frame {
 	inParts(n, func(from, to int) {
 		var chunk []byte // labels share large buffers rather than taking an allocation each
 		categories := category.Memo{}
-		memo := placeMemo{placer: places}
+		memo := geoip.NewMemo(places)
 		for i := from; i < to; i++ {
 			r := records[i]
 			times[i] = r.CreateTime
@@ -115,7 +92,7 @@ func Logs(name string, records []cbc.Record, places Placer) *data.Frame {
 					chunk = append(make([]byte, 0, labelsChunk), chunk[start:]...)
 					start = 0
 				}
-				chunk = appendPlace(chunk[:len(chunk)-1], memo.of(r.ActorIP))
+				chunk = appendPlace(chunk[:len(chunk)-1], memo.Of(r.ActorIP))
 			}
 			labelValues[i] = chunk[start:len(chunk):len(chunk)]
 			r.AppendID(hashed[i][:0])
@@ -214,7 +191,7 @@ func appendJSONString(b []byte, s string) []byte {
 }
 
 // Table has one typed column per record field, plus the category; with a Placer, where actor_ip is.
-func Table(name string, records []cbc.Record, places Placer) *data.Frame {
+func Table(name string, records []cbc.Record, places geoip.Placer) *data.Frame {
 	n := len(records)
 	var (
 		times                                             = make([]time.Time, n)
@@ -247,13 +224,13 @@ func Table(name string, records []cbc.Record, places Placer) *data.Frame {
 
 // placeFields are the columns of where each record's actor_ip is: country (ISO code, or "private"),
 // country_name, city, latitude, longitude, asn and as_org; coordinates and the AS number are empty when unknown.
-func placeFields(records []cbc.Record, places Placer) []*data.Field {
+func placeFields(records []cbc.Record, places geoip.Placer) []*data.Field {
 	n := len(records)
 	countries, names, cities, orgs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	lats, lons, asns := make([]*float64, n), make([]*float64, n), make([]*int64, n)
-	memo := placeMemo{placer: places}
+	memo := geoip.NewMemo(places)
 	for i, r := range records {
-		p := memo.of(r.ActorIP)
+		p := memo.Of(r.ActorIP)
 		countries[i], names[i], cities[i], orgs[i] = p.Country, p.CountryName, p.City, p.ASOrg
 		if p.Located {
 			lats[i], lons[i] = &p.Latitude, &p.Longitude

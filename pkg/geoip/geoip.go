@@ -147,6 +147,31 @@ func (d *Database) place(addr netip.Addr, p *Place) {
 	_ = d.layout.read(result, p) // a record that does not decode places nothing
 }
 
+// Placer says where an address is: a Locator, or nil when the data source has no GeoIP database.
+type Placer interface {
+	Place(ip string) Place
+}
+
+// Memo looks each address up once: a few addresses make most of an audit log. It is not safe for concurrent
+// use; one serves a frame, a count or a filter.
+type Memo struct {
+	placer Placer
+	seen   map[string]Place
+}
+
+// NewMemo remembers what placer says of each address.
+func NewMemo(placer Placer) *Memo { return &Memo{placer: placer, seen: map[string]Place{}} }
+
+// Of is where ip is.
+func (m *Memo) Of(ip string) Place {
+	p, ok := m.seen[ip]
+	if !ok {
+		p = m.placer.Place(ip)
+		m.seen[ip] = p
+	}
+	return p
+}
+
 // Locator places addresses with an optional City (or Country) database and an optional ASN database.
 type Locator struct {
 	City *Database

@@ -40,6 +40,12 @@ func TestQueryModelFollowsTheVocabulary(t *testing.T) {
 	}
 	for _, f := range Fields() {
 		value := `["x"]`
+		switch f.Name {
+		case "country":
+			value = `["DE"]`
+		case "asn":
+			value = `["AS3320"]`
+		}
 		if f.Type == "boolean" {
 			value = "true"
 		}

@@ -42,6 +42,10 @@ type Filters struct {
 	RequestURL  []string `json:"request_url,omitempty"`
 	Flagged     *bool    `json:"flagged,omitempty"`
 	Verbose     *bool    `json:"verbose,omitempty"`
+	// Where actor_ip is, by the data source's GeoIP databases: CBC cannot search these, the plugin filters
+	// the records the search returns (places.go).
+	Country []string `json:"country,omitempty"`
+	ASN     []string `json:"asn,omitempty"`
 }
 
 // Sort is a search's order.
@@ -199,6 +203,8 @@ func (q *Query) normalize(grafanaInterval time.Duration) error {
 			problems = append(problems, fmt.Sprintf("sort order %q is unknown: use ASC or DESC", q.Sort.Order))
 		}
 	}
+	problems = append(problems, q.Criteria.normalizePlaces("criteria")...)
+	problems = append(problems, q.Exclusions.normalizePlaces("exclusions")...)
 	if q.GroupBy != "" && !slices.Contains(GroupByFields, q.GroupBy) {
 		problems = append(problems, fmt.Sprintf("cannot group by %q: use one of %s", q.GroupBy, strings.Join(GroupByFields, ", ")))
 	}

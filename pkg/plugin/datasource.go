@@ -9,7 +9,6 @@ import (
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/cluster"
-	"github.com/seed/cbcauditlogs/pkg/frames"
 	"github.com/seed/cbcauditlogs/pkg/geoip"
 	"github.com/seed/cbcauditlogs/pkg/metrics"
 	"github.com/seed/cbcauditlogs/pkg/models"
@@ -77,14 +76,6 @@ func (d *Datasource) openQueue(old *Datasource, shared *cluster.Shared) {
 		d.buffer = queue.NewBuffer(cfg)
 		d.feed = queue.New(d.client, d.buffer, cfg)
 	}
-}
-
-// placer places actor_ip in frames, or is nil when the settings name no GeoIP database.
-func (d *Datasource) placer() frames.Placer {
-	if d.places == nil {
-		return nil
-	}
-	return d.places
 }
 
 // openPlaces opens the GeoIP databases the settings name. A database that cannot be read is left out, and

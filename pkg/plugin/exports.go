@@ -110,6 +110,10 @@ func (d *Datasource) handleStartExport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if q.FiltersPlaces() {
+		writeError(w, http.StatusBadRequest, "CBC's exports cannot filter by country or network: remove those filters to export, or download the panel's data (Inspect > Data)")
+		return
+	}
 	asked := search.Request(q)
 	req := cbc.ExportRequest{Query: asked.Query, Criteria: asked.Criteria, Exclusions: asked.Exclusions, Sort: asked.Sort, Format: body.Format}
 	id, err := d.client.StartExport(r.Context(), req)

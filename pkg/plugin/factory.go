@@ -92,7 +92,7 @@ func (f *Factory) NewDatasource(ctx context.Context, source backend.DataSourceIn
 		ds.client = newClient(ctx, settings, source.UID, ds.metrics, shared)
 		ds.places, ds.placesErr = openPlaces(settings)
 		ds.search = search.New(ds.client, search.Config{MaxRecords: settings.EffectiveMaxRecords(), CacheTTL: settings.CacheTTL(),
-			AlertSettle: settings.AlertSettle(), History: f.newHistory(settings, source, shared), CacheHit: ds.metrics.Cache, Places: ds.placer()})
+			AlertSettle: settings.AlertSettle(), History: f.newHistory(settings, source, shared), CacheHit: ds.metrics.Cache, Places: ds.places, PlacesErr: ds.placesErr})
 	}
 	f.mu.Lock()
 	old := f.live[source.UID]

@@ -3,8 +3,10 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +32,25 @@ func geoipDatabases(t *testing.T) (city, asn string) {
 		{CIDR: "45.155.205.0/24", Record: geoiptest.ASN(49505, "Selectel")},
 	})
 	return city, asn
+}
+
+// placedBy is where the test's own reading of geoipDatabases puts a record's actor_ip: its country, or its
+// network as a count names it; "(none)" where neither database places it.
+func placedBy(field string) func(cbc.Record) string {
+	return func(r cbc.Record) string {
+		addr := netip.MustParseAddr(r.ActorIP)
+		switch {
+		case netip.MustParsePrefix("45.155.205.0/24").Contains(addr) && field == "country":
+			return "NL"
+		case netip.MustParsePrefix("45.155.205.0/24").Contains(addr):
+			return "AS49505 Selectel"
+		case netip.MustParsePrefix("185.220.101.0/24").Contains(addr) && field == "country":
+			return "DE"
+		case addr.IsPrivate() && field == "country":
+			return "private"
+		}
+		return "(none)"
+	}
 }
 
 // With GeoIP databases, table and logs frames say where each actor_ip is: attackers' addresses get their
@@ -125,25 +146,9 @@ func TestABadGeoIPDatabaseIsAHealthErrorNotAQueryError(t *testing.T) {
 func TestCountsByCountryAndNetwork(t *testing.T) {
 	city, asn := geoipDatabases(t)
 	f := newFixture(t, cbcsim.Config{Seed: 23, EventsPerDay: 4000}, map[string]any{"geoipCityDatabase": city, "geoipAsnDatabase": asn})
-	place := func(field string) func(cbc.Record) string {
-		return func(r cbc.Record) string {
-			addr := netip.MustParseAddr(r.ActorIP)
-			switch {
-			case netip.MustParsePrefix("45.155.205.0/24").Contains(addr) && field == "country":
-				return "NL"
-			case netip.MustParsePrefix("45.155.205.0/24").Contains(addr):
-				return "AS49505 Selectel"
-			case netip.MustParsePrefix("185.220.101.0/24").Contains(addr) && field == "country":
-				return "DE"
-			case addr.IsPrivate() && field == "country":
-				return "private"
-			}
-			return "(none)"
-		}
-	}
 	from, to := simNow.Add(-48*time.Hour), simNow
 	for _, field := range []string{"country", "asn"} {
-		truth := truthCounts(cbctest.Records(f.sim), from, to, time.Hour, place(field))
+		truth := truthCounts(cbctest.Records(f.sim), from, to, time.Hour, placedBy(field))
 		if len(truth) < 2 {
 			t.Fatalf("the simulator's records make %d %s groups: the test would compare too little", len(truth), field)
 		}
@@ -163,5 +168,87 @@ func TestCountsByCountryAndNetwork(t *testing.T) {
 	res := plain.run(t, countQuery(`{"queryType":"count","groupBy":"country"}`, from, to)).Responses["A"]
 	if res.Error == nil || !strings.Contains(res.Error.Error(), "GeoIP") || res.Status != backend.StatusBadRequest {
 		t.Errorf("a count by country without GeoIP: %v (status %d)", res.Error, res.Status)
+	}
+}
+
+// Filters on country and network, which CBC cannot search, keep exactly the records the test's own placing
+// keeps, in the search's order; the limit notice counts what passed the filter, and a count agrees.
+func TestFiltersOnCountryAndNetwork(t *testing.T) {
+	city, asn := geoipDatabases(t)
+	f := newFixture(t, cbcsim.Config{Seed: 24, EventsPerDay: 3000}, map[string]any{"geoipCityDatabase": city, "geoipAsnDatabase": asn})
+	from, to := simNow.Add(-24*time.Hour), simNow
+	var truth []cbc.Record // newest first, as the search sorts
+	for _, r := range cbctest.Records(f.sim) {
+		country, network := placedBy("country")(r), placedBy("asn")(r)
+		if !r.CreateTime.Before(from) && !r.CreateTime.After(to) && (country == "NL" || country == "private") && network != "AS49505 Selectel" {
+			truth = append(truth, r)
+		}
+	}
+	cbc.SortRecords(truth, "create_time", cbc.Desc)
+	if len(truth) < 50 {
+		t.Fatalf("only %d records pass the filters: the test would compare too little", len(truth))
+	}
+	filters := `"criteria":{"country":["nl","private"]},"exclusions":{"asn":["AS49505"]}`
+	resp := f.run(t,
+		dataQuery("ALL", `{"queryType":"search","format":"table","limit":200000,`+filters+`}`),
+		dataQuery("FEW", `{"queryType":"search","format":"table","limit":7,`+filters+`}`),
+		countQuery(`{"queryType":"count","interval":"1h",`+filters+`}`, from, to))
+	for refID, want := range map[string][]cbc.Record{"ALL": truth, "FEW": truth[:7]} {
+		res := resp.Responses[refID]
+		if res.Error != nil {
+			t.Fatalf("%s: %v", refID, res.Error)
+		}
+		table := res.Frames[0]
+		ips, _ := table.FieldByName("actor_ip")
+		times, _ := table.FieldByName("create_time")
+		var got, wanted []string // records at the same millisecond may come in either order
+		for i := range table.Rows() {
+			if i > 0 && times.At(i).(time.Time).After(times.At(i-1).(time.Time)) {
+				t.Fatalf("%s: row %d is newer than the row before it", refID, i)
+			}
+			got = append(got, fmt.Sprintf("%v %v", times.At(i).(time.Time).UnixMilli(), ips.At(i)))
+		}
+		for _, r := range want {
+			wanted = append(wanted, fmt.Sprintf("%v %v", r.CreateTime.UnixMilli(), r.ActorIP))
+		}
+		slices.Sort(got)
+		slices.Sort(wanted)
+		if !slices.Equal(got, wanted) {
+			t.Fatalf("%s: %d rows, want %d, or other records", refID, len(got), len(wanted))
+		}
+	}
+	notices := resp.Responses["FEW"].Frames[0].Meta.Notices
+	if wantNotice := fmt.Sprintf("%d records match; showing the first 7", len(truth)); len(notices) == 0 || !strings.Contains(notices[0].Text, wantNotice) {
+		t.Errorf("the limit notice %v, want %q", notices, wantNotice)
+	}
+	var counted int64
+	for _, frame := range resp.Responses["A"].Frames {
+		values := frame.Fields[1]
+		for i := range values.Len() {
+			counted += values.At(i).(int64)
+		}
+	}
+	if counted != int64(len(truth)) {
+		t.Errorf("the count says %d, the records %d", counted, len(truth))
+	}
+
+	for name, c := range map[string]struct {
+		settings map[string]any
+		body     string
+		want     string
+	}{
+		"no databases":  {nil, `{"criteria":{"country":["DE"]}}`, "needs a GeoIP City or Country database"},
+		"no ASN":        {map[string]any{"geoipCityDatabase": city}, `{"exclusions":{"asn":["3320"]}}`, "needs a GeoIP ASN database"},
+		"not a country": {map[string]any{"geoipCityDatabase": city}, `{"criteria":{"country":["Germany"]}}`, "two-letter ISO code"},
+		"not a network": {map[string]any{"geoipAsnDatabase": asn}, `{"criteria":{"asn":["Telekom"]}}`, "such as 3320 or AS3320"},
+	} {
+		g := newFixture(t, cbcsim.Config{Seed: 24, EventsPerDay: 200}, c.settings)
+		res := g.run(t, dataQuery("A", c.body), dataQuery("B", `{"limit":5}`)).Responses
+		if res["A"].Error == nil || !strings.Contains(res["A"].Error.Error(), c.want) || res["A"].Status != backend.StatusBadRequest {
+			t.Errorf("%s: %v (status %d), want %q", name, res["A"].Error, res["A"].Status, c.want)
+		}
+		if res["B"].Error != nil {
+			t.Errorf("%s: the query beside it failed: %v", name, res["B"].Error)
+		}
 	}
 }

@@ -94,9 +94,9 @@ func (d *Datasource) searchFrames(ctx context.Context, q models.Query, budget in
 	}
 	var frame *data.Frame
 	if q.Format == models.FormatTable {
-		frame = frames.Table(q.RefID, found.Records, d.placer())
+		frame = frames.Table(q.RefID, found.Records, d.search.Placer())
 	} else {
-		frame = frames.Logs(q.RefID, found.Records, d.placer())
+		frame = frames.Logs(q.RefID, found.Records, d.search.Placer())
 	}
 	shown, _ := json.MarshalIndent(found.Executed, "", "  ")
 	frame.Meta.ExecutedQueryString = string(shown)

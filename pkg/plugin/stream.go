@@ -12,6 +12,7 @@ import (
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/frames"
+	"github.com/seed/cbcauditlogs/pkg/geoip"
 	"github.com/seed/cbcauditlogs/pkg/models"
 	"github.com/seed/cbcauditlogs/pkg/queue"
 	"github.com/seed/cbcauditlogs/pkg/replicas"
@@ -23,7 +24,7 @@ var _ backend.StreamHandler = (*Datasource)(nil)
 func queueStreamPath(format string) string { return "queue/" + format }
 
 // queueFrame shapes queue records like the queue query, so streamed frames append to the panel's frame.
-func queueFrame(format string, records []cbc.Record, places frames.Placer) *data.Frame {
+func queueFrame(format string, records []cbc.Record, places geoip.Placer) *data.Frame {
 	if format == models.FormatTable {
 		return frames.Table("queue", records, places)
 	}
@@ -56,14 +57,15 @@ func (d *Datasource) queueQuery(q models.Query) data.Frames {
 			notices = append(notices, frames.Warning(notice))
 		}
 	}
-	frame := queueFrame(q.Format, records, d.placer())
+	frame := queueFrame(q.Format, records, d.search.Placer())
 	frame.Meta.Notices = notices
 	frame.Meta.Channel = live.Channel{Scope: live.ScopeDatasource, Namespace: d.uid, Path: queueStreamPath(q.Format)}.String()
 	return data.Frames{frame}
 }
 
 func filtersEmpty(f models.Filters) bool {
-	return len(f.Actor) == 0 && len(f.ActorIP) == 0 && len(f.Description) == 0 && len(f.RequestURL) == 0 && f.Flagged == nil && f.Verbose == nil
+	return len(f.Actor) == 0 && len(f.ActorIP) == 0 && len(f.Description) == 0 && len(f.RequestURL) == 0 && f.Flagged == nil && f.Verbose == nil &&
+		len(f.Country) == 0 && len(f.ASN) == 0
 }
 
 func streamFormat(path string) (string, bool) {
@@ -105,7 +107,7 @@ func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamReques
 				return nil
 			}
 			for _, packet := range packets(batch) {
-				frame := queueFrame(format, packet, d.placer())
+				frame := queueFrame(format, packet, d.search.Placer())
 				if dropped := sub.Dropped(); dropped > 0 {
 					frame.Meta.Notices = append(frame.Meta.Notices, frames.Warning(fmt.Sprintf(
 						"%d events were not sent to this panel because it fell behind; refresh it to see them.", dropped)))

@@ -18,6 +18,7 @@ import (
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/frames"
+	"github.com/seed/cbcauditlogs/pkg/geoip"
 	"github.com/seed/cbcauditlogs/pkg/history"
 	"github.com/seed/cbcauditlogs/pkg/models"
 )
@@ -29,7 +30,8 @@ type Config struct {
 	AlertSettle time.Duration // how long an alert rule waits for an hour to close (Settings.AlertSettle)
 	History     *history.Cache
 	CacheHit    func(hit bool) // told whether each search was answered from the cache of recent searches
-	Places      frames.Placer  // where addresses are, for counts by country or network; nil without GeoIP
+	Places      *geoip.Locator // where addresses are, for counts and filters by country or network; nil without GeoIP
+	PlacesErr   error          // why a GeoIP database the settings name cannot be read
 }
 
 // Service answers the searches and counts of one data source.
@@ -40,7 +42,8 @@ type Service struct {
 	cache       *recentCache
 	history     *history.Cache // nil when the settings turn it off
 	admission   *semaphore.Weighted
-	places      frames.Placer
+	places      *geoip.Locator
+	placesErr   error
 }
 
 // New makes the service of one data source.
@@ -50,7 +53,8 @@ func New(client *cbc.Client, cfg Config) *Service {
 		counted = func(bool) {}
 	}
 	return &Service{client: client, maxRecords: cfg.MaxRecords, alertSettle: cfg.AlertSettle,
-		cache: newRecentCache(cfg.CacheTTL, counted), history: cfg.History, admission: newAdmission(), places: cfg.Places}
+		cache: newRecentCache(cfg.CacheTTL, counted), history: cfg.History, admission: newAdmission(),
+		places: cfg.Places, placesErr: cfg.PlacesErr}
 }
 
 // Found is the answer to a search: the records to show and what to tell the user about them.
@@ -64,10 +68,23 @@ type Found struct {
 // budget bytes of response. fromAlert is set for an alert rule's query, which reads the newest events itself,
 // never from what another query read moments ago.
 func (s *Service) Search(ctx context.Context, q models.Query, budget int, fromAlert bool) (Found, error) {
+	if err := s.needsPlaces(q); err != nil {
+		return Found{}, err
+	}
 	req := Request(q)
-	result, ok, err := s.searchHistory(ctx, req, q, fromAlert)
-	if !ok && err == nil {
-		result, err = s.searchRecent(ctx, req, q.Limit)
+	var (
+		result  cbc.SearchResult
+		scanned cbc.ScanResult // of a search filtered by country or network
+		err     error
+	)
+	if keep := s.placeFilter(q); keep != nil {
+		result, scanned, err = s.searchPlaces(ctx, q, keep, fromAlert)
+	} else {
+		var ok bool
+		result, ok, err = s.searchHistory(ctx, req, q, fromAlert)
+		if !ok && err == nil {
+			result, err = s.searchRecent(ctx, req, q.Limit)
+		}
 	}
 	if err != nil {
 		return Found{}, err
@@ -80,6 +97,9 @@ func (s *Service) Search(ctx context.Context, q models.Query, budget int, fromAl
 	}
 	if result.NumFound > len(found.Records) {
 		found.Notices = append(found.Notices, frames.Info(fmt.Sprintf("%d records match; showing the first %d. Raise the limit (at most %d), narrow the search, or export it.", result.NumFound, len(found.Records), models.MaxLimit)))
+	}
+	if scanned.Scanned < scanned.NumFound {
+		found.Notices = append(found.Notices, frames.Warning(fmt.Sprintf("Filtered by country or network %d of the %d records the search matched: the data source's max records stopped the rest. Narrow the search or the time range.", scanned.Scanned, scanned.NumFound)))
 	}
 	if result.Sampled {
 		found.Notices = append(found.Notices, frames.Warning(fmt.Sprintf("Sorted among the newest %d matches only: more match than the data source's max records allow to sort. Sort by create_time for an exact order.", s.maxRecords)))
@@ -123,11 +143,19 @@ func (s *Service) Count(ctx context.Context, q models.Query, fromAlert bool) (da
 	if err != nil {
 		return nil, err
 	}
-	if (q.GroupBy == "country" || q.GroupBy == "asn") && s.places == nil {
-		return nil, models.UserErrorf("group by %s needs a GeoIP database: set its path on the data source's settings page (GeoIP)", q.GroupBy)
+	if err := s.needsPlaces(q); err != nil {
+		return nil, err
 	}
-	counter := frames.NewCounter(q.TimeRange.From, q.TimeRange.To, step, q.GroupBy, s.places)
-	scanned, err := s.each(ctx, q, fromAlert, counter.Add)
+	counter := frames.NewCounter(q.TimeRange.From, q.TimeRange.To, step, q.GroupBy, s.Placer())
+	add := counter.Add
+	if keep := s.placeFilter(q); keep != nil {
+		add = func(r cbc.Record) {
+			if keep(r) {
+				counter.Add(r)
+			}
+		}
+	}
+	scanned, err := s.each(ctx, q, fromAlert, add)
 	if err != nil {
 		return nil, err
 	}
@@ -166,9 +194,13 @@ func (s *Service) Values(ctx context.Context, field string, from, to time.Time) 
 	if err != nil {
 		return nil, err
 	}
+	if err := s.needsPlaces(models.Query{GroupBy: field}); err != nil {
+		return nil, err
+	}
+	value := frames.GroupKey(field, s.Placer())
 	counts := map[string]int{}
 	for _, r := range result.Records {
-		if v := r.Text(field); v != "" {
+		if v := value(r); v != frames.NoValue {
 			counts[v]++
 		}
 	}

@@ -1,9 +1,9 @@
 import React, { useState } from 'react';
 import { css } from '@emotion/css';
 import { GrafanaTheme2 } from '@grafana/data';
-import { Button, Combobox, IconButton, Stack, useStyles2 } from '@grafana/ui';
+import { Button, Combobox, IconButton, Stack, Text, useStyles2 } from '@grafana/ui';
 
-import { FILTERABLE, FilterRow } from '../filters';
+import { AFTER_SEARCH_NOTE, FILTERABLE, filteredAfterSearch, FilterRow } from '../filters';
 import { FilterChips, HiddenLabel } from './FilterChips';
 
 interface Props {
@@ -81,6 +81,11 @@ export function FilterBuilder({ rows, onChange, values }: Props) {
           </div>
         );
       })}
+      {shown.some((r) => filteredAfterSearch(r.field)) && (
+        <Text variant="bodySmall" color="secondary">
+          {AFTER_SEARCH_NOTE}
+        </Text>
+      )}
       <div>
         <Button
           size="sm"
