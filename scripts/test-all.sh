@@ -42,9 +42,9 @@ step "Debian packages: redis-server, for the tests of several Grafana replicas"
 command -v redis-server >/dev/null || apt_install redis-server
 
 step "Go tests (race detector)"
-# The tests start redis-server themselves on free ports, and run the Lucene reference; here they must not skip for
-# want of either.
-REDIS_REQUIRED=1 LUCENE_REQUIRED=1 go test -race -count=1 ./pkg/... ./cmd/...
+# The tests start redis-server themselves on free ports, run the Lucene reference, and read the GeoIP City database
+# npm ci installed (the one the compose stack ships); here they must not skip or stand in for any of them.
+REDIS_REQUIRED=1 LUCENE_REQUIRED=1 GEOIP_REQUIRED=1 go test -race -count=1 ./pkg/... ./cmd/...
 
 step "Fuzzing every parser, briefly: query text, query model, settings, CBC bodies, resource routes"
 # A number of runs, not a duration: with -fuzztime as a duration, Go's fuzz coordinator can report its own

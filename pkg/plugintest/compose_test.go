@@ -3,6 +3,7 @@ package plugintest
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,7 +13,8 @@ import (
 
 // The compose stack's pieces fit: the simulator accepts its command line, and the data sources provisioned for
 // the single Grafana and for the ha profile's replicas pass the health check against it with their own keys
-// (a queue is per key), the replicas with the Redis their grafana.ini section names.
+// (a queue is per key), the replicas with the Redis their grafana.ini section names, and with the GeoIP City
+// database the image ships.
 func TestComposeStackFitsTogether(t *testing.T) {
 	var compose struct {
 		Services map[string]struct {
@@ -38,6 +40,14 @@ func TestComposeStackFitsTogether(t *testing.T) {
 			t.Errorf("%s is not in the ha profile", replica)
 		}
 	}
+	dockerfile, err := os.ReadFile("../../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const imageGeoIPDir = "/var/lib/grafana/geoip/"
+	if !strings.Contains(string(dockerfile), imageGeoIPDir+"\n") {
+		t.Errorf("the Dockerfile copies nothing into %s", imageGeoIPDir)
+	}
 	p := StartPlugin(t, binaries.plugin)
 	keys := map[string]bool{}
 	for _, file := range []string{"../../provisioning/datasources/datasources.yml", "../../provisioning/ha/datasources.yml"} {
@@ -57,6 +67,13 @@ func TestComposeStackFitsTogether(t *testing.T) {
 		}
 		for _, d := range prov.Datasources {
 			d.JSONData["url"] = sim.URL // compose names the host cbcsim
+			if path, _ := d.JSONData["geoipCityDatabase"].(string); path != "" {
+				// The image copies the npm package's database there (Dockerfile).
+				if !strings.Contains(string(dockerfile), filepath.Base(path)+" ") || !strings.HasPrefix(path, imageGeoIPDir) {
+					t.Errorf("%s names %s, which the Dockerfile does not copy into %s", file, path, imageGeoIPDir)
+				}
+				d.JSONData["geoipCityDatabase"] = cityDatabase(t)
+			}
 			key := d.JSONData["apiId"].(string)
 			if keys[key] {
 				t.Errorf("%s reuses the API key %s: the replicas and the single Grafana would take events from one queue", file, key)

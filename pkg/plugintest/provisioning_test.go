@@ -53,6 +53,7 @@ func TestProvisionedDashboardPanelsMatchTheTruth(t *testing.T) {
 		}
 	}
 	p, ds, sim := stackWithSimulator(t)
+	ds.JSONData["geoipCityDatabase"] = cityDatabase(t) // the map and the counts by country
 	for selection, values := range variableValues {
 		replacer := strings.NewReplacer("$actor_ip", values["$actor_ip"], "$actor", values["$actor"])
 		for _, panel := range dashboard.Panels {
