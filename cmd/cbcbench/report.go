@@ -22,10 +22,13 @@ const (
 	minSDKRatio     = 5.0     // Python SDK time / plugin time
 	maxPeakRSSBytes = 400e6   // plugin peak resident memory
 	maxModuleBytes  = 250_000 // minified frontend module
+	maxGeoIPRatio   = 1.15    // a table search with GeoIP / the same without
 	bareClient      = "bare pager"
 	pluginClient    = "plugin"
 	sdkClient       = "Python SDK"
+	geoipClient     = "plugin with GeoIP"
 	searchTask      = "search"
+	tableTask       = "table"
 	countTask       = "count"
 	exportTask      = "export"
 )
@@ -41,6 +44,7 @@ type report struct {
 
 var taskLabels = map[string]string{
 	searchTask: "search, every record (logs frame for the plugin)",
+	tableTask:  "search, every record as a table",
 	countTask:  "count by category, 1 h buckets",
 	exportTask: "CSV export",
 }
@@ -90,6 +94,10 @@ func (results sizeResults) compared(r row) string {
 		if bare, ok := results.find(searchTask, bareClient); ok {
 			return fmt.Sprintf("%.2f× the bare pager", ratio(r.measurement, bare))
 		}
+	case r.client == geoipClient:
+		if plain, ok := results.find(r.task, pluginClient); ok {
+			return fmt.Sprintf("%.2f× the plugin without GeoIP", ratio(r.measurement, plain))
+		}
 	case r.client == sdkClient:
 		if plugin, ok := results.find(r.task, pluginClient); ok {
 			return fmt.Sprintf("%.2f× the plugin", ratio(r.measurement, plugin))
@@ -117,6 +125,15 @@ func (r *report) targets() []target {
 			t := target{"plugin's concurrent parts faster than the sequential pager", records, fmt.Sprintf("%.2f×", x), "met"}
 			if x >= 1 {
 				t.verdict = fmt.Sprintf("missed: %.2f× the pager's time", x)
+			}
+			out = append(out, t)
+		}
+		if geo, ok := s.find(tableTask, geoipClient); ok {
+			plain, _ := s.find(tableTask, pluginClient)
+			y := ratio(geo, plain)
+			t := target{fmt.Sprintf("GeoIP enrichment adds < %.0f%% to a table search", (maxGeoIPRatio-1)*100), records, fmt.Sprintf("%+.1f%%", (y-1)*100), "met"}
+			if y > maxGeoIPRatio {
+				t.verdict = fmt.Sprintf("missed: %+.1f%%", (y-1)*100)
 			}
 			out = append(out, t)
 		}
