@@ -169,8 +169,9 @@ func measureSize(n int, cfg config, simBinary, pluginBinary, python string) (siz
 	jobs := []job{
 		{task: searchTask, client: bareClient, ours: true, run: timed(func(i int) (int, error) { return bare.fetchAll(span.shifted(i)) })},
 		{task: searchTask, client: pluginClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.search(span.shifted(i), n) }},
-		{task: tableTask, client: pluginClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.table(span.shifted(i), n, plugin.ds) }},
-		{task: tableTask, client: geoipClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.table(span.shifted(i), n, plugin.geo) }},
+		// The table's span ends a millisecond earlier than the search's: the same query would come from the cache.
+		{task: tableTask, client: pluginClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.table(span.shifted(-i-1), n, plugin.ds) }},
+		{task: tableTask, client: geoipClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.table(span.shifted(-i-1), n, plugin.geo) }},
 		{task: countTask, client: pluginClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.countByCategory(span.shifted(i)) }},
 		{task: exportTask, client: pluginClient, ours: true, peak: plugin, run: timed(func(i int) (int, error) { return plugin.export(span.shifted(i)) })},
 	}

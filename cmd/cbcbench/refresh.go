@@ -250,7 +250,12 @@ func summarize(frames data.Frames) answer {
 		}
 		rows := make([]string, f.Rows())
 		for i := range rows {
-			rows[i] = fmt.Sprint(f.RowCopy(i))
+			var row strings.Builder
+			for _, field := range f.Fields {
+				v, _ := field.ConcreteAt(i) // the value, not the address, of a nullable one
+				fmt.Fprint(&row, v, "\t")
+			}
+			rows[i] = row.String()
 		}
 		slices.Sort(rows)
 		notices := ""

@@ -116,7 +116,7 @@ func TestFailoverAtEveryStepOfTheDrain(t *testing.T) {
 				}
 			}
 
-			sub := f.ds.buffer.Subscribe() // a live panel on the replica that takes over
+			sub := f.ds.buffer.Live() // a live panel on the replica that takes over
 			defer sub.Close()
 			queueNotices(t, f) // this replica starts: it takes the free lease
 			got := map[string]int{}

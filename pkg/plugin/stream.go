@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
@@ -20,8 +22,29 @@ import (
 
 var _ backend.StreamHandler = (*Datasource)(nil)
 
-// queueStreamPath is the Grafana Live path of the queue's new events in a format ("logs" or "table").
-func queueStreamPath(format string) string { return "queue/" + format }
+// queueStreamPath is the Grafana Live path of the queue's new events for a panel: in a format ("logs" or
+// "table"), numbered after mark (what the panel's queue query gave it), from the start of its time range.
+// Panels that were given the same share one stream.
+func queueStreamPath(format string, mark uint64, from time.Time) string {
+	return fmt.Sprintf("queue/%s/%d/%d", format, mark, from.UnixMilli())
+}
+
+// streamOf reads a queue stream path. The bare "queue/<format>" of earlier versions means the events from now on.
+func streamOf(path string) (format string, mark uint64, from time.Time, ok bool) {
+	parts := strings.Split(path, "/")
+	if len(parts) < 2 || parts[0] != "queue" || (parts[1] != models.FormatLogs && parts[1] != models.FormatTable) {
+		return "", 0, time.Time{}, false
+	}
+	if len(parts) == 2 {
+		return parts[1], 0, time.Time{}, true
+	}
+	mark, err1 := strconv.ParseUint(parts[2], 10, 64)
+	ms, err2 := strconv.ParseInt(parts[len(parts)-1], 10, 64)
+	if len(parts) != 4 || err1 != nil || err2 != nil {
+		return "", 0, time.Time{}, false
+	}
+	return parts[1], mark, time.UnixMilli(ms).UTC(), true
+}
 
 // queueFrame shapes queue records like the queue query, so streamed frames append to the panel's frame.
 func queueFrame(format string, records []cbc.Record, places geoip.Placer) *data.Frame {
@@ -40,7 +63,7 @@ func (d *Datasource) queueQuery(q models.Query) data.Frames {
 		notices = append(notices, frames.Info("The live queue shows every new event: the query text, filters and sort are kept for a search, and ignored here."))
 	}
 	d.feed.Start()
-	records := d.buffer.Records(q.TimeRange.From, q.TimeRange.To)
+	records, mark := d.buffer.Snapshot(q.TimeRange.From, q.TimeRange.To)
 	if len(records) > q.Limit {
 		notices = append(notices, frames.Info(fmt.Sprintf("Showing the newest %d of %d queued events.", q.Limit, len(records))))
 		records = records[len(records)-q.Limit:]
@@ -59,7 +82,7 @@ func (d *Datasource) queueQuery(q models.Query) data.Frames {
 	}
 	frame := queueFrame(q.Format, records, d.search.Placer())
 	frame.Meta.Notices = notices
-	frame.Meta.Channel = live.Channel{Scope: live.ScopeDatasource, Namespace: d.uid, Path: queueStreamPath(q.Format)}.String()
+	frame.Meta.Channel = live.Channel{Scope: live.ScopeDatasource, Namespace: d.uid, Path: queueStreamPath(q.Format, mark, q.TimeRange.From)}.String()
 	return data.Frames{frame}
 }
 
@@ -68,14 +91,9 @@ func filtersEmpty(f models.Filters) bool {
 		len(f.Country) == 0 && len(f.ASN) == 0
 }
 
-func streamFormat(path string) (string, bool) {
-	format, ok := strings.CutPrefix(path, "queue/")
-	return format, ok && (format == models.FormatLogs || format == models.FormatTable)
-}
-
 // SubscribeStream lets panels subscribe to the queue's live channels.
 func (d *Datasource) SubscribeStream(_ context.Context, req *backend.SubscribeStreamRequest) (*backend.SubscribeStreamResponse, error) {
-	if _, ok := streamFormat(req.Path); !ok || d.feed == nil {
+	if _, _, _, ok := streamOf(req.Path); !ok || d.feed == nil {
 		return &backend.SubscribeStreamResponse{Status: backend.SubscribeStreamStatusNotFound}, nil
 	}
 	d.feed.Start()
@@ -88,15 +106,21 @@ const (
 	maxPacketBytes = 512 << 10
 )
 
-// RunStream sends the events that arrive after the panel subscribed, in bounded packets, until Grafana closes
-// the stream. A panel that falls behind loses its oldest packets, and the next packet says how many events.
+// RunStream sends the events the panel was not given yet and that fall in its time range, in bounded packets,
+// until Grafana closes the stream. A panel that falls behind loses its oldest packets, and the next packet says
+// how many events.
 func (d *Datasource) RunStream(ctx context.Context, req *backend.RunStreamRequest, sender *backend.StreamSender) error {
-	format, ok := streamFormat(req.Path)
+	format, mark, from, ok := streamOf(req.Path)
 	if !ok || d.feed == nil {
 		return fmt.Errorf("no stream at %q", req.Path)
 	}
 	d.feed.Start()
-	sub := d.buffer.Subscribe()
+	var sub *queue.Subscription
+	if from.IsZero() {
+		sub = d.buffer.Live() // the path of an earlier version: the events from now on
+	} else {
+		sub = d.buffer.Subscribe(from, mark)
+	}
 	defer sub.Close()
 	for {
 		select {

@@ -17,21 +17,39 @@ type Sink interface {
 
 // Buffer keeps the newest queue events in create_time order, at most MaxCount and none older than MaxAge, and
 // hands the new ones to its subscribers (live panels). Queue queries read it; it never touches CBC.
+//
+// Every event is numbered on arrival, so that a live panel gets exactly what it was not given yet: a queue
+// query answers up to a number, and the panel's stream carries every event numbered after it that falls in the
+// panel's time range, whatever its create_time. An event created just before the panel opened and drained just
+// after reaches it once; the queue's backlog, older than the panel's range, never does.
 type Buffer struct {
 	maxCount int
 	maxAge   time.Duration
 	now      func() time.Time
 
 	mu          sync.Mutex
-	records     []cbc.Record // oldest first
+	records     []arrival // oldest first
+	last        uint64    // the number of the latest arrival
 	subscribers map[*Subscription]struct{}
 }
 
-// NewBuffer makes an empty buffer bounded by cfg's MaxCount and MaxAge.
+// arrival is an event and its arrival number.
+type arrival struct {
+	cbc.Record
+	seq uint64
+}
+
+// NewBuffer makes an empty buffer bounded by cfg's MaxCount and MaxAge. Its numbers start from the time, in the
+// form of the replicas' stream ids (milliseconds << 20), so that after a restart a panel's number is below
+// every new one: the panel may be given again what it had, never miss what it had not.
 func NewBuffer(cfg Config) *Buffer {
 	cfg = cfg.WithDefaults()
-	return &Buffer{maxCount: cfg.MaxCount, maxAge: cfg.MaxAge, now: cfg.Now, subscribers: map[*Subscription]struct{}{}}
+	return &Buffer{maxCount: cfg.MaxCount, maxAge: cfg.MaxAge, now: cfg.Now, subscribers: map[*Subscription]struct{}{},
+		last: SeqOf(cfg.Now(), 0)}
 }
+
+// SeqOf is an arrival number in the form of a Redis stream id: its milliseconds and its sequence within them.
+func SeqOf(t time.Time, n uint64) uint64 { return uint64(max(t.UnixMilli(), 0))<<20 | min(n, 1<<20-1) }
 
 // HandOver makes the buffer that replaces b after a settings change: it holds b's events within cfg's bounds.
 // b's subscribers are closed, so that their panels subscribe again to the new data source instance.
@@ -39,6 +57,7 @@ func (b *Buffer) HandOver(cfg Config) *Buffer {
 	next := NewBuffer(cfg)
 	b.mu.Lock()
 	next.records, b.records = b.records, nil
+	next.last = max(next.last, b.last)
 	b.mu.Unlock()
 	b.Close()
 	next.mu.Lock()
@@ -48,40 +67,50 @@ func (b *Buffer) HandOver(cfg Config) *Buffer {
 }
 
 // Add merges records into the buffer in time order, after the events of the same time it holds already,
-// evicts by age and count, and hands the records to the subscribers.
-func (b *Buffer) Add(records []cbc.Record) {
+// numbers them after every event before, evicts by age and count, and hands them to the subscribers.
+func (b *Buffer) Add(records []cbc.Record) { b.AddNumbered(records, nil) }
+
+// AddNumbered is Add with the numbers the records were given where they came from (the replicas' shared
+// stream numbers its events alike for every replica); a number not above the buffer's latest, or a missing
+// one, becomes the next above it.
+func (b *Buffer) AddNumbered(records []cbc.Record, seqs []uint64) {
 	if len(records) == 0 {
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.records = mergeByTime(b.records, records)
+	batch := make([]arrival, len(records))
+	for i, r := range records {
+		var given uint64
+		if i < len(seqs) {
+			given = seqs[i]
+		}
+		b.last = max(given, b.last+1)
+		batch[i] = arrival{r, b.last}
+	}
+	slices.SortStableFunc(batch, func(a, b arrival) int { return a.CreateTime.Compare(b.CreateTime) })
+	b.records = mergeByTime(b.records, batch)
 	b.evict()
-	b.publish(records)
+	b.publish(batch)
 }
 
-// mergeByTime is held with batch merged in, both in create_time order; among equal times, held's come first.
-func mergeByTime(held, batch []cbc.Record) []cbc.Record {
-	byTime := func(a, b cbc.Record) int { return a.CreateTime.Compare(b.CreateTime) }
-	if !slices.IsSortedFunc(batch, byTime) {
-		batch = slices.Clone(batch)
-		slices.SortStableFunc(batch, byTime)
+// mergeByTime is older with batch merged in, both in create_time order; among equal times, older's come first.
+func mergeByTime(older, batch []arrival) []arrival {
+	if len(older) == 0 || !batch[0].CreateTime.Before(older[len(older)-1].CreateTime) {
+		return append(older, batch...) // the usual case: every new event is newer than all held
 	}
-	if len(held) == 0 || !batch[0].CreateTime.Before(held[len(held)-1].CreateTime) {
-		return append(held, batch...) // the usual case: every new event is newer than all held
-	}
-	out := make([]cbc.Record, 0, len(held)+len(batch))
+	out := make([]arrival, 0, len(older)+len(batch))
 	i, j := 0, 0
-	for i < len(held) && j < len(batch) {
-		if batch[j].CreateTime.Before(held[i].CreateTime) {
+	for i < len(older) && j < len(batch) {
+		if batch[j].CreateTime.Before(older[i].CreateTime) {
 			out = append(out, batch[j])
 			j++
 		} else {
-			out = append(out, held[i])
+			out = append(out, older[i])
 			i++
 		}
 	}
-	out = append(out, held[i:]...)
+	out = append(out, older[i:]...)
 	return append(out, batch[j:]...)
 }
 
@@ -98,15 +127,14 @@ func (b *Buffer) evict() {
 	}
 }
 
-// publish hands each subscriber the events that happened since it subscribed. The queue's backlog, the
-// backfill and recovered older events go to the buffer only, where a queue query finds them. The caller holds
-// b.mu.
-func (b *Buffer) publish(records []cbc.Record) {
+// publish hands each subscriber the records that fall in its time range: all of them are numbered after
+// anything it was given. The caller holds b.mu.
+func (b *Buffer) publish(batch []arrival) {
 	for sub := range b.subscribers {
-		live := make([]cbc.Record, 0, len(records))
-		for _, r := range records {
-			if !r.CreateTime.Before(sub.joined) {
-				live = append(live, r)
+		var live []cbc.Record
+		for _, a := range batch {
+			if !a.CreateTime.Before(sub.from) {
+				live = append(live, a.Record)
 			}
 		}
 		if len(live) > 0 {
@@ -117,11 +145,22 @@ func (b *Buffer) publish(records []cbc.Record) {
 
 // Records returns the buffered records in [from, to], oldest first.
 func (b *Buffer) Records(from, to time.Time) []cbc.Record {
+	records, _ := b.Snapshot(from, to)
+	return records
+}
+
+// Snapshot returns the buffered records in [from, to], oldest first, and the number of the latest arrival: a
+// live panel that showed them subscribes after it.
+func (b *Buffer) Snapshot(from, to time.Time) ([]cbc.Record, uint64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	lo := sort.Search(len(b.records), func(i int) bool { return !b.records[i].CreateTime.Before(from) })
 	hi := sort.Search(len(b.records), func(i int) bool { return b.records[i].CreateTime.After(to) })
-	return append([]cbc.Record(nil), b.records[lo:hi]...)
+	out := make([]cbc.Record, 0, max(hi-lo, 0))
+	for _, h := range b.records[lo:max(hi, lo)] {
+		out = append(out, h.Record)
+	}
+	return out, b.last
 }
 
 // Describe fills in the buffer's part of a queue status: its size and the times of its oldest and newest event.
@@ -147,24 +186,43 @@ func (b *Buffer) Close() {
 // subscriberBacklog is how many batches a subscriber may lag behind; past it, its oldest batches are dropped.
 const subscriberBacklog = 64
 
-// Subscription receives the events that arrive after it was made. Read them from C; it closes when the
-// buffer is closed.
+// Subscription receives the events numbered after its mark that fall in its time range. Read them from C; it
+// closes when the buffer is closed.
 type Subscription struct {
 	C       <-chan []cbc.Record
 	ch      chan []cbc.Record
-	joined  time.Time
+	from    time.Time
 	dropped atomic.Int64
 	b       *Buffer
 }
 
-// Subscribe starts receiving the events that arrive from now on.
-func (b *Buffer) Subscribe() *Subscription {
+// Subscribe starts receiving the events numbered after mark (a Snapshot's) whose create_time is at or after
+// from: first those that arrived since the snapshot, then each new batch. A mark of 0 or below the buffer's
+// first number means every buffered event from from on.
+func (b *Buffer) Subscribe(from time.Time, mark uint64) *Subscription {
 	ch := make(chan []cbc.Record, subscriberBacklog)
-	sub := &Subscription{C: ch, ch: ch, joined: b.now(), b: b}
+	sub := &Subscription{C: ch, ch: ch, from: from, b: b}
 	b.mu.Lock()
+	defer b.mu.Unlock()
+	var missed []cbc.Record
+	for _, h := range b.records[sort.Search(len(b.records), func(i int) bool { return !b.records[i].CreateTime.Before(from) }):] {
+		if h.seq > mark {
+			missed = append(missed, h.Record)
+		}
+	}
+	if len(missed) > 0 {
+		sub.send(missed)
+	}
 	b.subscribers[sub] = struct{}{}
-	b.mu.Unlock()
 	return sub
+}
+
+// Live subscribes to the events that arrive from now on and happen from now on, as a panel opened now would.
+func (b *Buffer) Live() *Subscription {
+	b.mu.Lock()
+	mark := b.last
+	b.mu.Unlock()
+	return b.Subscribe(b.now(), mark)
 }
 
 // send queues a batch, dropping the oldest queued one while the subscriber is a whole backlog behind.

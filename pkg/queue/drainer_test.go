@@ -123,7 +123,7 @@ func TestSubscribersAllReceiveEveryEvent(t *testing.T) {
 	defer d.Stop()
 	d.Start()
 	waitFor(t, "the first drain", func() bool { return d.Status().Drained >= backlog })
-	a, b := d.Subscribe(), d.Subscribe()
+	a, b := d.Live(), d.Live()
 	defer a.Close()
 	defer b.Close()
 	time.Sleep(50 * time.Millisecond) // the injected events, a millisecond apart up to now, all happen after subscribing
@@ -250,7 +250,7 @@ func TestStopLeavesNoGoroutine(t *testing.T) {
 	for range 5 {
 		d := e.drainer(10 * time.Millisecond)
 		d.Start()
-		sub := d.Subscribe()
+		sub := d.Live()
 		time.Sleep(30 * time.Millisecond)
 		d.Stop()
 		sub.Close()

@@ -7,6 +7,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -125,13 +127,15 @@ func (r *Replicas) follow() {
 			continue
 		}
 		after = entries[len(entries)-1].ID
-		r.buffer.Add(r.unseen(entries))
+		records, seqs := r.unseen(entries)
+		r.buffer.AddNumbered(records, seqs)
 	}
 }
 
-// unseen keeps the entries this replica has not delivered yet: after Redis lost its data, a new holder may
-// append again what the stream held before.
-func (r *Replicas) unseen(entries []cluster.Entry) []cbc.Record {
+// unseen keeps the entries this replica has not delivered yet (after Redis lost its data, a new holder may
+// append again what the stream held before), each with its stream id as its number: every replica numbers an
+// event alike, so a live panel's stream may run on another replica than its query.
+func (r *Replicas) unseen(entries []cluster.Entry) ([]cbc.Record, []uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	horizon := r.cfg.Now().Add(-r.cfg.MaxAge)
@@ -140,17 +144,29 @@ func (r *Replicas) unseen(entries []cluster.Entry) []cbc.Record {
 			delete(r.seen, member)
 		}
 	}
-	var kept []cbc.Record
+	var (
+		kept []cbc.Record
+		seqs []uint64
+	)
 	for _, e := range entries {
 		if _, ok := r.seen[e.Member]; ok {
 			continue
 		}
 		r.seen[e.Member] = e.Record.CreateTime
 		kept = append(kept, e.Record)
+		seqs = append(seqs, streamSeq(e.ID))
 	}
 	r.delivered += len(kept)
 	r.lastRead = r.cfg.Now()
-	return kept
+	return kept, seqs
+}
+
+// streamSeq is a stream id ("<milliseconds>-<sequence>") as a buffer's arrival number.
+func streamSeq(id string) uint64 {
+	msText, nText, _ := strings.Cut(id, "-")
+	ms, _ := strconv.ParseInt(msText, 10, 64)
+	n, _ := strconv.ParseUint(nText, 10, 64)
+	return queue.SeqOf(time.UnixMilli(ms), n)
 }
 
 // contend takes the lease when it is free and renews it while held; a replica that cannot renew it (Redis is
