@@ -173,6 +173,7 @@ func measureSize(n int, cfg config, simBinary, pluginBinary, python string) (siz
 		{task: tableTask, client: pluginClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.table(span.shifted(-i-1), n, plugin.ds) }},
 		{task: tableTask, client: geoipClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.table(span.shifted(-i-1), n, plugin.geo) }},
 		{task: countTask, client: pluginClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.countByCategory(span.shifted(i)) }},
+		{task: exportTask, client: bareClient, ours: true, run: timed(func(i int) (int, error) { return bare.export(span.shifted(i)) })},
 		{task: exportTask, client: pluginClient, ours: true, peak: plugin, run: timed(func(i int) (int, error) { return plugin.export(span.shifted(i)) })},
 	}
 	if python != "" {

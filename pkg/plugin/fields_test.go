@@ -36,9 +36,12 @@ func TestResourcesAndQueriesFollowTheVocabulary(t *testing.T) {
 			}
 		}
 		if field.Criteria {
-			value := `["x"]`
-			if field.Type == "boolean" {
+			value := map[string]string{"country": `["DE"]`, "asn": `["AS3320"]`}[field.Name]
+			switch {
+			case field.Type == "boolean":
 				value = "false"
+			case value == "":
+				value = `["x"]`
 			}
 			body := fmt.Sprintf(`{"criteria":{%[1]q:%[2]s},"exclusions":{%[1]q:%[2]s}}`, field.Name, value)
 			if res := f.run(t, dataQuery("A", body)).Responses["A"]; res.Error != nil {
