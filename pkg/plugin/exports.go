@@ -25,8 +25,9 @@ const (
 )
 
 type exportJob struct {
-	format  string
-	created time.Time
+	format    string
+	created   time.Time
+	completed bool // a status answer said COMPLETED, which is final: the download need not ask again
 }
 
 // exportRegistry remembers the jobs started through this data source: only those are served, so a user cannot
@@ -54,6 +55,16 @@ func (r *exportRegistry) add(id int64, format string, now time.Time) {
 		delete(r.jobs, oldest)
 	}
 	r.jobs[id] = exportJob{format: format, created: now}
+}
+
+// completed remembers that CBC said the job completed.
+func (r *exportRegistry) completed(id int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if j, ok := r.jobs[id]; ok {
+		j.completed = true
+		r.jobs[id] = j
+	}
 }
 
 func (r *exportRegistry) get(id int64) (exportJob, bool) {
@@ -167,17 +178,27 @@ func (d *Datasource) handleExportStatus(w http.ResponseWriter, r *http.Request) 
 	if p := cbcJob.Progress; p != nil && (p.NumTotal > 0 || cbcJob.Status == cbc.JobCompleted) {
 		status.NumTotal, status.NumCompleted, status.Message = &p.NumTotal, &p.NumCompleted, p.Message
 	}
-	if cbcJob.Status == cbc.JobFailed {
+	switch cbcJob.Status {
+	case cbc.JobCompleted:
+		d.exports.completed(id)
+	case cbc.JobFailed:
 		status.Message = fmt.Sprintf("Carbon Black Cloud could not complete the export (%v); start it again", cbcJob.Errors)
 	}
 	writeJSON(w, http.StatusOK, status)
 }
 
-// handleExportDownload streams the file through in chunks: it is never held whole, nor written to disk.
+// handleExportDownload streams the file through in chunks: it is never held whole, nor written to disk. A job
+// whose completion a status answer already reported is downloaded without asking CBC about it again.
 func (d *Datasource) handleExportDownload(w http.ResponseWriter, r *http.Request) {
-	id, job, cbcJob, ok := d.exportJob(w, r)
+	id, job, ok := d.exportID(w, r)
 	if !ok {
 		return
+	}
+	cbcJob := cbc.Job{ID: id, Status: cbc.JobCompleted}
+	if !job.completed {
+		if id, job, cbcJob, ok = d.exportJob(w, r); !ok {
+			return
+		}
 	}
 	switch cbcJob.Status {
 	case cbc.JobCompleted:

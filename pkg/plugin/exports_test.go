@@ -107,9 +107,13 @@ func TestExportThroughResources(t *testing.T) {
 			if done.Status != cbc.JobCompleted || done.NumTotal == nil || *done.NumTotal != int64(len(truth)) {
 				t.Fatalf("export ended %+v, want COMPLETED with %d records (not the display limit of 10)", done, len(truth))
 			}
+			jobReads := f.sim.Requests("job")
 			res := f.resource(t, "GET", fmt.Sprintf("exports/%d/download", st.ID), nil)
 			if res.status != http.StatusOK {
 				t.Fatalf("download: %d %s", res.status, res.body.String())
+			}
+			if f.sim.Requests("job") != jobReads {
+				t.Error("the download asked CBC for the job again, after a status answer had said it completed")
 			}
 			if got := res.headers["Content-Disposition"]; len(got) != 1 || !strings.Contains(got[0], fmt.Sprintf("cbc-audit-logs-%d.%s", st.ID, format)) {
 				t.Errorf("Content-Disposition %v", got)
