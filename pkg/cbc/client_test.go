@@ -47,3 +47,30 @@ func TestOversizedBodyIsRefused(t *testing.T) {
 		t.Fatalf("an 80 MiB body: %v", err)
 	}
 }
+
+// An error that echoes the request keeps no piece of the secret of six characters or more, wherever it stands
+// in the secret and whatever surrounds it; shorter pieces, which any text may share by chance, stay.
+func TestErrorsKeepNoPieceOfTheSecret(t *testing.T) {
+	const secret = "Q7ZK2M9WXR4TB8NP5VHC" // shares no six characters with the API ID
+	pieces := []string{secret, secret[:6], secret[7:13], secret[14:], "x" + secret[3:11] + "y"}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"error_code":"INVALID_ARGUMENT","message":"bad token parts: `+strings.Join(pieces, ", ")+`, kept: `+secret[2:7]+`"}`)
+	}))
+	defer srv.Close()
+	_, err := cbc.New(cbc.Config{BaseURL: srv.URL, OrgKey: "ABCD1234", APIID: "GRAFANA001", APISecret: secret}).Page(context.Background(), cbc.SearchRequest{})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for i := 0; i+6 <= len(secret); i++ {
+		if strings.Contains(err.Error(), secret[i:i+6]) {
+			t.Fatalf("the error keeps %q of the secret: %v", secret[i:i+6], err)
+		}
+	}
+	if !strings.Contains(err.Error(), "kept: "+secret[2:7]) {
+		t.Errorf("a five-character piece was redacted too: %v", err)
+	}
+	if got := cbc.Redact("a "+secret[5:12]+" b", secret); got != "a [redacted] b" {
+		t.Errorf("Redact: %q", got)
+	}
+}

@@ -2,11 +2,13 @@ package plugin
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/cbcsim"
@@ -140,5 +142,64 @@ func TestFailoverAtEveryStepOfTheDrain(t *testing.T) {
 				t.Errorf("the event appended before is in the buffer %d times, want once", got["earlier@acme.example"])
 			}
 		})
+	}
+}
+
+// A holder that died longer ago than the queue backfill leaves events that left CBC's queue but never reached
+// the stream. The replica that takes over reaches back to the newest event already in the stream, not only
+// over its backfill, so it finds them.
+func TestANewHolderReachesBackToTheStreamsNewest(t *testing.T) {
+	redis := redistest.Start(t)
+	f := newFixture(t, cbcsim.Config{Seed: 9, EventsPerDay: 50, Now: time.Now}, map[string]any{"redisAddress": redis.Addr, "queuePollSeconds": 10})
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	// The dead holder appended the events up to two hours ago, then read an hour more from CBC's queue and
+	// died before appending them: they are in neither the queue nor the stream.
+	if _, err := f.ds.replicas.Shared().Append(ctx, []cbc.Record{{CreateTime: now.Add(-2 * time.Hour), Actor: "appended@acme.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	lost := map[string]bool{}
+	for i := range 5 {
+		e := cbcsim.Event{CreateTime: now.Add(-100*time.Minute + time.Duration(i)*10*time.Minute), Actor: fmt.Sprintf("lost%d@acme.example", i), Description: "Logged in successfully"}
+		f.sim.Inject(e)
+		lost[e.Actor] = true
+	}
+	for f.sim.QueueBacklog(simKey) > 0 {
+		if _, err := f.ds.client.Queue(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queueNotices(t, f) // this replica starts: it takes the free lease, 15 minutes of backfill by default
+	waitUntil(t, "the events the dead holder read and never appended", func() bool {
+		found := 0
+		for _, r := range f.ds.buffer.Records(now.Add(-3*time.Hour), now.Add(time.Hour)) {
+			if lost[r.Actor] {
+				found++
+			}
+		}
+		return found == len(lost)
+	})
+}
+
+// A replica whose renewal is refused, while Redis answers without an error (another replica took the lease
+// when this one stalled past its time to live), steps down and stops draining at once.
+func TestAHolderWhoseRenewalIsRefusedStepsDown(t *testing.T) {
+	redis := redistest.Start(t)
+	f := newFixture(t, cbcsim.Config{Seed: 10, EventsPerDay: 50, Now: time.Now}, map[string]any{"redisAddress": redis.Addr, "queuePollSeconds": 10})
+	queueNotices(t, f) // this replica starts and takes the free lease
+	waitUntil(t, "the lease", func() bool { return f.ds.replicas.Report().Role == "leader" })
+	rdb := goredis.NewClient(&goredis.Options{Addr: redis.Addr})
+	defer rdb.Close()
+	ctx := context.Background()
+	leases, err := rdb.Keys(ctx, "*:lease").Result()
+	if err != nil || len(leases) != 1 {
+		t.Fatalf("lease keys %v: %v", leases, err)
+	}
+	if err := rdb.Set(ctx, leases[0], "another-replica/0000", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the replica to step down", func() bool { return f.ds.replicas.Report().Role == "follower" })
+	if st := f.ds.replicas.Report(); st.Leader != nil {
+		t.Errorf("the replica still reports itself draining: %+v", st)
 	}
 }

@@ -226,6 +226,12 @@ func TestReplicasShareOneDrain(t *testing.T) {
 	if readsPerPoll > 1.5 {
 		t.Errorf("%.2f queue reads per poll interval with 3 replicas, want 1", readsPerPoll)
 	}
+	// Over the whole run one replica drains at a time: about a read per poll interval, plus a read by each new
+	// holder as it takes over and by each replica while Redis was down (each drains on its own then).
+	reads, polls := stats()["queue"]-queueBefore, time.Since(steadyFrom).Seconds()/10
+	if allowed := 1.5*polls + float64(len(failovers)) + float64(len(replicas)); float64(reads) > allowed {
+		t.Errorf("%d queue reads over %.1f poll intervals (at most %.0f with one drainer at a time): replicas drained side by side", reads, polls, allowed)
+	}
 	for _, f := range failovers {
 		if f > 2*15*time.Second {
 			t.Errorf("failover took %s, more than twice the 15 s lease", f)

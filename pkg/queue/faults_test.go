@@ -360,3 +360,21 @@ func TestLateEventInAFailedReadIsRecovered(t *testing.T) {
 type sinkFunc func([]cbc.Record)
 
 func (f sinkFunc) Add(records []cbc.Record) { f(records) }
+
+// A read CBC acts on after the client gave up can take events created after the client sent it. The span to
+// search reaches past the read's own time by the margin, so they are found; a span that ended at the read
+// would lose them. The reads after it are refused (429, known not to have acted) until it has acted, so none of
+// them takes the events first, nor leaves a span of its own that would cover them.
+func TestEventsALateReadTookAreRecovered(t *testing.T) {
+	e := drainEnv(t, 500, 300*time.Millisecond)
+	e.sim.AddFault(cbcsim.Fault{Endpoint: "queue", LatencyMS: 5000, Times: 1})
+	e.sim.AddFault(cbcsim.Fault{Endpoint: "queue", Status: 429, RetryAfter: 1, Skip: 1}) // refused before acting: no span of its own
+	d := e.drainer(20 * time.Millisecond)
+	defer d.Stop()
+	d.Start()
+	waitFor(t, "the first read to time out and the next to be refused", func() bool { return e.sim.Requests("queue") >= 2 })
+	e.inject(30, "taken-late")
+	waitFor(t, "the late read to take them", func() bool { return e.sim.QueueBacklog("GRAFANA001") == 0 })
+	e.sim.ClearFaults()
+	settled(t, e, d)
+}
