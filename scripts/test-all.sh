@@ -3,7 +3,7 @@
 # check: the Lucene reference's build, Go vet, golangci-lint and tests (with -race, several Grafana replicas against a real
 # Redis and the query language against Apache Lucene among them), the Python SDK
 # conformance tests against the simulator, brief fuzzing, Jest, typecheck, lint, the editors in headless Chromium, the frontend
-# and backend builds, one small benchmark run, the plugin archive and the Grafana plugin validator. Exits non-zero as soon as anything fails.
+# and backend builds, one small benchmark run, a 2-minute soak, the plugin archive and the Grafana plugin validator. Exits non-zero as soon as anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,6 +79,9 @@ CBCSIM=.cache/cbcsim .venv/bin/python -m pytest -q -p no:cacheprovider tests/sdk
 
 step "Benchmark, once, small (the full run is scripts/bench.sh)"
 go run ./cmd/cbcbench -records 2000,12000 -runs 1 -latency 0s
+
+step "Soak, 2 minutes (the full run is go run ./cmd/cbcsoak): fails on a lost or duplicated live event, an error of our own, a 429 we caused"
+go run ./cmd/cbcsoak -duration 2m
 
 step "Plugin archive"
 version=$(node -p "require('./package.json').version")

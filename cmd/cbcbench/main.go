@@ -113,14 +113,11 @@ func run(cfg config) (*report, error) {
 	}
 	defer os.RemoveAll(dir)
 	logf("building the simulator and the plugin")
-	simBinary, err := plugintest.Build(dir, "./cmd/cbcsim", "cbcsim")
+	built, err := plugintest.BuildAll(dir)
 	if err != nil {
 		return nil, err
 	}
-	pluginBinary, err := plugintest.Build(dir, "./pkg", "gpx_cbcauditlogs")
-	if err != nil {
-		return nil, err
-	}
+	simBinary, pluginBinary := built.Sim, built.Plugin
 	python := cfg.python
 	if python != "" {
 		if python, err = filepath.Abs(python); err != nil {

@@ -173,29 +173,18 @@ func refreshWorker(job refreshJob) error {
 
 // dashboardPanels reads the dashboard's panel queries with every variable at All.
 func dashboardPanels(path string) ([]json.RawMessage, error) {
-	raw, err := os.ReadFile(path)
+	targets, err := plugintest.DashboardQueries(path)
 	if err != nil {
 		return nil, err
 	}
-	var dashboard struct {
-		Panels []struct {
-			Targets []map[string]any `json:"targets"`
-		} `json:"panels"`
-	}
-	if err := json.Unmarshal(raw, &dashboard); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
 	all := strings.NewReplacer("$actor_ip", "*", "$actor", "*")
 	var panels []json.RawMessage
-	for _, p := range dashboard.Panels {
-		for _, target := range p.Targets {
-			delete(target, "datasource")
-			if q, ok := target["query"].(string); ok {
-				target["query"] = all.Replace(q)
-			}
-			body, _ := json.Marshal(target)
-			panels = append(panels, body)
+	for _, target := range targets {
+		if q, ok := target["query"].(string); ok {
+			target["query"] = all.Replace(q)
 		}
+		body, _ := json.Marshal(target)
+		panels = append(panels, body)
 	}
 	return panels, nil
 }

@@ -53,6 +53,19 @@ type Simulator struct {
 	cmd      *exec.Cmd
 }
 
+// Binaries are the simulator and the plugin, built.
+type Binaries struct{ Sim, Plugin string }
+
+// BuildAll compiles the simulator and the plugin into dir.
+func BuildAll(dir string) (Binaries, error) {
+	plugin, err := Build(dir, "./pkg", "gpx_cbcauditlogs")
+	if err != nil {
+		return Binaries{}, err
+	}
+	sim, err := Build(dir, "./cmd/cbcsim", "cbcsim")
+	return Binaries{Sim: sim, Plugin: plugin}, err
+}
+
 // RunSimulator runs the simulator binary with args (plus a free loopback address) until Stop.
 func RunSimulator(binary string, args ...string) (*Simulator, error) {
 	cmd := exec.Command(binary, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
@@ -265,13 +278,19 @@ func (p *Plugin) PeakRSS() (int64, error) { return PeakRSS(p.client.ReattachConf
 
 // PeakRSS is a process's peak resident memory in bytes since it started its program (VmHWM), read from /proc
 // on Linux.
-func PeakRSS(pid int) (int64, error) {
+func PeakRSS(pid int) (int64, error) { return procBytes(pid, "VmHWM") }
+
+// RSS is the resident memory of the process pid now.
+func RSS(pid int) (int64, error) { return procBytes(pid, "VmRSS") }
+
+// procBytes reads a field in kB of /proc/<pid>/status, in bytes.
+func procBytes(pid int, field string) (int64, error) {
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			var kb int64
 			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%d kB", &kb); err != nil {
 				return 0, err
@@ -279,7 +298,7 @@ func PeakRSS(pid int) (int64, error) {
 			return kb << 10, nil
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc status")
+	return 0, fmt.Errorf("no %s in /proc status", field)
 }
 
 // ResetPeakRSS starts a new peak: PeakRSS then reports the highest resident memory since this call.

@@ -20,9 +20,8 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	if binaries.plugin, err = Build(dir, "./pkg", "gpx_cbcauditlogs"); err == nil {
-		binaries.sim, err = Build(dir, "./cmd/cbcsim", "cbcsim")
-	}
+	built, err := BuildAll(dir)
+	binaries.plugin, binaries.sim = built.Plugin, built.Sim
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
