@@ -1,5 +1,5 @@
 import React from 'react';
-import { render, screen, within } from '@testing-library/react';
+import { cleanup, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { CoreApp } from '@grafana/data';
 
@@ -85,6 +85,18 @@ describe('QueryEditor builder', () => {
     expect(screen.getByRole('combobox', { name: 'Filter 2 field' })).toHaveValue('Actor IP');
     expect(screen.getByRole('combobox', { name: 'Filter 2 operator' })).toHaveValue('is not');
     expect(screen.getByTitle('10.0.0.1, 10.0.0.2')).toBeInTheDocument();
+  });
+
+  it('says that the plugin, not CBC, applies a filter on country or network', () => {
+    setup({ editorMode: 'builder', criteria: { actor: ['alice@acme.example'] } });
+    expect(screen.queryByText(/CBC cannot search them/)).not.toBeInTheDocument();
+    cleanup();
+    setup({ editorMode: 'builder', criteria: { country: ['DE'] }, exclusions: { asn: ['3320'] } });
+    expect(screen.getByRole('combobox', { name: 'Filter 1 field' })).toHaveValue('Country');
+    expect(screen.getByRole('combobox', { name: 'Filter 2 field' })).toHaveValue('Network (ASN)');
+    expect(
+      screen.getByText(/CBC cannot search them: the plugin filters the records the search returns/)
+    ).toBeInTheDocument();
   });
 
   it('a new filter stays where it was added when it gets its first value', async () => {
