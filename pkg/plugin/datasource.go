@@ -66,7 +66,7 @@ func (d *Datasource) openQueue(old *Datasource, shared *cluster.Shared) {
 	switch {
 	case shared != nil:
 		// One replica drains, through a lease; each follows the shared stream into its own buffer.
-		d.buffer = queue.NewBuffer(cfg)
+		d.buffer = queue.NewStreamBuffer(cfg)
 		d.replicas = replicas.New(shared, d.client, d.buffer, cfg)
 		d.feed = d.replicas
 	case oldDrain != nil:

@@ -203,3 +203,54 @@ func TestAHolderWhoseRenewalIsRefusedStepsDown(t *testing.T) {
 		t.Errorf("the replica still reports itself draining: %+v", st)
 	}
 }
+
+// A live panel's query and its stream may run on different replicas: replicas number the shared stream's
+// events alike, whenever each started, so the stream on one sends exactly what the query on the other did
+// not give, each once.
+func TestAPanelsStreamMayRunOnAnotherReplica(t *testing.T) {
+	redis := redistest.Start(t)
+	f := newFixture(t, cbcsim.Config{Seed: 11, EventsPerDay: 2000, Now: time.Now}, map[string]any{"redisAddress": redis.Addr, "queuePollSeconds": 10})
+	queueNotices(t, f) // the first replica starts, takes the lease and drains
+	waitUntil(t, "the first drain in the stream", func() bool { return len(f.ds.buffer.Records(time.Now().Add(-time.Hour), time.Now())) > 0 })
+	late := f.instance(t, simSecret) // a replica started later
+	if _, err := late.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{dataQuery("Q", `{"queryType":"queue"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the later replica to read the stream", func() bool {
+		now := time.Now()
+		return len(late.buffer.Records(now.Add(-time.Hour), now)) == len(f.ds.buffer.Records(now.Add(-time.Hour), now))
+	})
+	from := time.Now().Add(-time.Hour)
+	given, mark := f.ds.buffer.Snapshot(from, time.Now()) // the panel's query, on the first replica
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	for i := range 20 {
+		f.sim.Inject(cbcsim.Event{CreateTime: now.Add(-time.Duration(i) * time.Second), Actor: fmt.Sprintf("new%d@acme.example", i), Description: "Logged in successfully"})
+	}
+	sub := late.buffer.Subscribe(from, mark) // its stream, on the later one
+	defer sub.Close()
+	wasGiven := map[string]bool{}
+	for _, r := range given {
+		wasGiven[r.ID()] = true
+	}
+	got := map[string]int{}
+	for news := 0; news < 20; {
+		select {
+		case batch := <-sub.C:
+			for _, r := range batch {
+				if wasGiven[r.ID()] {
+					t.Fatalf("the stream sent %s again, which the query on the other replica gave", r.Actor)
+				}
+				if got[r.Actor]++; strings.HasPrefix(r.Actor, "new") {
+					news++
+				}
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("the stream brought %d of the 20 new events", news)
+		}
+	}
+	for actor, n := range got {
+		if strings.HasPrefix(actor, "new") && n != 1 {
+			t.Errorf("%s reached the panel %d times", actor, n)
+		}
+	}
+}

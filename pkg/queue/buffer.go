@@ -48,6 +48,15 @@ func NewBuffer(cfg Config) *Buffer {
 		last: SeqOf(cfg.Now(), 0)}
 }
 
+// NewStreamBuffer makes the buffer of a replica that follows the replicas' shared stream: its events take the
+// stream's ids as their numbers, from the first, so that every replica numbers an event alike whenever it
+// started, and a panel's query and its stream may run on different replicas.
+func NewStreamBuffer(cfg Config) *Buffer {
+	b := NewBuffer(cfg)
+	b.last = 0
+	return b
+}
+
 // SeqOf is an arrival number in the form of a Redis stream id: its milliseconds and its sequence within them.
 func SeqOf(t time.Time, n uint64) uint64 { return uint64(max(t.UnixMilli(), 0))<<20 | min(n, 1<<20-1) }
 
