@@ -232,6 +232,13 @@ func TestFiltersOnCountryAndNetwork(t *testing.T) {
 		t.Errorf("the count says %d, the records %d", counted, len(truth))
 	}
 
+	// When max records stops the reading, the answer says how much the filters saw.
+	capped := newFixture(t, cbcsim.Config{Seed: 24, EventsPerDay: 3000}, map[string]any{"geoipCityDatabase": city, "geoipAsnDatabase": asn, "maxRecords": 500})
+	res := capped.run(t, dataQuery("A", `{"format":"table",`+filters+`}`)).Responses["A"]
+	if res.Error != nil || len(res.Frames) != 1 || !strings.Contains(fmt.Sprint(res.Frames[0].Meta.Notices), "The country and network filters saw 500 of the") {
+		t.Errorf("a filtered search stopped by max records: %v %v", res.Error, res.Frames)
+	}
+
 	for name, c := range map[string]struct {
 		settings map[string]any
 		body     string

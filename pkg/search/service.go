@@ -99,7 +99,7 @@ func (s *Service) Search(ctx context.Context, q models.Query, budget int, fromAl
 		found.Notices = append(found.Notices, frames.Info(fmt.Sprintf("%d records match; showing the first %d. Raise the limit (at most %d), narrow the search, or export it.", result.NumFound, len(found.Records), models.MaxLimit)))
 	}
 	if scanned.Scanned < scanned.NumFound {
-		found.Notices = append(found.Notices, frames.Warning(fmt.Sprintf("Filtered by country or network %d of the %d records the search matched: the data source's max records stopped the rest. Narrow the search or the time range.", scanned.Scanned, scanned.NumFound)))
+		found.Notices = append(found.Notices, frames.Warning(fmt.Sprintf("The country and network filters saw %d of the %d records the search matched: the data source's max records stopped the rest. Narrow the search or the time range.", scanned.Scanned, scanned.NumFound)))
 	}
 	if result.Sampled {
 		found.Notices = append(found.Notices, frames.Warning(fmt.Sprintf("Sorted among the newest %d matches only: more match than the data source's max records allow to sort. Sort by create_time for an exact order.", s.maxRecords)))
@@ -190,11 +190,11 @@ const valuesSample = 5000
 
 // Values is a field's distinct values among the newest records of a time range, most frequent first.
 func (s *Service) Values(ctx context.Context, field string, from, to time.Time) ([]string, error) {
-	result, err := s.searchRecent(ctx, cbc.SearchRequest{Criteria: &cbc.Criteria{CreateTime: cbc.Between(from, to)}}, valuesSample)
-	if err != nil {
+	if err := s.needsPlaces(models.Query{GroupBy: field}); err != nil {
 		return nil, err
 	}
-	if err := s.needsPlaces(models.Query{GroupBy: field}); err != nil {
+	result, err := s.searchRecent(ctx, cbc.SearchRequest{Criteria: &cbc.Criteria{CreateTime: cbc.Between(from, to)}}, valuesSample)
+	if err != nil {
 		return nil, err
 	}
 	value := frames.GroupKey(field, s.Placer())
