@@ -59,7 +59,7 @@ type errorLog struct {
 
 // faultTraces are what an injected fault leaves in an error that reaches a panel: the status, the timeout,
 // the reset or the cut-short body, as the plugin words them.
-var faultTraces = []string{"429", "Rate limit", "rate limit", "503", "504", "502", "temporarily", "timed out", "timeout", "deadline",
+var faultTraces = []string{"429", "Rate limit", "503", "504", "502", "temporarily", "timed out", "timeout", "deadline exceeded",
 	"reset", "EOF", "cut short", "malformed", "not valid JSON", "server error", "Bad Gateway", "connection"}
 
 func (e *errorLog) add(kind string, err error) {
@@ -70,6 +70,10 @@ func (e *errorLog) add(kind string, err error) {
 	}
 	text := err.Error()
 	key := kind + ": " + shorten(text, 140)
+	if strings.Contains(text, "request budget") { // the plugin's own pace, whatever the proxy did
+		e.own[key]++
+		return
+	}
 	for _, trace := range faultTraces {
 		if strings.Contains(text, trace) {
 			e.injected[key]++

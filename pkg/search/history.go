@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
@@ -143,8 +144,11 @@ func (s *Service) readSlices(req cbc.SearchRequest) history.Fetch {
 	}
 }
 
-// readTail reads the records of the open tail, oldest first: once for all queries of one search and range
-// made within the cache time; an alert rule's query reads its own.
+// readTail reads the records of the open tail, oldest first. The queries of one search whose tails start at the
+// same slice and end within the same cache time share one read, as they would share one answer: dashboards
+// refreshed by many viewers a few seconds apart cost CBC one tail read, not one each. A query gets the shared
+// read's records up to its own end; those of the last seconds before it may come only at its next refresh, as
+// with any answer from the cache. An alert rule's query reads its own tail, fresh.
 func (s *Service) readTail(ctx context.Context, req cbc.SearchRequest, search string, tail history.Span, fromAlert bool) ([]cbc.Record, error) {
 	read := func(ctx context.Context) (cbc.SearchResult, error) {
 		var records []cbc.Record
@@ -155,14 +159,12 @@ func (s *Service) readTail(ctx context.Context, req cbc.SearchRequest, search st
 		slices.SortStableFunc(records, func(a, b cbc.Record) int { return a.CreateTime.Compare(b.CreateTime) })
 		return cbc.SearchResult{Records: records, NumFound: len(records)}, err
 	}
-	var (
-		result cbc.SearchResult
-		err    error
-	)
 	if fromAlert {
-		result, err = read(ctx)
-	} else {
-		result, err = s.cache.get(ctx, fmt.Sprintf("tail %d-%d %s", tail.From.UnixMilli(), tail.To.UnixMilli(), search), read)
+		result, err := read(ctx)
+		return result.Records, err
 	}
-	return result.Records, err
+	key := fmt.Sprintf("tail %d %d %s", tail.From.UnixMilli(), tail.To.UnixMilli()/max(s.cache.ttl.Milliseconds(), 1), search)
+	result, err := s.cache.get(ctx, key, read)
+	end := sort.Search(len(result.Records), func(i int) bool { return result.Records[i].CreateTime.After(tail.To) })
+	return result.Records[:end], err
 }
