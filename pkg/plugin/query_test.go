@@ -6,12 +6,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/grafana/grafana-plugin-sdk-go/experimental"
 
+	"github.com/seed/cbcauditlogs/pkg/cbc"
 	"github.com/seed/cbcauditlogs/pkg/cbcsim"
+	"github.com/seed/cbcauditlogs/pkg/cbctest"
 )
 
 // Each feature of the query model reaches CBC as exactly this body (testdata/requests/*.json).
@@ -183,6 +186,41 @@ func TestIdenticalQueriesAreFetchedOnce(t *testing.T) {
 	f.run(t, dataQuery("A", `{"query":"flagged:true"}`))
 	if n := f.sim.Requests("search"); n != 1+endProbe {
 		t.Errorf("a repeat within the cache time made %d searches, want none", n-1-endProbe)
+	}
+}
+
+// Viewers of one dashboard refresh a few seconds apart, each with its own "now": within the cache time they
+// share one search, each answer kept to its own range, and equal to what the search over that range finds but
+// for the events of the seconds since the shared one was read.
+func TestViewersSecondsApartShareOneSearch(t *testing.T) {
+	f := newFixture(t, cbcsim.Config{Seed: 3, EventsPerDay: 5000}, nil)
+	body := `{"format":"table","criteria":{"flagged":true},"limit":500}`
+	first := dataQuery("A", body)
+	first.TimeRange.From, first.TimeRange.To = simNow.Add(-24*time.Hour-20*time.Second), simNow.Add(-20*time.Second)
+	later := dataQuery("A", body)
+	later.TimeRange.From, later.TimeRange.To = simNow.Add(-24*time.Hour-10*time.Second), simNow.Add(-10*time.Second)
+	a := f.run(t, first).Responses["A"]
+	searches := f.sim.Requests("search")
+	b := f.run(t, later).Responses["A"]
+	if a.Error != nil || b.Error != nil {
+		t.Fatal(a.Error, b.Error)
+	}
+	if n := f.sim.Requests("search") - searches; n != 0 {
+		t.Errorf("a viewer 10 s later made %d searches, want none", n)
+	}
+	times, _ := b.Frames[0].FieldByName("create_time")
+	flagged := true
+	truth, err := cbctest.Match(f.sim, cbc.SearchRequest{Criteria: &cbc.Criteria{Flagged: &flagged, CreateTime: cbc.Between(later.TimeRange.From, first.TimeRange.To)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if times.Len() != min(len(truth), 500) {
+		t.Errorf("the later viewer sees %d rows, want the %d of its range the shared search read", times.Len(), min(len(truth), 500))
+	}
+	for i := range times.Len() {
+		if at := times.At(i).(time.Time); at.Before(later.TimeRange.From) || at.After(later.TimeRange.To) {
+			t.Fatalf("row %d at %s is outside the later viewer's range", i, at)
+		}
 	}
 }
 

@@ -83,7 +83,7 @@ func (s *Service) Search(ctx context.Context, q models.Query, budget int, fromAl
 		var ok bool
 		result, ok, err = s.searchHistory(ctx, req, q, fromAlert)
 		if !ok && err == nil {
-			result, err = s.searchRecent(ctx, req, q.Limit)
+			result, err = s.searchRecent(ctx, req, q.TimeRange.From, q.TimeRange.To, q.Limit)
 		}
 	}
 	if err != nil {
@@ -107,15 +107,34 @@ func (s *Service) Search(ctx context.Context, q models.Query, budget int, fromAl
 	return found, nil
 }
 
-// searchRecent runs a search through the cache of recent searches.
-func (s *Service) searchRecent(ctx context.Context, req cbc.SearchRequest, limit int) (cbc.SearchResult, error) {
+// searchRecent runs a search over [from, to] through the cache of recent searches. Searches that differ only by
+// a range that moved within one cache time, such as a dashboard refreshed by many viewers a few seconds apart,
+// share one answer, kept to each one's range: as with any answer from the cache, the events of the last seconds
+// may come only at the next refresh.
+func (s *Service) searchRecent(ctx context.Context, req cbc.SearchRequest, from, to time.Time, limit int) (cbc.SearchResult, error) {
+	from, to = from.Truncate(time.Millisecond), to.Truncate(time.Millisecond)
+	req = req.WithTime(from, to)
+	anyTime := *req.Criteria
+	anyTime.CreateTime = nil
+	bucket := max(s.cache.ttl.Milliseconds(), 1)
 	key, _ := json.Marshal(struct {
-		Req   cbc.SearchRequest
-		Limit int
-	}{req, limit})
-	return s.cache.get(ctx, string(key), func(ctx context.Context) (cbc.SearchResult, error) {
+		Query      string
+		Criteria   cbc.Criteria
+		Exclusions *cbc.Criteria
+		Sort       []cbc.SortField
+		From, To   int64 // in cache times
+		Limit      int
+	}{req.Query, anyTime, req.Exclusions, req.Sort, from.UnixMilli() / bucket, to.UnixMilli() / bucket, limit})
+	result, err := s.cache.get(ctx, string(key), func(ctx context.Context) (cbc.SearchResult, error) {
 		return s.client.Search(ctx, req, limit, s.maxRecords)
 	})
+	outside := func(r cbc.Record) bool { return r.CreateTime.Before(from) || r.CreateTime.After(to) }
+	if err == nil && slices.ContainsFunc(result.Records, outside) { // read for a range a little earlier
+		kept := slices.DeleteFunc(slices.Clone(result.Records), outside)
+		result.NumFound -= len(result.Records) - len(kept)
+		result.Records = kept
+	}
+	return result, err
 }
 
 // searchHistory answers a search sorted by time from the history cache, when it holds the search's closed
@@ -193,7 +212,7 @@ func (s *Service) Values(ctx context.Context, field string, from, to time.Time) 
 	if err := s.needsPlaces(models.Query{GroupBy: field}); err != nil {
 		return nil, err
 	}
-	result, err := s.searchRecent(ctx, cbc.SearchRequest{Criteria: &cbc.Criteria{CreateTime: cbc.Between(from, to)}}, valuesSample)
+	result, err := s.searchRecent(ctx, cbc.SearchRequest{Criteria: &cbc.Criteria{}}, from, to, valuesSample)
 	if err != nil {
 		return nil, err
 	}
