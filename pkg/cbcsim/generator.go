@@ -125,9 +125,9 @@ const travelShare = 15
 // addressOf is where a user acts from at t. On a day away, chosen by the user and the day alone, every
 // event comes from one of the travel addresses; otherwise a little under half come from home.
 func (g *generator) addressOf(user int, t time.Time) string {
-	day := uint64(t.UTC().Unix() / 86400)
-	if away := (day*2654435761 + uint64(user)*40503) % 1000003; away%travelShare == 0 {
-		return travel[(away/travelShare)%uint64(len(travel))]
+	day := t.UTC().Unix() / 86400
+	if away := (day*2654435761 + int64(user)*40503) % 1000003; away%travelShare == 0 {
+		return travel[(away/travelShare)%int64(len(travel))]
 	}
 	if g.where.Float64() < 0.45 {
 		return users[user].home
