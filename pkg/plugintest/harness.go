@@ -53,18 +53,27 @@ type Simulator struct {
 	cmd      *exec.Cmd
 }
 
-// Binaries are the simulator and the plugin, built.
-type Binaries struct{ Sim, Plugin string }
+// Binaries are the simulator and the plugin, built into a directory of their own.
+type Binaries struct{ Sim, Plugin, dir string }
 
-// BuildAll compiles the simulator and the plugin into dir.
-func BuildAll(dir string) (Binaries, error) {
-	plugin, err := Build(dir, "./pkg", "gpx_cbcauditlogs")
+// BuildAll compiles the simulator and the plugin into a new temporary directory; Remove deletes it.
+func BuildAll() (Binaries, error) {
+	dir, err := os.MkdirTemp("", "cbcauditlogs-binaries")
 	if err != nil {
 		return Binaries{}, err
 	}
-	sim, err := Build(dir, "./cmd/cbcsim", "cbcsim")
-	return Binaries{Sim: sim, Plugin: plugin}, err
+	b := Binaries{dir: dir}
+	if b.Plugin, err = Build(dir, "./pkg", "gpx_cbcauditlogs"); err == nil {
+		b.Sim, err = Build(dir, "./cmd/cbcsim", "cbcsim")
+	}
+	if err != nil {
+		b.Remove()
+	}
+	return b, err
 }
+
+// Remove deletes the binaries.
+func (b Binaries) Remove() { _ = os.RemoveAll(b.dir) }
 
 // RunSimulator runs the simulator binary with args (plus a free loopback address) until Stop.
 func RunSimulator(binary string, args ...string) (*Simulator, error) {

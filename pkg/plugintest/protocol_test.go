@@ -16,18 +16,14 @@ import (
 var binaries struct{ plugin, sim string }
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "cbcauditlogs-protocol")
-	if err != nil {
-		panic(err)
-	}
-	built, err := BuildAll(dir)
+	built, err := BuildAll()
 	binaries.plugin, binaries.sim = built.Plugin, built.Sim
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
-	_ = os.RemoveAll(dir)
+	built.Remove()
 	os.Exit(code)
 }
 

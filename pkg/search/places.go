@@ -22,13 +22,17 @@ func (s *Service) Placer() geoip.Placer {
 // database of the kind it needs, or the one they name cannot be read. nil when it can, or the query uses
 // neither.
 func (s *Service) needsPlaces(q models.Query) error {
+	var city, asn *geoip.Database
+	if s.places != nil {
+		city, asn = s.places.City, s.places.ASN
+	}
 	for _, need := range []struct {
 		field, kind string
 		uses        bool
 		db          *geoip.Database
 	}{
-		{"country", "City or Country", q.GroupBy == "country" || len(q.Criteria.Country)+len(q.Exclusions.Country) > 0, s.cityDB()},
-		{"asn", "ASN", q.GroupBy == "asn" || len(q.Criteria.ASN)+len(q.Exclusions.ASN) > 0, s.asnDB()},
+		{"country", "City or Country", q.GroupBy == "country" || len(q.Criteria.Country)+len(q.Exclusions.Country) > 0, city},
+		{"asn", "ASN", q.GroupBy == "asn" || len(q.Criteria.ASN)+len(q.Exclusions.ASN) > 0, asn},
 	} {
 		switch {
 		case !need.uses || need.db != nil:
@@ -39,20 +43,6 @@ func (s *Service) needsPlaces(q models.Query) error {
 		}
 	}
 	return nil
-}
-
-func (s *Service) cityDB() *geoip.Database {
-	if s.places == nil {
-		return nil
-	}
-	return s.places.City
-}
-
-func (s *Service) asnDB() *geoip.Database {
-	if s.places == nil {
-		return nil
-	}
-	return s.places.ASN
 }
 
 // placeFilter is the query's country and asn criteria and exclusions as a test of a record; nil when it has
