@@ -83,6 +83,7 @@ func main() {
 		seed      = flag.Uint64("seed", 1, "generator seed: the same seed gives the same events")
 		useTLS    = flag.Bool("tls", false, "serve HTTPS on -addr with a throwaway self-signed certificate")
 		httpsAddr = flag.String("https-addr", "", "also serve HTTPS here, over the same data (for clients that refuse http)")
+		attacks   = flag.String("scenarios", "", "attack scenarios to add at start, two hours apart over the last day: all, or names separated by commas ("+strings.Join(cbcsim.Scenarios(), ", ")+")")
 		redirect  = flag.Bool("download-redirect", false, "answer downloads with 302 to a second listener, another host that serves the file without credentials")
 	)
 	flag.StringVar(&cfg.OrgKey, "org", "ABCD1234", "org key")
@@ -103,6 +104,7 @@ func main() {
 	// The real API's undocumented behaviours, one flag each (docs/operations.md).
 	flag.Float64Var(&cfg.LateShare, "late-share", 0, "share of events that search finds only -late-by after their create_time (0: none)")
 	flag.DurationVar(&cfg.LateBy, "late-by", 15*time.Minute, "how late the -late-share events become searchable")
+	flag.StringVar(&cfg.Traffic, "traffic", "mixed", "what the events are: mixed (password-guessing bursts and days away among ordinary work) or org (an organisation with no attack in it, the security signals' baseline)")
 	flag.StringVar(&cfg.DefaultSort, "default-sort", "desc", "order of a search that sends no sort: asc or desc")
 	flag.BoolVar(&cfg.EndExclusive, "end-exclusive", false, "create_time.end leaves out its own millisecond")
 	flag.StringVar(&cfg.QueueOrder, "queue-order", "oldest", "which events a queue read takes and how it lists them: oldest (first) or newest (first)")
@@ -133,6 +135,9 @@ func main() {
 	if cfg.CSPBasic != "raw" && cfg.CSPBasic != "urlencoded" && cfg.CSPBasic != "body" {
 		fatal(fmt.Errorf("-csp-basic takes raw, urlencoded or body, not %q", cfg.CSPBasic))
 	}
+	if cfg.Traffic != "mixed" && cfg.Traffic != cbcsim.TrafficOrg {
+		fatal(fmt.Errorf("-traffic takes mixed or org, not %q", cfg.Traffic))
+	}
 	if cfg.WrongOrgStatus != 403 && cfg.WrongOrgStatus != 404 {
 		fatal(fmt.Errorf("-wrong-org-status takes 403 or 404, not %d", cfg.WrongOrgStatus))
 	}
@@ -161,6 +166,9 @@ func main() {
 
 	sim := cbcsim.New(cfg)
 	defer sim.Close()
+	if err := addScenarios(sim, *attacks); err != nil {
+		fatal(err)
+	}
 	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	if files != nil {
 		fileSrv := &http.Server{Handler: sim.FileHandler(), ReadHeaderTimeout: 10 * time.Second}
@@ -218,4 +226,26 @@ func listen(addr string, secure bool) (net.Listener, string, error) {
 	}
 	ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	return ln, "https://" + ln.Addr().String(), nil
+}
+
+// addScenarios adds the named attacks (all: every one), the last an hour ago and each other two hours before
+// the next, and says what each must be found as.
+func addScenarios(sim *cbcsim.Simulator, names string) error {
+	if names == "" {
+		return nil
+	}
+	chosen := strings.Split(names, ",")
+	if names == "all" {
+		chosen = cbcsim.Scenarios()
+	}
+	for i, name := range chosen {
+		at := time.Now().Add(-time.Hour - time.Duration(len(chosen)-1-i)*2*time.Hour)
+		truth, err := sim.Attack(strings.TrimSpace(name), at)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "cbcsim added scenario %s: %s finds %s between %s and %s\n", truth.Scenario, truth.Detection, truth.Entity,
+			truth.From.Format(time.RFC3339), truth.To.Format(time.RFC3339))
+	}
+	return nil
 }

@@ -37,8 +37,41 @@ var rules = []rule{
 	{Policy, []string{"policy", "policies"}},
 }
 
+// Kinds of event that the security signals tell apart within the categories, in the order their rules try
+// them. An event of no kind has the empty kind.
+const (
+	AdminGranted        = "administrator role granted"
+	LiveResponseStarted = "live response started"
+	APIKeyCreated       = "api key created"
+	APIKeyDeleted       = "api key deleted"
+	ConnectorKeyChanged = "connector key changed"
+	PolicyDeleted       = "policy deleted"
+	PolicyEdited        = "policy edited"
+)
+
+var kindRules = []rule{
+	{AdminGranted, []string{"to administrator", "role administrator", "administrator role granted"}},
+	{LiveResponseStarted, []string{"started live response", "live response session started"}},
+	{APIKeyCreated, []string{"created api key", "api key created"}},
+	{APIKeyDeleted, []string{"deleted api key", "api key deleted"}},
+	{ConnectorKeyChanged, []string{"updated connector", "connector key"}},
+	{PolicyDeleted, []string{"deleted policy", "policy deleted", "deleted policies"}},
+	{PolicyEdited, []string{"updated policy", "policy updated", "created policy", "modified policy"}},
+}
+
 // Of returns the category of an event with this description.
 func Of(description string) string {
+	if c := firstMatch(rules, description); c != "" {
+		return c
+	}
+	return Other
+}
+
+// KindOf returns the kind of an event with this description, or "" when it is of none.
+func KindOf(description string) string { return firstMatch(kindRules, description) }
+
+// firstMatch is the first rule a description matches, case-insensitively; "" when none does.
+func firstMatch(rules []rule, description string) string {
 	var scratch [256]byte // short descriptions are lower-cased here, without an allocation
 	lowered := append(scratch[:0], description...)
 	if !isASCII(lowered) {
@@ -56,7 +89,7 @@ func Of(description string) string {
 			}
 		}
 	}
-	return Other
+	return ""
 }
 
 func isASCII(s []byte) bool {

@@ -38,6 +38,29 @@ func TestRuleTable(t *testing.T) {
 	}
 }
 
+func TestKindTable(t *testing.T) {
+	cases := map[string]string{
+		"Updated role of user bob@acme.example to Administrator":         category.AdminGranted,
+		"Added user carol@acme.example with role Administrator":          category.AdminGranted,
+		"Updated role of user bob@acme.example to Analyst":               "",
+		"Updated role of user bob@acme.example to Live Response Analyst": "",
+		"Started Live Response session 1234 on device WIN-FIN-0142":      category.LiveResponseStarted,
+		"Ended Live Response session 1234 on device SRV-DB-02":           "",
+		"Created API key SIEM export with id ABCDEFGHJK":                 category.APIKeyCreated,
+		"Deleted API key ABCDEFGHJK":                                     category.APIKeyDeleted,
+		"Updated connector Training with api key GRJSDHRR8YVRML3Q":       category.ConnectorKeyChanged,
+		"Connector DEFGHIJKLM logged in successfully":                    "",
+		"Deleted policy 'Developers'":                                    category.PolicyDeleted,
+		"Updated policy 'Standard'":                                      category.PolicyEdited,
+		"Logged in successfully":                                         "",
+	}
+	for description, want := range cases {
+		if got := category.KindOf(description); got != want {
+			t.Errorf("%q is of kind %q, want %q", description, got, want)
+		}
+	}
+}
+
 // Every description in the fixtures and every kind the simulator generates falls in a category other than
 // "other", except the reports the simulator adds on purpose.
 func TestEveryKnownDescriptionIsCategorised(t *testing.T) {

@@ -2,8 +2,10 @@ package cbcsim
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
+	"time"
 )
 
 // adminRoutes are the test-only routes, kept under /_sim/ apart from the CBC API and needing no key:
@@ -14,7 +16,30 @@ import (
 //	POST   /_sim/truth              every match of a search body, without the window: the ground truth
 //	POST   /_sim/keys/{id}/revoke   make a key invalid
 //	GET    /_sim/stats              requests per endpoint and queue backlog per key
+//	GET    /_sim/scenarios          the attack scenarios
+//	POST   /_sim/scenarios/{name}   add an attack, from {"at": "<RFC 3339>"} or now; answers its Truth
 func (s *Simulator) adminRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /_sim/scenarios", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, Fault{}, ok(Scenarios()))
+	})
+	mux.HandleFunc("POST /_sim/scenarios/{name}", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			At time.Time `json:"at"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+			http.Error(w, `expected {"at": "2026-01-02T15:04:05Z"}, or no body for now: `+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if body.At.IsZero() {
+			body.At = s.cfg.Now()
+		}
+		truth, err := s.Attack(r.PathValue("name"), body.At)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		writeJSON(w, Fault{}, ok(truth))
+	})
 	mux.HandleFunc("POST /_sim/events", func(w http.ResponseWriter, r *http.Request) {
 		var records []Event
 		if err := json.NewDecoder(r.Body).Decode(&records); err != nil {

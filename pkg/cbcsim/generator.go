@@ -15,6 +15,7 @@ type generator struct {
 	orgKey, host string
 	sparseShare  float64
 	wholeSeconds float64
+	org          bool // TrafficOrg: an organisation with no attack in it
 }
 
 func newGenerator(seed uint64, cfg Config) *generator {
@@ -26,6 +27,7 @@ func newGenerator(seed uint64, cfg Config) *generator {
 		host:         cfg.Host,
 		sparseShare:  cfg.SparseShare,
 		wholeSeconds: cfg.WholeSeconds,
+		org:          cfg.Traffic == TrafficOrg,
 	}
 }
 
@@ -69,6 +71,9 @@ var (
 // eventAt makes one event at t, drawn from a mix that resembles a working org: mostly logins and connector
 // traffic, some administration, and rare security-relevant changes.
 func (g *generator) eventAt(t time.Time) Event {
+	if g.org {
+		return g.orgEventAt(t)
+	}
 	user := g.rng.IntN(len(users))
 	u := users[user]
 	c := connectors[g.rng.IntN(len(connectors))]
@@ -165,7 +170,7 @@ func (g *generator) keyID() string {
 }
 
 // history makes about perDay events a day over [from, to), oldest first: arrivals are random (exponential gaps)
-// and about one event in 200 starts a burst of failed logins.
+// and, but in the org traffic, about one event in 200 starts a burst of failed logins.
 func (g *generator) history(from, to time.Time, perDay int) []Event {
 	if perDay <= 0 || !from.Before(to) {
 		return nil
@@ -179,7 +184,7 @@ func (g *generator) history(from, to time.Time, perDay int) []Event {
 		if !t.Before(to) {
 			break
 		}
-		if g.rng.IntN(200) == 0 {
+		if !g.org && g.rng.IntN(200) == 0 {
 			for _, r := range g.failedLoginBurst(t, 5+g.rng.IntN(25)) {
 				if r.CreateTime.Before(to) {
 					out = append(out, r)

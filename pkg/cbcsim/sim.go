@@ -53,6 +53,7 @@ type Config struct {
 	WholeSeconds float64       // share of generated events whose time has no fraction of a second; default 0.05, negative means none
 	LateShare    float64       // share of events that search finds only LateBy after their create_time; default none
 	LateBy       time.Duration // how late those events are indexed
+	Traffic      string        // what the events are: TrafficOrg, or by default a mix with password-guessing bursts and days away
 
 	// The real API's undocumented behaviours (cbc-api.md, "Unknown behaviours"); each alternative is a mode.
 	DefaultSort      string        // order of a search that sends no sort: "DESC" (default) or "ASC"

@@ -19,12 +19,16 @@ const (
 	QueryTypeSearch = "search"
 	QueryTypeCount  = "count"
 	QueryTypeQueue  = "queue"
+	// QueryTypeSignals runs the security signals' detections over the events of the range (pkg/signals).
+	QueryTypeSignals = "signals"
 )
 
 // Formats of search and queue results.
 const (
 	FormatLogs  = "logs"
 	FormatTable = "table"
+	// FormatTimeSeries is a signals query's findings counted over time, one series per detection and entity.
+	FormatTimeSeries = "time_series"
 )
 
 // Limits on a query's limit (limits.json, which the query editor reads too). MaxLimit is what a logs or table
@@ -66,6 +70,9 @@ type Query struct {
 	GroupBy    string  `json:"groupBy"`
 	Interval   string  `json:"interval"`
 	TopN       int     `json:"topN"`
+	// A signals query's detection ("" for every one) and its parameters by name, as text: "10", "15m".
+	Detection  string            `json:"detection,omitempty"`
+	Parameters map[string]string `json:"parameters,omitempty"`
 
 	// Set from the request, not from the JSON.
 	RefID     string        `json:"-"`
@@ -87,6 +94,7 @@ var grafanaKeys = map[string]bool{
 var queryKeys = map[string]bool{
 	"editorMode": true, // the query editor's Builder or Code, nothing to the backend
 	"query":      true, "criteria": true, "exclusions": true, "sort": true, "limit": true, "groupBy": true, "topN": true,
+	"detection": true, "parameters": true,
 }
 
 // ParseQuery reads and validates one query. The error says what is wrong and what is allowed.
@@ -172,15 +180,20 @@ func (q *Query) normalize(grafanaInterval time.Duration) error {
 	switch q.QueryType {
 	case "":
 		q.QueryType = QueryTypeSearch
-	case QueryTypeSearch, QueryTypeCount, QueryTypeQueue:
+	case QueryTypeSearch, QueryTypeCount, QueryTypeQueue, QueryTypeSignals:
 	default:
-		problems = append(problems, fmt.Sprintf("query type %q is unknown: use search, count or queue", q.QueryType))
+		problems = append(problems, fmt.Sprintf("query type %q is unknown: use search, count, queue or signals", q.QueryType))
 	}
-	switch q.Format = strings.ToLower(q.Format); q.Format {
-	case "":
+	switch q.Format = strings.ToLower(q.Format); {
+	case q.QueryType == QueryTypeSignals && q.Format == "":
+		q.Format = FormatTable
+	case q.QueryType == QueryTypeSignals:
+		if q.Format != FormatTable && q.Format != FormatTimeSeries {
+			problems = append(problems, fmt.Sprintf("format %q is unknown for signals: use table (findings) or time_series", q.Format))
+		}
+	case q.Format == "":
 		q.Format = FormatLogs
-	case FormatLogs, FormatTable:
-	default:
+	case q.Format != FormatLogs && q.Format != FormatTable:
 		problems = append(problems, fmt.Sprintf("format %q is unknown: use logs or table", q.Format))
 	}
 	switch {

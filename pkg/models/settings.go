@@ -86,6 +86,12 @@ type Settings struct {
 	GeoIPCityDatabase string `json:"geoipCityDatabase"`
 	GeoIPASNDatabase  string `json:"geoipAsnDatabase"`
 
+	// The organisation's profile, for the security signals (Profile).
+	WorkingHours string `json:"workingHours"`
+	TimeZone     string `json:"timeZone"`
+	KnownRanges  string `json:"knownRanges"`
+	BaselineDays int    `json:"baselineDays"`
+
 	APISecret     string `json:"-"`
 	RedisPassword string `json:"-"` // secureJsonData redisPassword
 	ClientSecret  string `json:"-"` // secureJsonData clientSecret
@@ -180,6 +186,7 @@ func (s Settings) numbers() map[string]int {
 		"alertSettleMinutes":   s.AlertSettleMinutes,
 		"historyMaxAgeMinutes": s.HistoryMaxAgeMinutes,
 		"historyCacheMB":       s.HistoryCacheMB,
+		"baselineDays":         s.BaselineDays,
 	}
 }
 

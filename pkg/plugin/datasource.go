@@ -37,7 +37,7 @@ type Datasource struct {
 	replicas    *replicas.Replicas // nil unless several Grafana replicas share the queue through Redis
 	places      *geoip.Locator     // nil without GeoIP databases
 	placesErr   error              // why a GeoIP database cannot be read; the health check says it, queries go on
-	uid         string
+	uid, name   string
 	factory     *Factory
 	metrics     metrics.Source
 }

@@ -78,7 +78,7 @@ func (f *Factory) NewDatasource(ctx context.Context, source backend.DataSourceIn
 	if err == nil {
 		err = settings.Validate()
 	}
-	ds := &Datasource{settings: settings, uid: source.UID, factory: f, exports: &exportRegistry{}, metrics: f.metrics.For(source.UID)}
+	ds := &Datasource{settings: settings, uid: source.UID, name: source.Name, factory: f, exports: &exportRegistry{}, metrics: f.metrics.For(source.UID)}
 	if err != nil {
 		// A secret pasted into the wrong field must not come back in the message that names the field.
 		ds.settingsErr = redacted(err, settings.Secrets())

@@ -71,6 +71,8 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery, budget int
 		out, err = d.search.Count(ctx, q, fromAlert)
 	case models.QueryTypeQueue:
 		out = d.queueQuery(q)
+	case models.QueryTypeSignals:
+		out, err = d.signalsFrames(ctx, q, fromAlert)
 	default:
 		out, err = d.searchFrames(ctx, q, budget, fromAlert)
 	}

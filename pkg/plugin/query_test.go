@@ -139,7 +139,7 @@ func TestBadQueriesDoNotBreakTheirNeighbours(t *testing.T) {
 		"malformed JSON":  {`{"query":`, "not valid JSON"},
 		"wrong type":      {`{"limit":"ten"}`, `field "limit" must be a number, not string`},
 		"bad group by":    {`{"queryType":"count","groupBy":"org"}`, "cannot group by"},
-		"bad query type":  {`{"queryType":"sql"}`, "use search, count or queue"},
+		"bad query type":  {`{"queryType":"sql"}`, "use search, count, queue or signals"},
 		"bad interval":    {`{"queryType":"count","interval":"soon"}`, "interval \"soon\" is malformed"},
 		"huge interval":   {`{"queryType":"count","interval":"213504d"}`, "interval \"213504d\" is too long"},
 		"huge top":        {`{"queryType":"count","groupBy":"actor","topN":100000000}`, "keep at most 1000 groups"},

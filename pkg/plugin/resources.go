@@ -13,11 +13,13 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
 
 	"github.com/seed/cbcauditlogs/pkg/models"
+	"github.com/seed/cbcauditlogs/pkg/signals"
 )
 
 func (d *Datasource) resourceHandler() backend.CallResourceHandler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /fields", d.handleFields)
+	mux.HandleFunc("GET /detections", handleDetections)
 	mux.HandleFunc("GET /values", d.configured(d.handleValues))
 	mux.HandleFunc("GET /queue/status", d.configured(d.handleQueueStatus))
 	mux.HandleFunc("POST /exports", d.configured(d.handleStartExport))
@@ -68,6 +70,12 @@ func (d *Datasource) configured(next http.HandlerFunc) http.HandlerFunc {
 func (d *Datasource) handleFields(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(models.FieldsJSON())
+}
+
+// handleDetections serves the security signals' catalogue (pkg/signals/detections.json).
+func handleDetections(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(signals.CatalogueJSON())
 }
 
 // handleValues answers GET values?field=actor&from=<ms>&to=<ms>: the field's distinct values among the newest

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -413,4 +414,27 @@ func (p *Plugin) SubscribeStream(ctx context.Context, ds DataSource, path string
 		return 0, err
 	}
 	return backend.SubscribeStreamStatus(resp.Status), nil
+}
+
+// Truth is what a simulator's attack scenario must make a detection find (the simulator's /_sim/scenarios).
+type Truth struct {
+	Scenario, Detection, Entity string
+	From, To                    time.Time
+	Events                      int
+}
+
+// Attack adds an attack scenario to the simulator's events, from at.
+func (s *Simulator) Attack(name string, at time.Time) (Truth, error) {
+	body, _ := json.Marshal(map[string]time.Time{"at": at})
+	resp, err := http.Post(s.URL+"/_sim/scenarios/"+name, "application/json", bytes.NewReader(body)) // #nosec G107 -- the test's own simulator
+	if err != nil {
+		return Truth{}, err
+	}
+	defer resp.Body.Close()
+	var truth Truth
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(resp.Body)
+		return truth, fmt.Errorf("scenario %s: %s: %s", name, resp.Status, msg)
+	}
+	return truth, json.NewDecoder(resp.Body).Decode(&truth)
 }

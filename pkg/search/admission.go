@@ -16,14 +16,18 @@ const (
 	admissionBudget = 160 << 20
 	bytesPerRecord  = 1 << 10
 	countWeight     = 16 << 20 // a count keeps no records, only the page being read
+	signalsWeight   = 64 << 20 // signals keep a small part of each event they read
 )
 
 func newAdmission() *semaphore.Weighted { return semaphore.NewWeighted(admissionBudget) }
 
 // queryWeight is the memory a query may hold while it runs.
 func queryWeight(q models.Query) int64 {
-	if q.QueryType == models.QueryTypeCount {
+	switch q.QueryType {
+	case models.QueryTypeCount:
 		return countWeight
+	case models.QueryTypeSignals:
+		return signalsWeight
 	}
 	return min(int64(q.Limit)*bytesPerRecord, admissionBudget)
 }

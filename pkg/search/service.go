@@ -204,6 +204,12 @@ func (s *Service) each(ctx context.Context, q models.Query, fromAlert bool, visi
 	return s.client.Scan(ctx, req, s.maxRecords, visit)
 }
 
+// Events visits every audit event over [from, to], up to max records, in no particular order, as a count of
+// every event does: through the history cache, so a baseline read once is reused.
+func (s *Service) Events(ctx context.Context, from, to time.Time, fromAlert bool, visit func(cbc.Record)) (cbc.ScanResult, error) {
+	return s.each(ctx, models.Query{TimeRange: models.TimeRange{From: from, To: to}}, fromAlert, visit)
+}
+
 // valuesSample is how many of the newest matching records Values reads.
 const valuesSample = 5000
 
