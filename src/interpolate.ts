@@ -81,6 +81,11 @@ export function interpolateQuery(query: CBCQuery, templateSrv: TemplateSrv, scop
     query: templateSrv.replace(query.query ?? '', scopedVars, luceneFormat),
     criteria: interpolateFilters(query.criteria, templateSrv, scopedVars),
     exclusions: interpolateFilters(query.exclusions, templateSrv, scopedVars),
+    ...(query.parameters && {
+      parameters: Object.fromEntries(
+        Object.entries(query.parameters).map(([name, value]) => [name, templateSrv.replace(value, scopedVars)])
+      ),
+    }),
   };
 }
 

@@ -4,7 +4,7 @@ import { DataQuery } from '@grafana/schema';
 import limits from './limits.json';
 
 /** The query types the backend answers (pkg/models/query.go). */
-export type QueryType = 'search' | 'count' | 'queue';
+export type QueryType = 'search' | 'count' | 'queue' | 'signals';
 
 /** Record fields that criteria and exclusions take as lists of values. */
 export const FILTER_FIELDS = ['actor', 'actor_ip', 'description', 'request_url', 'country', 'asn'] as const;
@@ -49,11 +49,16 @@ export interface CBCQuery extends DataQuery {
   criteria?: Filters;
   exclusions?: Filters;
   sort?: { field: SortField; order: SortOrder };
-  format?: 'logs' | 'table';
+  /** A search's or the queue's logs or table; the security signals' findings table or findings over time. */
+  format?: 'logs' | 'table' | 'time_series';
   limit?: number;
   groupBy?: GroupBy | '';
   interval?: string;
   topN?: number;
+  /** The security signals' detection (src/detections.json); every detection when empty. */
+  detection?: string;
+  /** The detection's parameters, and the parts of the data source's profile this query sets, as text. */
+  parameters?: Record<string, string>;
 }
 
 export const DEFAULT_LIMIT = limits.query.defaultLimit;
@@ -100,6 +105,11 @@ export interface CBCOptions extends DataSourceJsonData {
   /** GeoIP databases (mmdb) on the Grafana host: where each actor_ip is. */
   geoipCityDatabase?: string;
   geoipAsnDatabase?: string;
+  /** The organisation's profile, for the security signals (pkg/models/profile.go). */
+  workingHours?: string;
+  timeZone?: string;
+  knownRanges?: string;
+  baselineDays?: number;
 }
 
 /** Settings kept encrypted, never sent back to the browser. */

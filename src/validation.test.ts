@@ -122,6 +122,24 @@ describe('settings validation', () => {
     expect(settingsProblems({ redisAddress: 'redis:6379' } as never)).toEqual({});
   });
 
+  it('checks the working hours and known ranges of the security signals as the backend does', () => {
+    for (const good of [
+      'Mon-Fri 08:00-18:00',
+      'mon,wed,fri 09:00-17:00',
+      'Sat-Sun 22:00-06:00',
+      'Mon-Sun 00:00-24:00',
+    ]) {
+      expect(settingsProblems({ workingHours: good } as never)).toEqual({});
+    }
+    for (const bad of ['weekdays', 'Mon-Fri 8-18', 'Mon-Fri 08:00', 'Mon-Fri 25:00-26:00']) {
+      expect(settingsProblems({ workingHours: bad } as never).workingHours).toMatch(/Days and hours/);
+    }
+    expect(settingsProblems({ knownRanges: '203.0.113.0/24, 198.51.100.7\n2001:db8::/32' } as never)).toEqual({});
+    expect(settingsProblems({ knownRanges: '203.0.113.0/24, office' } as never).knownRanges).toBe(
+      'office is not an address or CIDR range, such as 203.0.113.0/24.'
+    );
+  });
+
   it('names the switch that allows plain HTTP', () => {
     expect(settingsProblems({ region: 'custom', url: 'http://sim:8080' } as never).url).toMatch(/"Allow plain HTTP"/);
     expect(settingsProblems({ region: 'custom', url: 'http://sim:8080', allowInsecureHttp: true } as never)).toEqual(

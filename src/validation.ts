@@ -43,8 +43,8 @@ export type QueryProblems = Partial<Record<'query' | 'limit' | 'interval' | 'top
 /** Every problem of a query the editor holds, by the field at fault. */
 export function queryProblems(q: Pick<CBCQuery, 'query' | 'limit' | 'interval' | 'topN' | 'queryType'>): QueryProblems {
   const out: QueryProblems = {};
-  if (q.queryType === 'queue') {
-    return out; // the live queue ignores the search fields
+  if (q.queryType === 'queue' || q.queryType === 'signals') {
+    return out; // the live queue and the signals ignore the search fields
   }
   const syntax = syntaxProblem(q.query ?? '');
   if (syntax) {
@@ -70,6 +70,11 @@ export function queryProblems(q: Pick<CBCQuery, 'query' | 'limit' | 'interval' |
 export type SettingsProblems = Partial<Record<keyof CBCOptions, string>>;
 
 const ORG_KEY = /^[A-Za-z0-9]{1,32}$/;
+const DAY = '(sun|mon|tue|wed|thu|fri|sat)[a-z]*';
+const CLOCK = '([01]\\d|2[0-3]):[0-5]\\d|24:00';
+const WORKING_HOURS = new RegExp(`^${DAY}(-${DAY})?(,${DAY}(-${DAY})?)* (${CLOCK})-(${CLOCK})$`, 'i');
+/** An IPv4 or IPv6 address, with an optional prefix length: the backend checks it exactly. */
+const RANGE = /^([0-9.]+|[0-9a-f:.]+)(\/\d{1,3})?$/i;
 
 /** Every problem of the settings the config editor holds, by setting. Empty values take defaults. */
 export function settingsProblems(o: CBCOptions): SettingsProblems {
@@ -90,6 +95,15 @@ export function settingsProblems(o: CBCOptions): SettingsProblems {
   const redis = (o.redisAddress ?? '').trim();
   if (redis !== '' && !/^[^\s:/]+:\d{1,5}$/.test(redis)) {
     out.redisAddress = 'host:port, e.g. redis:6379';
+  }
+  const hours = (o.workingHours ?? '').trim();
+  if (hours !== '' && !WORKING_HOURS.test(hours)) {
+    out.workingHours = 'Days and hours, e.g. Mon-Fri 08:00-18:00 or Mon,Wed,Fri 09:00-17:00.';
+  }
+  const ranges = (o.knownRanges ?? '').split(/[\s,]+/).filter((r) => r !== '');
+  const badRange = ranges.find((r) => !RANGE.test(r));
+  if (badRange) {
+    out.knownRanges = `${badRange} is not an address or CIDR range, such as 203.0.113.0/24.`;
   }
   for (const [key, limit] of Object.entries(SETTING_LIMITS) as Array<[keyof CBCOptions, SettingLimit]>) {
     const v = o[key] as number | undefined;

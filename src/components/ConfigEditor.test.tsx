@@ -112,7 +112,7 @@ describe('ConfigEditor', () => {
     render(<ConfigEditor options={settings({ region: 'prod02' })} onOptionsChange={jest.fn()} />);
     await userEvent.click(screen.getByRole('button', { name: 'Expand section Advanced settings' }));
     const keys = Object.keys(SETTING_LIMITS) as Array<keyof typeof SETTING_LIMITS>;
-    expect(keys).toHaveLength(13);
+    expect(keys).toHaveLength(14);
     for (const key of keys) {
       expect(document.getElementById(`config-${key}`)).toHaveAttribute(
         'placeholder',

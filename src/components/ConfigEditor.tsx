@@ -183,7 +183,10 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
       | 'redisAddress'
       | 'redisKeyPrefix'
       | 'geoipCityDatabase'
-      | 'geoipAsnDatabase';
+      | 'geoipAsnDatabase'
+      | 'workingHours'
+      | 'timeZone'
+      | 'knownRanges';
     id: string;
     label: string;
     description?: string;
@@ -323,6 +326,42 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           id: 'config-geoip-asn',
           label: 'ASN database',
           placeholder: '/var/lib/grafana/geoip/GeoLite2-ASN.mmdb',
+        })}
+      </ConfigSection>
+      <Divider />
+      <ConfigSection
+        title="Security signals"
+        description="What is usual for your organisation, which the detections compare with: when it works, which addresses are its own, and how far back usual reaches. A signals query may set each in its place."
+      >
+        {textField({
+          key: 'workingHours',
+          id: 'config-working-hours',
+          label: 'Working hours',
+          description:
+            'Days and hours, e.g. Mon-Fri 08:00-18:00; hours past midnight, e.g. 22:00-06:00, belong to the day they start.',
+          placeholder: 'Mon-Fri 07:00-19:00',
+          width: 30,
+        })}
+        {textField({
+          key: 'timeZone',
+          id: 'config-time-zone',
+          label: 'Time zone',
+          description: 'Of the working hours: an IANA name such as Europe/Berlin.',
+          placeholder: 'UTC',
+          width: 30,
+        })}
+        {textField({
+          key: 'knownRanges',
+          id: 'config-known-ranges',
+          label: 'Known ranges',
+          description:
+            'Your offices and VPN, in CIDR notation, separated by commas. Sign-ins from them are never a new source or travel; API keys changed from elsewhere are a signal.',
+          placeholder: '203.0.113.0/24, 198.51.100.7',
+        })}
+        {numberField({
+          key: 'baselineDays',
+          label: 'Baseline (days)',
+          description: 'How many days before the time range count as usual, for new sources and a first Live Response.',
         })}
       </ConfigSection>
       <Divider />

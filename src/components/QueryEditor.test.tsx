@@ -49,7 +49,7 @@ describe('QueryEditor header', () => {
       within(types)
         .getAllByRole('radio')
         .map((r) => r.getAttribute('aria-label') ?? r.nextSibling?.textContent)
-    ).toHaveLength(4);
+    ).toHaveLength(5);
     expect(screen.getByRole('radiogroup', { name: 'Editor mode' })).toBeInTheDocument();
     expect(screen.getByRole('link', { name: /Query syntax/ })).toHaveAttribute('target', '_blank');
     expect(screen.getByRole('button', { name: /Run query/ })).toBeInTheDocument();
@@ -356,13 +356,24 @@ describe('QueryEditor follows the query', () => {
 });
 
 describe('QueryEditor where it runs', () => {
-  it('in an alert rule offers only a count, and says why a search cannot alert', () => {
+  it('in an alert rule offers only a count and the signals, and says why a search cannot alert', () => {
     setup({}, CoreApp.UnifiedAlerting);
     for (const type of ['Live queue', 'Logs', 'Table', 'Export']) {
       expect(screen.queryByText(type)).not.toBeInTheDocument();
     }
     expect(screen.getByText('Count over time')).toBeInTheDocument();
+    expect(screen.getByText('Security signals')).toBeInTheDocument();
     expect(screen.getByText(/an alert rule cannot evaluate: choose Count over time/)).toBeInTheDocument();
+  });
+
+  it('in an alert rule asks for the signals over time, not the findings table', () => {
+    setup({ queryType: 'signals', format: 'table' }, CoreApp.UnifiedAlerting);
+    expect(
+      screen.getByText(/Findings are rows, which an alert rule cannot evaluate: choose the format Over time/)
+    ).toBeInTheDocument();
+    cleanup();
+    setup({ queryType: 'signals', format: 'time_series' }, CoreApp.UnifiedAlerting);
+    expect(screen.queryByText(/cannot evaluate/)).not.toBeInTheDocument();
   });
 
   it('in annotations shows no query type and no export', () => {
@@ -417,5 +428,72 @@ describe('QueryEditor accessibility', () => {
       stops++;
     }
     expect(stops).toBeLessThanOrEqual(15);
+  });
+});
+
+describe('QueryEditor security signals', () => {
+  it('switches to the signals as a findings table, without the search input', async () => {
+    const u = user();
+    const { onChange } = setup({ query: 'logged' });
+    await u.click(screen.getByText('Security signals'));
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ queryType: 'signals', format: 'table', query: 'logged' })
+    );
+    cleanup();
+    setup({ queryType: 'signals' });
+    expect(screen.queryByRole('radiogroup', { name: 'Editor mode' })).not.toBeInTheDocument();
+    expect(screen.getByText(/Runs every detection at its defaults/)).toBeInTheDocument();
+  });
+
+  it('picks a detection, explains it, and starts it from its defaults', async () => {
+    const u = user();
+    const { onChange, onRunQuery } = setup({ queryType: 'signals', parameters: { baseline_days: '7' } });
+    await u.click(screen.getByRole('combobox', { name: 'Detection' }));
+    await u.click(await screen.findByText('Brute force'));
+    expect(onChange).toHaveBeenLastCalledWith(
+      expect.objectContaining({ queryType: 'signals', detection: 'brute_force', parameters: undefined })
+    );
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
+    cleanup();
+    setup({ queryType: 'signals', detection: 'brute_force' });
+    expect(
+      screen.getByText(/T1110.001 Brute Force: Password Guessing · high · At least failed logins \(10\)/)
+    ).toBeInTheDocument();
+    expect(document.getElementById('signals-failures')).toHaveAttribute('placeholder', '10');
+    expect(document.getElementById('signals-window')).toHaveAttribute('placeholder', '10m');
+  });
+
+  it('applies a typed parameter on leaving the box, runs it on Enter, and never applies a value the backend refuses', async () => {
+    const u = user();
+    const { onChange, onRunQuery } = setup({ queryType: 'signals', detection: 'brute_force' });
+    const box = document.getElementById('signals-window')!;
+    await u.type(box, 'soon');
+    await u.tab();
+    expect(screen.getByText('A duration such as 30s, 10m or 2h.')).toBeInTheDocument();
+    expect(onChange).not.toHaveBeenCalled();
+    await u.clear(box);
+    await u.type(box, '5m');
+    await u.tab();
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ parameters: { window: '5m' } }));
+    await u.type(document.getElementById('signals-failures')!, '4{Enter}');
+    expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ parameters: { failures: '4' } }));
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it('offers the profile parts a detection reads, with the data source as the default', () => {
+    setup({ queryType: 'signals', detection: 'off_hours_admin' });
+    expect(document.getElementById('signals-working_hours')).toHaveAttribute('placeholder', 'data source setting');
+    expect(document.getElementById('signals-time_zone')).toBeInTheDocument();
+    expect(document.getElementById('signals-known_ranges')).not.toBeInTheDocument();
+  });
+
+  it('marks the results stale when the detection differs from the one they come from', () => {
+    const run = () => screen.getByRole('button', { name: /Run query/ }).className;
+    const query = { queryType: 'signals' as const, detection: 'brute_force' };
+    setup(query, CoreApp.Explore, undefined, { refId: 'A', ...query });
+    const fresh = run();
+    cleanup();
+    setup(query, CoreApp.Explore, undefined, { refId: 'A', ...query, detection: 'password_spray' });
+    expect(run()).not.toBe(fresh);
   });
 });

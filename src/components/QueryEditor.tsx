@@ -26,8 +26,9 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range, ap
   const alerting = app === CoreApp.UnifiedAlerting;
   const mode = modeOf(query);
   const editorMode: EditorMode = query.editorMode ?? (query.query ? 'code' : 'builder');
-  // An alert rule needs numbers: a search or the live queue cannot alert, so only a count is offered there.
-  const offered = context === 'annotations' ? [] : MODES.filter((m) => !alerting || m.value === 'count');
+  // An alert rule needs numbers: a search or the live queue cannot alert, so only counts and signals are offered.
+  const alertable = (m: string) => m === 'count' || m === 'signals';
+  const offered = context === 'annotations' ? [] : MODES.filter((m) => !alerting || alertable(m.value));
   const input = {
     draft,
     editorMode,
@@ -59,10 +60,17 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, range, ap
           </Text>
         </EditorRow>
       )}
-      {alerting && mode !== 'count' && (
+      {alerting && !alertable(mode) && (
         <EditorRow>
           <Text color="warning" variant="bodySmall">
             This query returns events, which an alert rule cannot evaluate: choose Count over time to alert on them.
+          </Text>
+        </EditorRow>
+      )}
+      {alerting && mode === 'signals' && query.format !== 'time_series' && (
+        <EditorRow>
+          <Text color="warning" variant="bodySmall">
+            Findings are rows, which an alert rule cannot evaluate: choose the format Over time, one series per entity.
           </Text>
         </EditorRow>
       )}

@@ -34,7 +34,7 @@ export function QueryHeader({ draft, modes, mode, onMode, editorMode, onEditorMo
       <FlexItem grow={1} />
       {/* One group, so that a narrow panel moves it whole to the next line rather than cut it. */}
       <Stack gap={2} alignItems="center" wrap="wrap" justifyContent="flex-end">
-        {mode !== 'queue' && (
+        {mode !== 'queue' && mode !== 'signals' && (
           <>
             <LinkButton
               size="sm"

@@ -30,7 +30,7 @@ export function QueueOptions({ draft }: { draft: QueryDraft }) {
         aria-label="Format"
         size="sm"
         options={formats}
-        value={draft.query.format ?? 'logs'}
+        value={draft.query.format === 'table' ? 'table' : 'logs'}
         onChange={(f) => draft.change({ format: f })}
       />
     </EditorField>

@@ -39,6 +39,8 @@ function resultsKey(q: CBCQuery): string {
     q.groupBy ?? '',
     q.interval ?? '',
     q.topN ?? 0,
+    q.detection ?? '',
+    q.parameters ?? {},
   ]);
 }
 
