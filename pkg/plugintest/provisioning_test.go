@@ -139,27 +139,40 @@ func sumOfSeries(frames data.Frames) int {
 	return int(total)
 }
 
-// The provisioned alert rule's query, sent as the alerting engine sends it, returns labelled numeric series.
-func TestProvisionedAlertRuleQuery(t *testing.T) {
-	raw, err := os.ReadFile("../../provisioning/alerting/failed-logins.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var file struct {
-		Groups []struct {
-			Rules []struct {
-				Title string
-				Data  []struct {
-					RefID         string         `yaml:"refId"`
-					DatasourceUID string         `yaml:"datasourceUid"`
-					Model         map[string]any `yaml:"model"`
-				}
+// alertRules is a provisioned alerting file.
+type alertRules struct {
+	Groups []struct {
+		Interval string
+		Rules    []struct {
+			UID, Title  string
+			Labels      map[string]string
+			Annotations map[string]string
+			Data        []struct {
+				RefID             string             `yaml:"refId"`
+				DatasourceUID     string             `yaml:"datasourceUid"`
+				RelativeTimeRange struct{ From int } `yaml:"relativeTimeRange"`
+				Model             map[string]any     `yaml:"model"`
 			}
 		}
 	}
+}
+
+func readAlertRules(t *testing.T, path string) alertRules {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file alertRules
 	if err := yaml.Unmarshal(raw, &file); err != nil {
 		t.Fatal(err)
 	}
+	return file
+}
+
+// The provisioned alert rule's query, sent as the alerting engine sends it, returns labelled numeric series.
+func TestProvisionedAlertRuleQuery(t *testing.T) {
+	file := readAlertRules(t, "../../provisioning/alerting/failed-logins.yml")
 	p, ds := stack(t)
 	rule := file.Groups[0].Rules[0]
 	query := rule.Data[0]

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -214,4 +216,113 @@ func searchCount(t *testing.T, p *Plugin, ds DataSource, query string, from, to 
 		t.Fatalf("evidence search %s: %v", query, res.Error)
 	}
 	return res.Frames[0].Rows()
+}
+
+// The provisioned security signals: one alert rule per detection of the catalogue, each naming its entity,
+// severity and technique as the catalogue does and answering series for its alerts; and a dashboard whose
+// every panel answers from the provisioned data source, with findings once attacks happened.
+func TestProvisionedSecuritySignals(t *testing.T) {
+	p, ds, sim := signalsStack(t)
+	ds.UID = "cbc-simulator" // the provisioned data source's uid, which the rules and panels name
+	now := time.Now()
+	status, body, err := p.CallResource(context.Background(), ds, "GET", "detections", nil)
+	if err != nil || status != 200 {
+		t.Fatalf("GET detections: %d %v", status, err)
+	}
+	var catalogue struct {
+		Detections []struct{ ID, Technique, Severity, Entity string }
+	}
+	if err := json.Unmarshal(body, &catalogue); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(sim.URL + "/_sim/scenarios")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scenarios []string
+	err = json.NewDecoder(resp.Body).Decode(&scenarios)
+	resp.Body.Close()
+	if err != nil || len(scenarios) < 10 {
+		t.Fatalf("GET /_sim/scenarios: %v %v", scenarios, err)
+	}
+	for _, name := range scenarios {
+		if _, err := sim.Attack(name, now.Add(-30*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	file := readAlertRules(t, "../../provisioning/alerting/security-signals.yml")
+	ruled := map[string]bool{}
+	for _, rule := range file.Groups[0].Rules {
+		query := rule.Data[0]
+		detection, _ := query.Model["detection"].(string)
+		ruled[detection] = true
+		var want struct{ ID, Technique, Severity, Entity string }
+		for _, d := range catalogue.Detections {
+			if d.ID == detection {
+				want = d
+			}
+		}
+		switch {
+		case want.ID == "":
+			t.Errorf("rule %q names detection %q, which the catalogue does not have", rule.Title, detection)
+			continue
+		case query.DatasourceUID != ds.UID || rule.Data[1].DatasourceUID != "__expr__" || rule.Data[2].DatasourceUID != "__expr__":
+			t.Errorf("rule %q queries %q, not the provisioned data source and expressions", rule.Title, query.DatasourceUID)
+		case rule.Labels["severity"] != want.Severity || rule.Labels["technique"] != want.Technique:
+			t.Errorf("rule %q is labelled %v; the catalogue says %s, %s", rule.Title, rule.Labels, want.Severity, want.Technique)
+		case !strings.Contains(rule.Annotations["summary"], "$labels."+want.Entity+" "):
+			t.Errorf("rule %q's summary does not name its entity, %s: %s", rule.Title, want.Entity, rule.Annotations["summary"])
+		}
+		from := now.Add(-time.Duration(query.RelativeTimeRange.From) * time.Second)
+		series := signalsQuery(t, p, ds, map[string]string{"FromAlert": "true"}, query.Model, from, time.Now())
+		for _, frame := range series {
+			if labels := frame.Fields[1].Labels; frame.Rows() > 0 && (labels["detection"] != detection || labels[want.Entity] == "") {
+				t.Errorf("rule %q: a series labelled %v", rule.Title, labels)
+			}
+		}
+	}
+	for _, d := range catalogue.Detections {
+		if !ruled[d.ID] {
+			t.Errorf("no provisioned alert rule for %s", d.ID)
+		}
+	}
+
+	raw, err := os.ReadFile("../../provisioning/dashboards/security-signals.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dashboard struct {
+		Panels []struct {
+			Title      string
+			Datasource struct{ UID string }
+			Targets    []map[string]any
+		}
+	}
+	if err := json.Unmarshal(raw, &dashboard); err != nil {
+		t.Fatal(err)
+	}
+	ds.JSONData["geoipCityDatabase"] = cityDatabase(t)
+	for _, panel := range dashboard.Panels {
+		if panel.Datasource.UID != ds.UID {
+			t.Errorf("%s uses data source %q", panel.Title, panel.Datasource.UID)
+		}
+		for _, target := range panel.Targets {
+			delete(target, "datasource")
+			raw, _ := json.Marshal(target)
+			q := lastDay("A", string(raw))
+			resp, err := p.QueryData(context.Background(), ds, nil, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := resp.Responses["A"]
+			rows := 0
+			for _, f := range res.Frames {
+				rows += f.Rows()
+			}
+			if res.Error != nil || rows == 0 {
+				t.Errorf("%s: %v, %d rows over a day with attacks in it", panel.Title, res.Error, rows)
+			}
+		}
+	}
 }
