@@ -162,11 +162,21 @@ func measureSize(n int, cfg config, simBinary, pluginBinary, python string) (siz
 	jobs := []job{
 		{task: searchTask, client: bareClient, ours: true, run: timed(func(i int) (int, error) { return bare.fetchAll(span.shifted(i)) })},
 		{task: searchTask, client: pluginClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.search(span.shifted(i), n) }},
-		// The table's span ends a millisecond earlier than the search's: the same query would come from the cache.
-		{task: tableTask, client: pluginClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.table(span.shifted(-i-1), n, plugin.ds) }},
-		{task: tableTask, client: geoipClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.table(span.shifted(-i-1), n, plugin.geo) }},
+		// The table's spans end later than the search's: the same query would come from the cache.
+		{task: tableTask, client: pluginClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.table(span.shifted(cfg.runs+i), n, plugin.ds) }},
+		{task: tableTask, client: geoipClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.table(span.shifted(cfg.runs+i), n, plugin.geo) }},
 		{task: countTask, client: pluginClient, ours: true, peak: plugin, run: func(i int) (int, time.Duration, error) { return plugin.countByCategory(span.shifted(i)) }},
 		{task: exportTask, client: bareClient, ours: true, run: timed(func(i int) (int, error) { return bare.export(span.shifted(i)) })},
+		// Every security signal over the 7 days (and the 14 days of baseline before them): on a data source that
+		// has read nothing, then on the same one over the range a minute later, as the dashboard's next refresh
+		// would ask, past the cache time of recent searches: the baseline comes from the history cache.
+		{task: signalsColdTask, client: pluginClient, peak: plugin, run: func(i int) (int, time.Duration, error) {
+			return plugin.signalsOn(fmt.Sprint("bench-signals-", i), span.shifted(i))
+		}},
+		{task: signalsWarmTask, client: pluginClient, peak: plugin, run: func(i int) (int, time.Duration, error) {
+			later := timeSpan{span.from.Add(time.Minute), span.to.Add(time.Minute)}
+			return plugin.signalsOn(fmt.Sprint("bench-signals-", i), later.shifted(i))
+		}},
 		{task: exportTask, client: pluginClient, ours: true, peak: plugin, run: timed(func(i int) (int, error) { return plugin.export(span.shifted(i)) })},
 	}
 	if python != "" {
@@ -178,6 +188,13 @@ func measureSize(n int, cfg config, simBinary, pluginBinary, python string) (siz
 		jobs = append(jobs,
 			job{task: searchTask, client: sdkClient, run: timed(func(int) (int, error) { return sdk.run(searchTask) })},
 			job{task: exportTask, client: sdkClient, run: timed(func(int) (int, error) { return sdk.run(exportTask) })})
+	}
+	// A first query of each data source opens what it keeps open (its client, the GeoIP database): the runs time
+	// queries as a data source in use answers them.
+	for _, ds := range []plugintest.DataSource{plugin.ds, plugin.geo} {
+		if _, _, err := plugin.queryOn(ds, span, time.Minute, map[string]any{"queryType": "search", "format": "table", "limit": 1}); err != nil {
+			return results, fmt.Errorf("warming up %s: %w", ds.UID, err)
+		}
 	}
 	// Runs take turns, so that whatever else the machine does slows every client alike.
 	measurements := make([]measurement, len(jobs))
@@ -196,7 +213,7 @@ func measureSize(n int, cfg config, simBinary, pluginBinary, python string) (siz
 	}
 	for j, job := range jobs {
 		m := measurements[j]
-		if m.records != n && m.note == "" {
+		if m.records != n && m.note == "" && job.ours {
 			m.note = fmt.Sprintf("returned %d of %d records", m.records, n)
 		}
 		results.add(job.task, job.client, m)

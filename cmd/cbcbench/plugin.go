@@ -120,6 +120,20 @@ func (p *pluginProcess) countByCategory(span timeSpan) (int, time.Duration, erro
 	return total, took, nil
 }
 
+// signalsOn evaluates every security signal as a findings table over span, on a data source named uid with
+// the default settings (the history cache on) and GeoIP, and returns how many findings it holds. A new uid is
+// a cold data source; the same uid again finds the baseline in its history cache.
+func (p *pluginProcess) signalsOn(uid string, span timeSpan) (int, time.Duration, error) {
+	settings := maps.Clone(p.geo.JSONData)
+	delete(settings, "disableHistoryCache")
+	ds := plugintest.DataSource{UID: uid, Secret: apiSecret, JSONData: settings}
+	frames, took, err := p.queryOn(ds, span, time.Minute, map[string]any{"queryType": "signals"})
+	if err != nil {
+		return 0, took, err
+	}
+	return frames[0].Rows(), took, nil
+}
+
 // export starts a CSV export through the plugin's resources, waits for it as the query editor does, downloads
 // it and returns how many records the file holds.
 func (p *pluginProcess) export(span timeSpan) (int, error) {

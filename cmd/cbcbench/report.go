@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/seed/cbcauditlogs/pkg/signals"
 )
 
 // The part of docs/benchmarks.md the benchmark writes lies between these markers.
@@ -32,6 +34,10 @@ const (
 	tableTask       = "table"
 	countTask       = "count"
 	exportTask      = "export"
+	signalsColdTask = "signals"
+	signalsWarmTask = "signals, warm"
+	// A warm evaluation of every security signal reads at most one CBC request per detection.
+	maxWarmSignalsRequestsPerDetection = 1
 )
 
 type report struct {
@@ -44,10 +50,12 @@ type report struct {
 }
 
 var taskLabels = map[string]string{
-	searchTask: "search, every record (logs frame for the plugin)",
-	tableTask:  "search, every record as a table",
-	countTask:  "count by category, 1 h buckets",
-	exportTask: "CSV export",
+	searchTask:      "search, every record (logs frame for the plugin)",
+	tableTask:       "search, every record as a table",
+	countTask:       "count by category, 1 h buckets",
+	exportTask:      "CSV export",
+	signalsColdTask: "every security signal, 7 days and the baseline before",
+	signalsWarmTask: "every security signal again, baseline cached",
 }
 
 func (r *report) markdown() string {
@@ -91,6 +99,12 @@ func (results sizeResults) compared(r row) string {
 	switch {
 	case r.client == bareClient:
 		return "baseline"
+	case r.task == signalsColdTask:
+		return fmt.Sprintf("%d findings", r.records)
+	case r.task == signalsWarmTask:
+		if cold, ok := results.find(signalsColdTask, pluginClient); ok {
+			return fmt.Sprintf("%d findings; %.2f× the cold evaluation", r.records, ratio(r.measurement, cold))
+		}
 	case r.client == pluginClient && r.task == exportTask:
 		if direct, ok := results.find(exportTask, bareClient); ok {
 			return fmt.Sprintf("%.2f× the direct download", ratio(r.measurement, direct))
@@ -148,6 +162,15 @@ func (r *report) targets() []target {
 			t := target{fmt.Sprintf("plugin's export ≤ %.1f× the direct download of the same job", maxExportRatio), records, fmt.Sprintf("%.2f×", y), "met"}
 			if y > maxExportRatio {
 				t.verdict = fmt.Sprintf("missed: %.2f×", y)
+			}
+			out = append(out, t)
+		}
+		if warm, ok := s.find(signalsWarmTask, pluginClient); ok {
+			most := maxWarmSignalsRequestsPerDetection * len(signals.Detections())
+			t := target{fmt.Sprintf("a warm evaluation of the %d security signals costs ≤ %d CBC requests", len(signals.Detections()), most),
+				records, fmt.Sprintf("%d requests", warm.requests), "met"}
+			if warm.requests > most {
+				t.verdict = fmt.Sprintf("missed: %d requests", warm.requests)
 			}
 			out = append(out, t)
 		}
