@@ -24,6 +24,7 @@ type healthDetails struct {
 	Replicas *replicas.Report `json:"replicas,omitempty"`
 	SignIn   string           `json:"signIn,omitempty"`
 	GeoIP    string           `json:"geoip,omitempty"`
+	Signals  string           `json:"signals,omitempty"`
 }
 
 // CheckHealth validates the settings, then runs a one-row search. It never reads the queue: that would take
@@ -46,6 +47,11 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 		}
 		if d.replicas != nil {
 			message += d.replicasHealth(ctx, &details)
+		}
+		if _, err := d.settings.Profile(); err != nil {
+			details.Signals = err.Error()
+			return healthResult(backend.HealthStatusError, message+". But the security signals' settings: "+err.Error()+
+				". Searches, counts and the live queue work; signals queries are refused until it is fixed", details), nil
 		}
 		if err := d.geoipProblem(); err != nil {
 			details.GeoIP = err.Error()

@@ -105,3 +105,23 @@ func TestWrongOrgKeyAs403NamesBothCauses(t *testing.T) {
 		}
 	}
 }
+
+// A bad security signals setting is named by the health check, and refuses only the signals queries.
+func TestHealthCheckNamesTheSignalsSettings(t *testing.T) {
+	f := newFixture(t, cbcsim.Config{EventsPerDay: 50}, nil)
+	f.json["workingHours"], f.json["knownRanges"] = "weekdays", "10.0.0.0/8, office"
+	f.ds = f.instance(t, simSecret)
+	res := checkHealth(t, f.ds)
+	for _, want := range []string{`working hours "weekdays" are malformed`, `known range "office" is malformed`, "Searches, counts and the live queue work"} {
+		if res.Status != backend.HealthStatusError || !strings.Contains(res.Message, want) {
+			t.Errorf("got %v %q, want it to say %q", res.Status, res.Message, want)
+		}
+	}
+	resp := f.run(t, dataQuery("S", `{"queryType":"signals"}`), dataQuery("C", `{"queryType":"count"}`))
+	if err := resp.Responses["S"].Error; err == nil || !strings.Contains(err.Error(), "working hours") {
+		t.Errorf("the signals query: %v", err)
+	}
+	if err := resp.Responses["C"].Error; err != nil {
+		t.Errorf("the count beside it failed: %v", err)
+	}
+}
