@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"gopkg.in/yaml.v3"
 
 	"github.com/seed/cbcauditlogs/pkg/plugintest"
 )
@@ -18,12 +20,12 @@ import (
 // soak drives one plugin process as a busy Grafana does: dashboards refreshing, alert rules, users in Explore
 // and live panels, all on one data source.
 type soak struct {
-	plugin *plugintest.Plugin
-	ds     plugintest.DataSource
-	panels []map[string]any // the provisioned dashboards' panel queries
-	lat    *latencies
-	errs   *errorLog
-	live   *liveLog
+	plugin     *plugintest.Plugin
+	ds         plugintest.DataSource
+	dashboards [][]map[string]any // each provisioned dashboard's panel queries
+	lat        *latencies
+	errs       *errorLog
+	live       *liveLog
 }
 
 // query runs one query as Grafana does and records its latency under kind, and its error if any.
@@ -51,8 +53,9 @@ func (s *soak) query(ctx context.Context, kind string, headers map[string]string
 }
 
 // viewer keeps a dashboard open: every panel at once, every 30 s, over a time range and variable values of
-// its own.
+// its own. Viewers take the provisioned dashboards in turn.
 func (s *soak) viewer(ctx context.Context, n int) {
+	panels := s.dashboards[n%len(s.dashboards)]
 	ranges := []time.Duration{time.Hour, 6 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour}
 	actors := []string{"*", "alice.admin@acme.example", "(bob.analyst@acme.example OR carol.soc@acme.example)"}
 	span, actor := ranges[n%len(ranges)], actors[n%len(actors)]
@@ -66,7 +69,7 @@ func (s *soak) viewer(ctx context.Context, n int) {
 			kind = "dashboard panel, first load"
 		}
 		var wg sync.WaitGroup
-		for _, panel := range s.panels {
+		for _, panel := range panels {
 			model := map[string]any{}
 			for k, v := range panel {
 				model[k] = v
@@ -87,24 +90,68 @@ func (s *soak) viewer(ctx context.Context, n int) {
 	}
 }
 
-// alertRules are evaluated every minute by the alerting engine, over the last minutes.
-var alertRules = []map[string]any{
-	{"queryType": "count", "query": `description:"Login failed"`, "groupBy": "actor", "interval": "1m"},
-	{"queryType": "count", "query": `description:"Login failed"`, "groupBy": "actor_ip", "interval": "1m"},
-	{"queryType": "count", "query": "flagged:true", "interval": "1m"},
-	{"queryType": "count", "query": "policy", "groupBy": "actor", "interval": "1m"},
-	{"queryType": "count", "query": `"api key" OR connector`, "groupBy": "actor", "interval": "1m"},
-	{"queryType": "count", "query": `"live response"`, "groupBy": "actor", "interval": "1m"},
+// alertRule is a rule the alerting engine evaluates every so often, over the last minutes.
+type alertRule struct {
+	model       map[string]any
+	every, over time.Duration
 }
 
-func (s *soak) alertRule(ctx context.Context, rule map[string]any, n int) {
+// countRules are evaluated every minute over the last 10 minutes.
+var countRules = []alertRule{
+	{map[string]any{"queryType": "count", "query": `description:"Login failed"`, "groupBy": "actor", "interval": "1m"}, time.Minute, 10 * time.Minute},
+	{map[string]any{"queryType": "count", "query": `description:"Login failed"`, "groupBy": "actor_ip", "interval": "1m"}, time.Minute, 10 * time.Minute},
+	{map[string]any{"queryType": "count", "query": "flagged:true", "interval": "1m"}, time.Minute, 10 * time.Minute},
+	{map[string]any{"queryType": "count", "query": "policy", "groupBy": "actor", "interval": "1m"}, time.Minute, 10 * time.Minute},
+	{map[string]any{"queryType": "count", "query": `"api key" OR connector`, "groupBy": "actor", "interval": "1m"}, time.Minute, 10 * time.Minute},
+	{map[string]any{"queryType": "count", "query": `"live response"`, "groupBy": "actor", "interval": "1m"}, time.Minute, 10 * time.Minute},
+}
+
+// signalRules are the provisioned security signals' alert rules, as the alerting engine runs them.
+func signalRules(path string) ([]alertRule, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var file struct {
+		Groups []struct {
+			Interval string
+			Rules    []struct {
+				Data []struct {
+					RelativeTimeRange struct{ From int } `yaml:"relativeTimeRange"`
+					Model             map[string]any     `yaml:"model"`
+				}
+			}
+		}
+	}
+	if err := yaml.Unmarshal(raw, &file); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var out []alertRule
+	for _, group := range file.Groups {
+		every, err := time.ParseDuration(group.Interval)
+		if err != nil {
+			return nil, fmt.Errorf("%s: interval %q: %w", path, group.Interval, err)
+		}
+		for _, rule := range group.Rules {
+			query := rule.Data[0]
+			out = append(out, alertRule{query.Model, every, time.Duration(query.RelativeTimeRange.From) * time.Second})
+		}
+	}
+	return out, nil
+}
+
+func (s *soak) alertRule(ctx context.Context, rule alertRule, n int) {
 	if !sleep(ctx, time.Duration(n)*7*time.Second) {
 		return
 	}
+	kind := "alert rule"
+	if rule.model["queryType"] == "signals" {
+		kind = "alert rule, security signal"
+	}
 	for {
 		began := time.Now()
-		s.query(ctx, "alert rule", map[string]string{backend.FromAlertHeaderName: "true"}, rule, began.Add(-10*time.Minute), began)
-		if !sleep(ctx, time.Minute-time.Since(began)) {
+		s.query(ctx, kind, map[string]string{backend.FromAlertHeaderName: "true"}, rule.model, began.Add(-rule.over), began)
+		if !sleep(ctx, rule.every-time.Since(began)) {
 			return
 		}
 	}

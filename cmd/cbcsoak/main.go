@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -94,14 +95,24 @@ func run(cfg config) (*result, error) {
 		return nil, err
 	}
 	defer plugin.Kill()
-	panels, err := plugintest.DashboardQueries("provisioning/dashboards/audit-overview.json")
+	var dashboards [][]map[string]any
+	for _, path := range []string{"provisioning/dashboards/audit-overview.json", "provisioning/dashboards/security-signals.json"} {
+		panels, err := plugintest.DashboardQueries(path)
+		if err != nil {
+			return nil, err
+		}
+		dashboards = append(dashboards, panels)
+	}
+	signals, err := signalRules("provisioning/alerting/security-signals.yml")
 	if err != nil {
 		return nil, err
 	}
-	s := &soak{plugin: plugin, panels: panels, lat: &latencies{}, errs: &errorLog{}, live: &liveLog{},
+	alertRules := append(slices.Clone(countRules), signals...)
+	s := &soak{plugin: plugin, dashboards: dashboards, lat: &latencies{}, errs: &errorLog{}, live: &liveLog{},
 		ds: plugintest.DataSource{UID: "soak", Secret: "SIMULATORSECRET0GRAFANA01", JSONData: map[string]any{
 			"region": "custom", "url": server.URL, "allowInsecureHttp": true, "orgKey": "ABCD1234", "apiId": "GRAFANA001",
 			"timeoutSeconds": int(requestTimeout.Seconds()), "queuePollSeconds": 10, "geoipCityDatabase": cfg.geoip,
+			"knownRanges": "192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24",
 		}}}
 
 	logf("load for %s: %d viewers, %d live panels, %d alert rules, %d users; faults on %.1f%% of CBC requests",
@@ -150,7 +161,8 @@ func run(cfg config) (*result, error) {
 	stopLive()
 	live.Wait()
 
-	res := &result{cfg: cfg, took: loadEnded.Sub(began), samples: samples, settled: settled, lat: s.lat}
+	res := &result{cfg: cfg, took: loadEnded.Sub(began), samples: samples, settled: settled, lat: s.lat,
+		countRules: len(countRules), signalRules: len(signals)}
 	res.injected, res.own429, res.proxied = proxy.counts()
 	res.injectedErrors, res.ownErrors = s.errs.counts()
 	res.lost, res.doubled, res.deliveries, err = s.live.check(sim.URL, loadEnded)

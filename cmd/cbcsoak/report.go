@@ -30,6 +30,7 @@ type result struct {
 	injectedErrors, ownErrors map[string]int
 	lost, doubled, deliveries int
 	peakRSS                   int64
+	countRules, signalRules   int
 }
 
 type target struct {
@@ -109,8 +110,8 @@ func (r *result) markdown() string {
 		faults += r.injected[k]
 		kinds = append(kinds, fmt.Sprintf("%s %d", k, r.injected[k]))
 	}
-	fmt.Fprintf(&b, "Soaked %s on %d CPU cores (%s): %d dashboards refreshing every 30 s, %d live queue panels, %d alert rules every minute, %d users in Explore; the proxy spoiled %d of %d CBC requests (%s); the drain settled %s after the load.\n\n",
-		r.took.Round(time.Second), runtime.NumCPU(), time.Now().UTC().Format("2006-01-02"), r.cfg.viewers, r.cfg.subscribers, len(alertRules), r.cfg.users,
+	fmt.Fprintf(&b, "Soaked %s on %d CPU cores (%s): %d dashboards refreshing every 30 s, %d live queue panels, %d count alert rules every minute and %d security signals' every 5 minutes, %d users in Explore; the proxy spoiled %d of %d CBC requests (%s); the drain settled %s after the load.\n\n",
+		r.took.Round(time.Second), runtime.NumCPU(), time.Now().UTC().Format("2006-01-02"), r.cfg.viewers, r.cfg.subscribers, r.countRules, r.signalRules, r.cfg.users,
 		faults, r.proxied, strings.Join(kinds, ", "), r.settled.Round(time.Second))
 	b.WriteString("| Query | Count | p50 | p95 | p99 |\n|---|--:|--:|--:|--:|\n")
 	for _, kind := range r.lat.kinds() {

@@ -80,36 +80,36 @@ func (g *generator) orgEventAt(t time.Time) Event {
 	page := func() string { return g.host + consolePages[g.rng.IntN(len(consolePages))] }
 	administers := people[user].admin && inHours(user, t, 9, 17)
 	switch roll := g.rng.IntN(1000); {
-	case roll < 450 || (roll >= 750 && !administers):
-		rec.Description = "Logged in successfully"
-	case roll < 650:
+	case roll < 200:
 		rec.Description = "Logged out"
-	case roll < 680: // a mistyped password, now and then
+	case roll < 230: // a mistyped password, now and then
 		rec.Description = fmt.Sprintf("Login failed for user %s", users[user].email)
 		rec.Flagged = true
-	case roll < 750:
+	case roll < 300:
 		rec.Description = fmt.Sprintf("Updated report, %s", reports[g.rng.IntN(len(reports))])
-	case roll < 850:
+	case !administers || roll < 900:
+		rec.Description = "Logged in successfully"
+	case roll < 920: // a routine policy edit: a few a day
 		rec.Description = fmt.Sprintf("Updated policy '%s'", policies[g.rng.IntN(len(policies))])
 		rec.RequestURL = page()
-	case roll < 870:
+	case roll < 935:
 		rec.Description = fmt.Sprintf("Updated role of user %s to %s", users[g.rng.IntN(len(users))].email, ordinaryRoles[g.rng.IntN(len(ordinaryRoles))])
 		rec.Flagged = true
-	case roll < 880:
+	case roll < 940:
 		rec.Description = fmt.Sprintf("Added user %s with role %s", users[g.rng.IntN(len(users))].email, ordinaryRoles[g.rng.IntN(len(ordinaryRoles))])
-	case roll < 930:
+	case roll < 960:
 		rec.Description = fmt.Sprintf("Started Live Response session %d on device %s", 1000+g.rng.IntN(9000), devices[g.rng.IntN(len(devices))])
 		rec.Flagged = true
-	case roll < 970:
+	case roll < 980:
 		rec.Description = fmt.Sprintf("Ended Live Response session %d on device %s", 1000+g.rng.IntN(9000), devices[g.rng.IntN(len(devices))])
 	default: // API keys and connectors change from the office only
 		rec.ActorIP = users[user].ip
 		rec.RequestURL = page()
 		c := connectors[g.rng.IntN(len(connectors))]
 		switch {
-		case roll < 985:
+		case roll < 990:
 			rec.Description = fmt.Sprintf("Updated connector %s with api key %s", c.name, c.id)
-		case roll < 995:
+		case roll < 997:
 			rec.Description = fmt.Sprintf("Created API key %s with id %s", c.name, g.keyID())
 			rec.Flagged = true
 		default:

@@ -144,29 +144,35 @@ func ipOf(e Event) string    { return e.IP }
 func isFailure(e Event) bool { return e.Category == category.LoginFailure }
 func isSignIn(e Event) bool  { return e.Category == category.LoginSuccess }
 
-// burst is a run of events in which at least n distinct values (of distinct; every event counts when nil)
-// fell within w: fired is the event that reached n, and the burst goes on while events follow within w.
+// burst is a run of events in which at least n fell within w (n distinct values of distinct, unless it is
+// nil): fired is the event that reached n, and the burst goes on while events follow within w.
 type burst struct{ first, fired, last int }
 
 func bursts(events []Event, n int, w time.Duration, distinct func(Event) string) []burst {
 	var out []burst
-	seen := map[string]int{} // distinct value -> events of it in the window
-	start := 0
-	value := func(i int) string {
+	inWindow := map[string]int{} // distinct value -> events of it in the window
+	reached := func(start, i int) bool {
 		if distinct == nil {
-			return fmt.Sprint(i)
+			return i-start+1 >= n
 		}
-		return distinct(events[i])
+		return len(inWindow) >= n
 	}
+	start := 0
 	for i := 0; i < len(events); i++ {
-		seen[value(i)]++
+		if distinct != nil {
+			inWindow[distinct(events[i])]++
+		}
 		for events[i].Time.Sub(events[start].Time) > w {
-			if seen[value(start)]--; seen[value(start)] == 0 {
-				delete(seen, value(start))
+			if distinct != nil {
+				if v := distinct(events[start]); inWindow[v] == 1 {
+					delete(inWindow, v)
+				} else {
+					inWindow[v]--
+				}
 			}
 			start++
 		}
-		if len(seen) < n {
+		if !reached(start, i) {
 			continue
 		}
 		b := burst{first: start, fired: i, last: i}
@@ -175,7 +181,7 @@ func bursts(events []Event, n int, w time.Duration, distinct func(Event) string)
 		}
 		out = append(out, b)
 		i, start = b.last, b.last+1
-		clear(seen)
+		clear(inWindow)
 	}
 	return out
 }
@@ -227,7 +233,10 @@ func successAfterFailures(ev *evaluation, run Run) {
 // newSource finds sign-ins from an address, country or network the actor did not use over the baseline, for
 // actors who signed in over the baseline at all: a new account has no usual to depart from.
 func newSource(ev *evaluation, run Run) {
-	type seen struct{ addresses, countries, networks map[string]bool }
+	type seen struct {
+		addresses, countries map[string]bool
+		networks             map[uint32]bool
+	}
 	baselineFrom := ev.from.Add(-ev.profile.Baseline)
 	actors := map[string]*seen{}
 	for _, e := range ev.events {
@@ -239,7 +248,7 @@ func newSource(ev *evaluation, run Run) {
 			if !e.Time.Before(ev.from) {
 				continue // no sign-in over the baseline
 			}
-			s = &seen{map[string]bool{}, map[string]bool{}, map[string]bool{}}
+			s = &seen{map[string]bool{}, map[string]bool{}, map[uint32]bool{}}
 			actors[e.Actor] = s
 		}
 		var news []string
@@ -258,11 +267,10 @@ func newSource(ev *evaluation, run Run) {
 				s.countries[p.Country] = true
 			}
 			if p.ASN != 0 {
-				network := fmt.Sprint(p.ASN)
-				if run.has("compare", "network") && !s.networks[network] {
+				if run.has("compare", "network") && !s.networks[p.ASN] {
 					news = append(news, "network")
 				}
-				s.networks[network] = true
+				s.networks[p.ASN] = true
 			}
 		}
 		if len(news) > 0 && !e.Time.Before(ev.from) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seed/cbcauditlogs/pkg/cbc"
+	"github.com/seed/cbcauditlogs/pkg/cbcsim"
 	"github.com/seed/cbcauditlogs/pkg/geoip"
 	"github.com/seed/cbcauditlogs/pkg/models"
 )
@@ -279,5 +280,27 @@ func TestEditorCatalogueIsTheBackends(t *testing.T) {
 	}
 	if len(detect) != len(Detections()) {
 		t.Errorf("%d detections in code, %d in the catalogue", len(detect), len(Detections()))
+	}
+}
+
+// The simulator's org traffic is realistic enough to tempt every detection, and none fires on it at its
+// defaults: over 40 weeks, each ending at another time of another weekday, from another seed.
+func TestSilentOnWeeksOfOrdinaryWork(t *testing.T) {
+	plan, err := NewPlan("", nil, models.Settings{KnownRanges: "192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for week := range 40 {
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(week) * (24*time.Hour + 137*time.Minute))
+		sim := cbcsim.New(cbcsim.Config{Traffic: cbcsim.TrafficOrg, Seed: uint64(week), Span: 21 * 24 * time.Hour, EventsPerDay: 2000,
+			Now: func() time.Time { return now }})
+		c := NewCollector()
+		for _, e := range sim.Records() {
+			c.Add(cbc.Record{CreateTime: e.CreateTime, Actor: e.Actor, ActorIP: e.ActorIP, Description: e.Description})
+		}
+		sim.Close()
+		for _, f := range plan.Evaluate(c, now.Add(-7*24*time.Hour), now, world) {
+			t.Errorf("the week to %s, seed %d: %s: %s", now.Format("Mon 2006-01-02 15:04"), week, f.Detection.ID, f.Summary)
+		}
 	}
 }
