@@ -1,7 +1,6 @@
 package cbcsim
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -84,42 +83,42 @@ func (g *generator) eventAt(t time.Time) Event {
 		rec.Description = "Logged in successfully"
 	case roll < 520:
 		rec.Actor, rec.ActorIP = c.id, c.ip
-		rec.Description = fmt.Sprintf("Connector %s logged in successfully", c.id)
+		rec.Description = connectorSignedIn(c.id)
 		rec.Verbose = true
 	case roll < 600:
 		rec.Description = "Logged out"
 	case roll < 640:
-		rec.Description = fmt.Sprintf("Login failed for user %s", u.email)
+		rec.Description = loginFailed(u.email)
 		rec.Flagged = true
 	case roll < 700:
-		rec.Description = fmt.Sprintf("Updated connector %s with api key %s", c.name, c.id)
+		rec.Description = connectorUpdated(c.name, c.id)
 		rec.RequestURL = page()
 	case roll < 715:
-		rec.Description = fmt.Sprintf("Created API key %s with id %s", c.name, g.keyID())
+		rec.Description = g.keyCreated(c.name)
 		rec.Flagged = true
 		rec.RequestURL = page()
 	case roll < 725:
-		rec.Description = fmt.Sprintf("Deleted API key %s", g.keyID())
+		rec.Description = g.keyDeleted()
 		rec.Flagged = true
 		rec.RequestURL = page()
 	case roll < 760:
-		rec.Description = fmt.Sprintf("Updated role of user %s to %s", users[g.rng.IntN(len(users))].email, roles[g.rng.IntN(len(roles))])
+		rec.Description = g.roleChanged(roles)
 		rec.Flagged = true
 	case roll < 775:
-		rec.Description = fmt.Sprintf("Added user %s with role %s", users[g.rng.IntN(len(users))].email, roles[g.rng.IntN(len(roles))])
+		rec.Description = g.userAdded(roles)
 	case roll < 850:
-		rec.Description = fmt.Sprintf("Updated policy '%s'", policies[g.rng.IntN(len(policies))])
+		rec.Description = g.policyUpdated()
 		rec.RequestURL = page()
 	case roll < 860:
-		rec.Description = fmt.Sprintf("Deleted policy '%s'", policies[g.rng.IntN(len(policies))])
+		rec.Description = policyDeleted(g.pick(policies))
 		rec.Flagged = true
 	case roll < 910:
-		rec.Description = fmt.Sprintf("Started Live Response session %d on device %s", 1000+g.rng.IntN(9000), devices[g.rng.IntN(len(devices))])
+		rec.Description = g.liveResponse("Started")
 		rec.Flagged = true
 	case roll < 960:
-		rec.Description = fmt.Sprintf("Ended Live Response session %d on device %s", 1000+g.rng.IntN(9000), devices[g.rng.IntN(len(devices))])
+		rec.Description = g.liveResponse("Ended")
 	default:
-		rec.Description = fmt.Sprintf("Updated report, %s", reports[g.rng.IntN(len(reports))])
+		rec.Description = g.reportUpdated()
 	}
 	return g.shaped(rec)
 }
@@ -152,7 +151,7 @@ func (g *generator) failedLoginBurst(start time.Time, n int) []Event {
 			OrgKey:      g.orgKey,
 			Actor:       victim,
 			ActorIP:     ip,
-			Description: fmt.Sprintf("Login failed for user %s", victim),
+			Description: loginFailed(victim),
 			Flagged:     true,
 		}))
 		t = t.Add(time.Duration(500+g.rng.IntN(4000)) * time.Millisecond)

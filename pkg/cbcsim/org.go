@@ -1,7 +1,6 @@
 package cbcsim
 
 import (
-	"fmt"
 	"time"
 	_ "time/tzdata" // the people's time zones, on machines without a zone database
 )
@@ -72,7 +71,7 @@ func (g *generator) orgEventAt(t time.Time) Event {
 	if len(working) == 0 || g.rng.IntN(1000) < 350 {
 		c := connectors[g.rng.IntN(len(connectors))]
 		rec.Actor, rec.ActorIP, rec.Verbose = c.id, c.ip, true
-		rec.Description = fmt.Sprintf("Connector %s logged in successfully", c.id)
+		rec.Description = connectorSignedIn(c.id)
 		return g.shaped(rec)
 	}
 	user := working[g.rng.IntN(len(working))]
@@ -83,37 +82,37 @@ func (g *generator) orgEventAt(t time.Time) Event {
 	case roll < 200:
 		rec.Description = "Logged out"
 	case roll < 230: // a mistyped password, now and then
-		rec.Description = fmt.Sprintf("Login failed for user %s", users[user].email)
+		rec.Description = loginFailed(users[user].email)
 		rec.Flagged = true
 	case roll < 300:
-		rec.Description = fmt.Sprintf("Updated report, %s", reports[g.rng.IntN(len(reports))])
+		rec.Description = g.reportUpdated()
 	case !administers || roll < 900:
 		rec.Description = "Logged in successfully"
 	case roll < 920: // a routine policy edit: a few a day
-		rec.Description = fmt.Sprintf("Updated policy '%s'", policies[g.rng.IntN(len(policies))])
+		rec.Description = g.policyUpdated()
 		rec.RequestURL = page()
 	case roll < 935:
-		rec.Description = fmt.Sprintf("Updated role of user %s to %s", users[g.rng.IntN(len(users))].email, ordinaryRoles[g.rng.IntN(len(ordinaryRoles))])
+		rec.Description = g.roleChanged(ordinaryRoles)
 		rec.Flagged = true
 	case roll < 940:
-		rec.Description = fmt.Sprintf("Added user %s with role %s", users[g.rng.IntN(len(users))].email, ordinaryRoles[g.rng.IntN(len(ordinaryRoles))])
+		rec.Description = g.userAdded(ordinaryRoles)
 	case roll < 960:
-		rec.Description = fmt.Sprintf("Started Live Response session %d on device %s", 1000+g.rng.IntN(9000), devices[g.rng.IntN(len(devices))])
+		rec.Description = g.liveResponse("Started")
 		rec.Flagged = true
 	case roll < 980:
-		rec.Description = fmt.Sprintf("Ended Live Response session %d on device %s", 1000+g.rng.IntN(9000), devices[g.rng.IntN(len(devices))])
+		rec.Description = g.liveResponse("Ended")
 	default: // API keys and connectors change from the office only
 		rec.ActorIP = users[user].ip
 		rec.RequestURL = page()
 		c := connectors[g.rng.IntN(len(connectors))]
 		switch {
 		case roll < 990:
-			rec.Description = fmt.Sprintf("Updated connector %s with api key %s", c.name, c.id)
+			rec.Description = connectorUpdated(c.name, c.id)
 		case roll < 997:
-			rec.Description = fmt.Sprintf("Created API key %s with id %s", c.name, g.keyID())
+			rec.Description = g.keyCreated(c.name)
 			rec.Flagged = true
 		default:
-			rec.Description = fmt.Sprintf("Deleted API key %s", g.keyID())
+			rec.Description = g.keyDeleted()
 			rec.Flagged = true
 		}
 	}

@@ -66,7 +66,7 @@ var scenarios = []scenario{
 	{"policy-purge", "defences_weakened", func(at time.Time) (string, []Event) {
 		who := users[dave]
 		return who.email, repeated(at, 6, 30*time.Second, func(i int) Event {
-			return Event{Actor: who.email, ActorIP: who.ip, Flagged: true, Description: fmt.Sprintf("Deleted policy '%s'", policies[i%len(policies)])}
+			return Event{Actor: who.email, ActorIP: who.ip, Flagged: true, Description: policyDeleted(policies[i%len(policies)])}
 		})
 	}},
 	{"key-change-at-night", "api_credentials", func(at time.Time) (string, []Event) {
@@ -124,7 +124,7 @@ func repeated(at time.Time, n int, step time.Duration, event func(i int) Event) 
 }
 
 func failedLogin(actor, ip string) Event {
-	return Event{Actor: actor, ActorIP: ip, Flagged: true, Description: fmt.Sprintf("Login failed for user %s", actor)}
+	return Event{Actor: actor, ActorIP: ip, Flagged: true, Description: loginFailed(actor)}
 }
 
 func signIn(actor, ip string, at time.Time) Event {

@@ -186,28 +186,31 @@ func bursts(events []Event, n int, w time.Duration, distinct func(Event) string)
 	return out
 }
 
-func bruteForce(ev *evaluation, run Run) {
-	actors, groups := ev.byKey(isFailure, actorOf)
-	for _, actor := range actors {
-		failures := groups[actor]
-		for _, b := range bursts(failures, run.count("failures"), run.duration("window"), nil) {
-			part := failures[b.first : b.last+1]
-			ev.add(run, Finding{Time: failures[b.fired].Time, Entity: actor, Evidence: len(part), From: part[0].Time, To: part[len(part)-1].Time,
-				Summary: fmt.Sprintf("%d failed logins for %s %s in %s", len(part), actor, fromAddresses(part), span(part))})
+// findBursts groups the events that pass keep by the entity, and adds a finding for each burst of at least n
+// of them (n distinct values of distinct, unless it is nil) within the run's window.
+func (ev *evaluation) findBursts(run Run, keep func(Event) bool, entity func(Event) string, n int, distinct func(Event) string,
+	summary func(entity string, part []Event) string) {
+	keys, groups := ev.byKey(keep, entity)
+	for _, key := range keys {
+		events := groups[key]
+		for _, b := range bursts(events, n, run.duration("window"), distinct) {
+			part := events[b.first : b.last+1]
+			ev.add(run, Finding{Time: events[b.fired].Time, Entity: key, Evidence: len(part), From: part[0].Time, To: part[len(part)-1].Time,
+				Summary: summary(key, part)})
 		}
 	}
 }
 
+func bruteForce(ev *evaluation, run Run) {
+	ev.findBursts(run, isFailure, actorOf, run.count("failures"), nil, func(actor string, part []Event) string {
+		return fmt.Sprintf("%d failed logins for %s %s in %s", len(part), actor, fromAddresses(part), span(part))
+	})
+}
+
 func passwordSpray(ev *evaluation, run Run) {
-	addresses, groups := ev.byKey(isFailure, ipOf)
-	for _, ip := range addresses {
-		failures := groups[ip]
-		for _, b := range bursts(failures, run.count("actors"), run.duration("window"), actorOf) {
-			part := failures[b.first : b.last+1]
-			ev.add(run, Finding{Time: failures[b.fired].Time, Entity: ip, Evidence: len(part), From: part[0].Time, To: part[len(part)-1].Time,
-				Summary: fmt.Sprintf("%d failed logins for %d actors from %s in %s", len(part), distinctCount(part, actorOf), ip, span(part))})
-		}
-	}
+	ev.findBursts(run, isFailure, ipOf, run.count("actors"), actorOf, func(ip string, part []Event) string {
+		return fmt.Sprintf("%d failed logins for %d actors from %s in %s", len(part), distinctCount(part, actorOf), ip, span(part))
+	})
 }
 
 func successAfterFailures(ev *evaluation, run Run) {
@@ -324,16 +327,11 @@ func privilegeGranted(ev *evaluation, run Run) {
 }
 
 func defencesWeakened(ev *evaluation, run Run) {
-	actors, groups := ev.byKey(func(e Event) bool { return e.Kind == category.PolicyDeleted || e.Kind == category.PolicyEdited }, actorOf)
-	for _, actor := range actors {
-		changes := groups[actor]
-		for _, b := range bursts(changes, run.count("changes"), run.duration("window"), nil) {
-			part := changes[b.first : b.last+1]
-			deleted := len(slices.DeleteFunc(slices.Clone(part), func(e Event) bool { return e.Kind != category.PolicyDeleted }))
-			ev.add(run, Finding{Time: changes[b.fired].Time, Entity: actor, Evidence: len(part), From: part[0].Time, To: part[len(part)-1].Time,
-				Summary: fmt.Sprintf("%d policy changes by %s in %s, %d of them deletions", len(part), actor, span(part), deleted)})
-		}
-	}
+	isPolicyChange := func(e Event) bool { return e.Kind == category.PolicyDeleted || e.Kind == category.PolicyEdited }
+	ev.findBursts(run, isPolicyChange, actorOf, run.count("changes"), nil, func(actor string, part []Event) string {
+		deleted := len(slices.DeleteFunc(slices.Clone(part), func(e Event) bool { return e.Kind != category.PolicyDeleted }))
+		return fmt.Sprintf("%d policy changes by %s in %s, %d of them deletions", len(part), actor, span(part), deleted)
+	})
 }
 
 func apiCredentials(ev *evaluation, run Run) {
