@@ -401,9 +401,30 @@ async function scenarios(theme, width) {
     }
   );
 
-  await check(named('alerting: only a count, no live queue, no export'), async () => {
+  await check(named('signals: a detection is picked, explained, and its parameter applied on Enter'), async () => {
+    await query.getByRole('radio', { name: 'Security signals' }).click();
+    await query.getByText(/Runs every detection at its defaults/).waitFor();
+    await query.getByRole('combobox', { name: 'Detection' }).click();
+    await page.getByRole('option', { name: /Impossible travel/ }).click();
+    await query.getByText(/T1078 Valid Accounts · high/).waitFor();
+    await query.locator('#signals-speed').fill('800');
+    await query.locator('#signals-speed').press('Enter');
+    await eventually(
+      'query',
+      (s) =>
+        s.query.queryType === 'signals' &&
+        s.query.detection === 'impossible_travel' &&
+        s.query.parameters?.speed === '800',
+      (s) => JSON.stringify(s.query)
+    );
+    await shotAs(query, 'signals');
+    await query.getByRole('radio', { name: 'Logs' }).click();
+  });
+
+  await check(named('alerting: only a count and the signals, no live queue, no export'), async () => {
     const alerting = page.locator('#alerting');
     await alerting.getByText('Count over time').waitFor();
+    await alerting.getByText('Security signals').waitFor();
     for (const type of ['Live queue', 'Logs', 'Table']) {
       expectTrue(
         (await alerting.getByRole('radio', { name: type }).count()) === 0,
