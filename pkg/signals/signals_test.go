@@ -2,6 +2,7 @@ package signals
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -302,5 +303,41 @@ func TestSilentOnWeeksOfOrdinaryWork(t *testing.T) {
 		for _, f := range plan.Evaluate(c, now.Add(-7*24*time.Hour), now, world) {
 			t.Errorf("the week to %s, seed %d: %s: %s", now.Format("Mon 2006-01-02 15:04"), week, f.Detection.ID, f.Summary)
 		}
+	}
+}
+
+// fixedEvents serves the same records for any range.
+type fixedEvents []cbc.Record
+
+func (f fixedEvents) Events(_ context.Context, _, _ time.Time, _ bool, visit func(cbc.Record)) (cbc.ScanResult, error) {
+	for _, r := range f {
+		visit(r)
+	}
+	return cbc.ScanResult{NumFound: len(f) + 5, Scanned: len(f)}, nil
+}
+
+// Without a City database, impossible travel asked for alone is refused with the setting to fix, and among
+// every detection it is left out with a note; a read that max records stopped says so.
+func TestAnswerWithoutGeoIPAndWithACutRead(t *testing.T) {
+	q := models.Query{QueryType: models.QueryTypeSignals, Format: models.FormatTable, Detection: "impossible_travel",
+		TimeRange: models.TimeRange{From: start, To: start.Add(24 * time.Hour)}}
+	in := Inputs{Events: fixedEvents(failures(time.Hour, 12, time.Second, "bob", "x"))}
+	if _, err := Answer(context.Background(), q, false, models.Settings{}, in); err == nil || !strings.Contains(err.Error(), "needs a GeoIP City database") {
+		t.Errorf("impossible travel without GeoIP: %v", err)
+	}
+	q.Detection = ""
+	frames, err := Answer(context.Background(), q, false, models.Settings{}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, n := range frames[0].Meta.Notices {
+		texts = append(texts, n.Text)
+	}
+	if got := strings.Join(texts, " | "); !strings.Contains(got, "Impossible travel did not run") || !strings.Contains(got, "saw 12 of the 17 events") {
+		t.Errorf("notices: %s", got)
+	}
+	if frames[0].Rows() != 1 {
+		t.Errorf("%d findings, want the brute force", frames[0].Rows())
 	}
 }
