@@ -187,7 +187,7 @@ func (d *Datasource) handleExportStatus(w http.ResponseWriter, r *http.Request) 
 	writeJSON(w, http.StatusOK, status)
 }
 
-// handleExportDownload streams the file through (relay): it is never held whole, nor written to disk. A job
+// handleExportDownload streams the file through in chunks: it is never held whole, nor written to disk. A job
 // whose completion a status answer already reported is downloaded without asking CBC about it again.
 func (d *Datasource) handleExportDownload(w http.ResponseWriter, r *http.Request) {
 	id, job, ok := d.exportID(w, r)
@@ -214,6 +214,7 @@ func (d *Datasource) handleExportDownload(w http.ResponseWriter, r *http.Request
 		writeAPIError(w, expired(err, id))
 		return
 	}
+	defer file.Body.Close()
 	contentType := file.ContentType
 	if contentType == "" {
 		contentType = map[string]string{cbc.FormatCSV: "text/csv", cbc.FormatJSON: "application/json"}[job.format]
@@ -225,59 +226,29 @@ func (d *Datasource) handleExportDownload(w http.ResponseWriter, r *http.Request
 		w.Header().Set("Content-Length", strconv.FormatInt(file.Length, 10))
 	}
 	w.WriteHeader(http.StatusOK)
-	if err := relay(w, file.Body, d.metrics.ExportBytes); err != nil {
-		backend.Logger.Warn("export download cut short", "job", id, "error", err)
-		failStream(r, fmt.Errorf("the download of export %d from Carbon Black Cloud broke off: %w", id, err))
-	}
-}
-
-// relay sends body to w in whole chunks, each flushed as one message to Grafana, reading the next chunk from
-// CBC while the last one is sent, so that the hop through the plugin adds little to the download. It takes
-// body over and closes it. A client that went away ends it without an error; a body that breaks off is one.
-func relay(w http.ResponseWriter, body io.ReadCloser, sent func(int)) error {
-	type chunk struct {
-		bytes []byte
-		err   error
-	}
-	chunks := make(chan chunk, 1)
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		defer body.Close()
-		defer close(chunks)
-		for {
-			// Whole chunks: the network hands over far smaller reads.
-			buf := make([]byte, downloadChunk)
-			n, err := fill(body, buf)
-			select {
-			case chunks <- chunk{buf[:n], err}:
-			case <-stop:
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
+	body := file.Body
 	flusher, _ := w.(http.Flusher)
-	for c := range chunks {
-		if len(c.bytes) > 0 {
-			if _, err := w.Write(c.bytes); err != nil {
-				return nil
+	buf := make([]byte, downloadChunk)
+	for {
+		// Whole chunks: each flush is one message to Grafana, and the network hands over far smaller reads.
+		n, err := fill(body, buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
 			}
-			sent(len(c.bytes))
+			d.metrics.ExportBytes(n)
 			if flusher != nil {
 				flusher.Flush()
 			}
 		}
-		if c.err != nil {
-			if errors.Is(c.err, io.EOF) {
-				return nil
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				backend.Logger.Warn("export download cut short", "job", id, "error", err)
+				failStream(r, fmt.Errorf("the download of export %d from Carbon Black Cloud broke off: %w", id, err))
 			}
-			return c.err
+			return
 		}
 	}
-	return nil
 }
 
 // expired reads CBC's 404 for a job this data source started as its expiry.

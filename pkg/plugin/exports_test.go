@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -240,43 +237,5 @@ func TestExportsSurviveASettingsChange(t *testing.T) {
 	f.ds = f.settingsChange(t, map[string]any{"timeoutSeconds": 45})
 	if got := waitExport(t, f, st.ID); got.Status != cbc.JobCompleted {
 		t.Errorf("after the settings change the export is %+v", got)
-	}
-}
-
-// closeTracker is a CBC download body that says when it is closed.
-type closeTracker struct {
-	io.Reader
-	closed chan struct{}
-}
-
-func (c *closeTracker) Close() error { close(c.closed); return nil }
-
-// goneAway is Grafana's end of a download that the browser left after the first chunk.
-type goneAway struct {
-	httptest.ResponseRecorder
-	writes int
-}
-
-func (g *goneAway) Write(b []byte) (int, error) {
-	if g.writes++; g.writes > 1 {
-		return 0, errors.New("the browser went away")
-	}
-	return len(b), nil
-}
-
-// When Grafana's end of a download goes away, the relay stops without an error and closes CBC's download.
-func TestRelayClosesTheDownloadWhenGrafanaGoesAway(t *testing.T) {
-	body := &closeTracker{Reader: bytes.NewReader(make([]byte, 5*downloadChunk)), closed: make(chan struct{})}
-	sent := 0
-	if err := relay(&goneAway{}, body, func(n int) { sent += n }); err != nil {
-		t.Fatalf("a browser that went away is not the download's failure: %v", err)
-	}
-	if sent != downloadChunk {
-		t.Errorf("counted %d bytes sent, want the one chunk Grafana took", sent)
-	}
-	select {
-	case <-body.closed:
-	case <-time.After(time.Minute):
-		t.Fatal("CBC's download was never closed")
 	}
 }
