@@ -37,11 +37,11 @@ export function parametersOf(d: Detection): DetectionParameter[] {
   return [...d.parameters, ...PROFILE_PARTS.filter((p) => d.profile?.includes(p.name))];
 }
 
-/** The explanation in words: the catalogue marks parameter names as `name`. */
-export function explain(d: Detection): string {
+/** The explanation in words, with the values of its parameters: the query's, or else the defaults. */
+export function explain(d: Detection, values: Record<string, string> = {}): string {
   return d.explanation.replace(/`([a-z_]+)`/g, (_, name: string) => {
     const p = d.parameters.find((x) => x.name === name);
-    return p ? `${p.label.toLowerCase()} (${p.default})` : name;
+    return values[name] || p?.default || name;
   });
 }
 

@@ -457,9 +457,14 @@ describe('QueryEditor security signals', () => {
     cleanup();
     setup({ queryType: 'signals', detection: 'brute_force' });
     expect(
-      screen.getByText(/T1110.001 Brute Force: Password Guessing · high · At least failed logins \(10\)/)
+      screen.getByText(
+        /T1110.001 Brute Force: Password Guessing · high · At least 10 failed logins for one actor within 10m\./
+      )
     ).toBeInTheDocument();
     expect(document.getElementById('signals-failures')).toHaveAttribute('placeholder', '10');
+    cleanup();
+    setup({ queryType: 'signals', detection: 'brute_force', parameters: { failures: '4' } });
+    expect(screen.getByText(/At least 4 failed logins for one actor within 10m\./)).toBeInTheDocument();
     expect(document.getElementById('signals-window')).toHaveAttribute('placeholder', '10m');
   });
 

@@ -37,7 +37,7 @@ export function SignalsInput({ draft }: { draft: QueryDraft }) {
         </EditorField>
         <Text variant="bodySmall" color="secondary">
           {detection
-            ? `${detection.technique} ${detection.techniqueName} · ${detection.severity} · ${explain(detection)}`
+            ? `${detection.technique} ${detection.techniqueName} · ${detection.severity} · ${explain(detection, query.parameters)}`
             : 'Runs every detection at its defaults and the data source’s working hours, known ranges and baseline. Pick one to set its parameters.'}
         </Text>
         {detection && (
