@@ -3,9 +3,11 @@ package cbc_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,22 +153,91 @@ func TestSlowBodyAndTimeouts(t *testing.T) {
 	}
 }
 
+// Once a search returns cancelled, none of its requests is still in flight and none starts. The client's own
+// requests are watched: the server may yet receive one sent just before the cancel, which is not a request
+// that went on.
 func TestCancellationStopsASearch(t *testing.T) {
-	sim, url := startSim(t, cbcsim.Config{Seed: 2, EventsPerDay: 6000, Latency: 50 * time.Millisecond})
+	_, url := startSim(t, cbcsim.Config{Seed: 2, EventsPerDay: 6000, Latency: 50 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		time.Sleep(120 * time.Millisecond)
-		cancel()
-	}()
-	_, err := newClient(url, fullKey, fullSec).Search(ctx, cbc.SearchRequest{Criteria: lastWeek()}, 1_000_000, 0)
+	// Cancelled while the split parts are fetched: the first page is two requests at once, the parts up to four.
+	watch := &watchedTransport{next: http.DefaultTransport, cancelAt: 3, cancel: cancel}
+	client := cbc.New(cbc.Config{BaseURL: url, OrgKey: "ABCD1234", APIID: fullKey, APISecret: fullSec,
+		Timeout: 10 * time.Second, Concurrency: 4, Transport: watch})
+	_, err := client.Search(ctx, cbc.SearchRequest{Criteria: lastWeek()}, 1_000_000, 0)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
 	}
-	after := sim.Requests("search")
-	time.Sleep(200 * time.Millisecond)
-	if sim.Requests("search") != after {
-		t.Error("requests went on after the search was cancelled")
+	if started, inFlight := watch.returned(); started == 0 || inFlight != 0 {
+		t.Errorf("when the search returned: %d requests sent, %d still in flight; want some sent and none in flight", started, inFlight)
 	}
+	time.Sleep(200 * time.Millisecond)
+	if late := watch.lateStarts(); late != 0 {
+		t.Errorf("%d requests started after the search returned", late)
+	}
+}
+
+// watchedTransport counts the requests a client sends, those still in flight, and those started after returned.
+// It calls cancel once cancelAt requests are in flight together.
+type watchedTransport struct {
+	next                    http.RoundTripper
+	cancelAt                int
+	cancel                  func()
+	mu                      sync.Mutex
+	started, inFlight, late int
+	over                    bool
+}
+
+func (w *watchedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	w.mu.Lock()
+	w.started++
+	w.inFlight++
+	if w.over {
+		w.late++
+	}
+	if w.inFlight == w.cancelAt {
+		w.cancel()
+	}
+	w.mu.Unlock()
+	resp, err := w.next.RoundTrip(r)
+	if err == nil {
+		// The client reads the whole body before it hands a page on; in flight ends when the body is closed.
+		resp.Body = &closeHook{ReadCloser: resp.Body, onClose: w.finish}
+	} else {
+		w.finish()
+	}
+	return resp, err
+}
+
+func (w *watchedTransport) finish() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.inFlight--
+}
+
+// returned marks the caller's return and tells what had been sent and what was still in flight then.
+func (w *watchedTransport) returned() (started, inFlight int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.over = true
+	return w.started, w.inFlight
+}
+
+func (w *watchedTransport) lateStarts() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.late
+}
+
+type closeHook struct {
+	io.ReadCloser
+	once    sync.Once
+	onClose func()
+}
+
+func (c *closeHook) Close() error {
+	err := c.ReadCloser.Close()
+	c.once.Do(c.onClose)
+	return err
 }
 
 func TestUnreachableHost(t *testing.T) {
