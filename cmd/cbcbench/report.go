@@ -22,7 +22,7 @@ const (
 const (
 	maxSearchRatio  = 1.25    // plugin search time / bare pager time, inside one window
 	minSDKRatio     = 5.0     // Python SDK time / plugin time
-	maxPeakRSSBytes = 400e6   // plugin peak resident memory
+	maxPeakRSSBytes = 250e6   // plugin peak resident memory
 	maxModuleBytes  = 250_000 // minified frontend module
 	maxGeoIPRatio   = 1.15    // a table search with GeoIP / the same without
 	maxExportRatio  = 1.1     // the plugin's export / the same job downloaded directly

@@ -173,7 +173,7 @@ func run(cfg config) (*result, error) {
 	return res, nil
 }
 
-// sample reads the plugin's memory and goroutines and the simulator's request count.
+// sample reads the plugin's memory, its caches and goroutines, and the simulator's request count.
 func (s *soak) sample(simURL string) (sample, error) {
 	smp := sample{at: time.Now()}
 	var err error
@@ -187,6 +187,11 @@ func (s *soak) sample(simURL string) (sample, error) {
 	for _, line := range strings.Split(metrics, "\n") {
 		if rest, ok := strings.CutPrefix(line, "go_goroutines "); ok {
 			_, _ = fmt.Sscan(rest, &smp.goroutines)
+		}
+		if rest, ok := strings.CutPrefix(line, "cbcauditlogs_cache_bytes{"); ok { // one line a data source
+			var bytes float64
+			_, _ = fmt.Sscan(rest[strings.Index(rest, "}")+1:], &bytes)
+			smp.cacheBytes += int64(bytes)
 		}
 	}
 	stats, err := simStats(simURL)

@@ -153,6 +153,7 @@ func eventKey(at time.Time, actor, ip, description string) string {
 type sample struct {
 	at         time.Time
 	rssBytes   int64
+	cacheBytes int64 // what the data sources' search and history caches hold, about
 	goroutines int
 	requests   int // CBC requests so far, as the simulator counts them
 }

@@ -30,9 +30,11 @@ func Severity(r cbc.Record) string {
 // Grafana keeps both lines.
 func IDs(records []cbc.Record) []string {
 	hashed := make([][cbc.IDLength]byte, len(records))
-	for i, r := range records {
-		r.AppendID(hashed[i][:0])
-	}
+	inParts(len(records), func(from, to int) {
+		for i := from; i < to; i++ {
+			records[i].AppendID(hashed[i][:0])
+		}
+	})
 	return uniqueIDs(hashed)
 }
 
@@ -67,14 +69,36 @@ func uniqueIDs(hashed [][cbc.IDLength]byte) []string {
 // Logs is the data plane log-lines frame: timestamp, body, severity, id, labels; with a Placer, the labels
 // say where actor_ip is. Large frames are built by one goroutine a CPU.
 func Logs(name string, records []cbc.Record, places geoip.Placer) *data.Frame {
+	return logsFrame(name, records, IDs(records), places)
+}
+
+// LinesPerFrame is the most lines LogsFrames puts in one frame.
+const LinesPerFrame = 50_000
+
+// LogsFrames is Logs in frames of at most LinesPerFrame lines, in the records' order, as Loki answers with a
+// frame per stream: Grafana shows their lines as one list. Built and encoded one at a time, a large answer
+// takes a fraction of the memory on its way to Grafana that it would as one frame.
+func LogsFrames(name string, records []cbc.Record, places geoip.Placer) data.Frames {
+	ids := IDs(records) // unique over every line, whatever frame it lands in
+	out := data.Frames{}
+	for from := 0; from == 0 || from < len(records); from += LinesPerFrame {
+		to := min(len(records), from+LinesPerFrame)
+		out = append(out, logsFrame(name, records[from:to], ids[from:to], places))
+	}
+	return out
+}
+
+func logsFrame(name string, records []cbc.Record, ids []string, places geoip.Placer) *data.Frame {
 	n := len(records)
 	times := make([]time.Time, n)
 	bodies := make([]string, n)
 	severities := make([]string, n)
 	labelValues := make([]json.RawMessage, n)
-	hashed := make([][cbc.IDLength]byte, n)
 	inParts(n, func(from, to int) {
-		var chunk []byte // labels share large buffers rather than taking an allocation each
+		// An audit log repeats a few actors, addresses and kinds of event: records share their labels' bytes,
+		// which keeps 200000 lines to a few hundred distinct labels instead of 30 MB of copies.
+		shared := map[string]json.RawMessage{}
+		var scratch []byte
 		categories := category.Memo{}
 		memo := geoip.NewMemo(places)
 		for i := from; i < to; i++ {
@@ -82,27 +106,23 @@ func Logs(name string, records []cbc.Record, places geoip.Placer) *data.Frame {
 			times[i] = r.CreateTime
 			bodies[i] = r.Description
 			severities[i] = Severity(r)
-			if cap(chunk)-len(chunk) < labelsRoom(r) {
-				chunk = make([]byte, 0, max(labelsChunk, labelsRoom(r)))
-			}
-			start := len(chunk)
-			chunk = appendLabels(chunk, r, categories.Of(r.Description))
+			scratch = appendLabels(scratch[:0], r, categories.Of(r.Description))
 			if places != nil {
-				if cap(chunk)-len(chunk) < placeRoom {
-					chunk = append(make([]byte, 0, labelsChunk), chunk[start:]...)
-					start = 0
-				}
-				chunk = appendPlace(chunk[:len(chunk)-1], memo.Of(r.ActorIP))
+				scratch = appendPlace(scratch[:len(scratch)-1], memo.Of(r.ActorIP))
 			}
-			labelValues[i] = chunk[start:len(chunk):len(chunk)]
-			r.AppendID(hashed[i][:0])
+			labels, ok := shared[string(scratch)]
+			if !ok {
+				labels = json.RawMessage(string(scratch))
+				shared[string(labels)] = labels
+			}
+			labelValues[i] = labels
 		}
 	})
 	frame := data.NewFrame(name,
 		data.NewField("timestamp", nil, times),
 		data.NewField("body", nil, bodies),
 		data.NewField("severity", nil, severities),
-		data.NewField("id", nil, uniqueIDs(hashed)),
+		data.NewField("id", nil, ids),
 		data.NewField("labels", nil, labelValues),
 	)
 	frame.SetMeta(&data.FrameMeta{
@@ -134,13 +154,6 @@ func inParts(n int, work func(from, to int)) {
 	wg.Wait()
 }
 
-const labelsChunk = 1 << 20
-
-// labelsRoom is room enough for a record's labels: every text could take six bytes a byte when escaped.
-func labelsRoom(r cbc.Record) int {
-	return 6*(len(r.Actor)+len(r.ActorIP)+len(r.OrgKey)+len(r.RequestURL)) + 128
-}
-
 // appendLabels appends a log line's labels: the record fields besides its time and body, plus its category, as
 // {"actor", "actor_ip", "org_key", "request_url" (each left out when empty), "flagged", "verbose",
 // "category"}. Written by hand: reflection took longer than the rest of the frame.
@@ -157,9 +170,6 @@ func appendLabels(b []byte, r cbc.Record, category string) []byte {
 	b = appendJSONString(append(b, `,"category":`...), category)
 	return append(b, '}')
 }
-
-// placeRoom is room enough for the labels of a place.
-const placeRoom = 512
 
 // appendPlace closes a log line's labels with where its address is: country, country_name, city, latitude,
 // longitude, asn and as_org, each left out when unknown.
@@ -228,17 +238,28 @@ func placeFields(records []cbc.Record, places geoip.Placer) []*data.Field {
 	n := len(records)
 	countries, names, cities, orgs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	lats, lons, asns := make([]*float64, n), make([]*float64, n), make([]*int64, n)
+	// Each address's coordinates and AS number are held once, however many records share the address.
+	type numbers struct {
+		lat, lon *float64
+		asn      *int64
+	}
+	seen := map[string]numbers{}
 	memo := geoip.NewMemo(places)
 	for i, r := range records {
 		p := memo.Of(r.ActorIP)
 		countries[i], names[i], cities[i], orgs[i] = p.Country, p.CountryName, p.City, p.ASOrg
-		if p.Located {
-			lats[i], lons[i] = &p.Latitude, &p.Longitude
+		n, ok := seen[r.ActorIP]
+		if !ok {
+			if p.Located {
+				n.lat, n.lon = &p.Latitude, &p.Longitude
+			}
+			if p.ASN != 0 {
+				asn := int64(p.ASN)
+				n.asn = &asn
+			}
+			seen[r.ActorIP] = n
 		}
-		if p.ASN != 0 {
-			asn := int64(p.ASN)
-			asns[i] = &asn
-		}
+		lats[i], lons[i], asns[i] = n.lat, n.lon, n.asn
 	}
 	return []*data.Field{
 		data.NewField("country", nil, countries),

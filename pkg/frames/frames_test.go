@@ -85,18 +85,52 @@ func TestLabelsKeepEveryCharacter(t *testing.T) {
 	}
 }
 
-// A large frame is built in parts at once; its ids are the same as built one by one, duplicates included.
+// A large frame is built in parts at once; its ids are the records' own, with "-2" for a duplicate, as if
+// built one by one.
 func TestLargeLogsFrameMatchesIDs(t *testing.T) {
 	records := simRecords(t, 30000)
 	records = append(records, records[:100]...) // duplicates far apart, in another part
 	ids := frames.Logs("A", records, nil).Fields[3]
-	want := frames.IDs(records)
-	for i := range want {
-		if ids.At(i).(string) != want[i] {
-			t.Fatalf("id %d is %s, want %s", i, ids.At(i), want[i])
+	for i, r := range records {
+		want := r.ID()
+		if i >= 30000 {
+			want += "-2"
+		}
+		if ids.At(i).(string) != want {
+			t.Fatalf("id %d is %s, want %s", i, ids.At(i), want)
 		}
 	}
-	if want[30000] != want[0]+"-2" {
-		t.Errorf("a duplicate got id %s, want %s-2", want[30000], want[0])
+}
+
+// A large answer comes as frames of at most LinesPerFrame lines which, put end to end, are the one frame Logs
+// builds: the same lines in the same order, ids unique over all of them. No answer is one empty frame.
+func TestLogsFramesSplitALargeAnswer(t *testing.T) {
+	records := simRecords(t, 2*frames.LinesPerFrame)
+	records = append(records, records[0]) // a duplicate of the first frame's first line, in the last frame
+	whole := frames.Logs("A", records, nil)
+	parts := frames.LogsFrames("A", records, nil)
+	if len(parts) != 3 || parts[0].Rows() != frames.LinesPerFrame || parts[2].Rows() != 1 {
+		t.Fatalf("got %d frames, the first of %d lines, want 3 with %d in the first and 1 in the last", len(parts), parts[0].Rows(), frames.LinesPerFrame)
+	}
+	row := 0
+	for _, part := range parts {
+		if part.Meta.Type != data.FrameTypeLogLines {
+			t.Fatalf("a part is of type %q, not logs", part.Meta.Type)
+		}
+		for i := range part.Rows() {
+			if got, want := part.RowCopy(i), whole.RowCopy(row); !reflect.DeepEqual(got, want) {
+				t.Fatalf("line %d is %v, want %v", row, got, want)
+			}
+			row++
+		}
+	}
+	if row != len(records) {
+		t.Fatalf("the frames hold %d lines, want %d", row, len(records))
+	}
+	if last, first := parts[2].Fields[3].At(0), parts[0].Fields[3].At(0); last != first.(string)+"-2" {
+		t.Errorf("the duplicate's id is %v, want %v-2", last, first)
+	}
+	if empty := frames.LogsFrames("A", nil, nil); len(empty) != 1 || empty[0].Rows() != 0 {
+		t.Errorf("no records gave %d frames, want one empty frame", len(empty))
 	}
 }

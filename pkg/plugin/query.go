@@ -94,14 +94,14 @@ func (d *Datasource) searchFrames(ctx context.Context, q models.Query, budget in
 	if err != nil {
 		return nil, err
 	}
-	var frame *data.Frame
+	var out data.Frames
 	if q.Format == models.FormatTable {
-		frame = frames.Table(q.RefID, found.Records, d.search.Placer())
+		out = data.Frames{frames.Table(q.RefID, found.Records, d.search.Placer())}
 	} else {
-		frame = frames.Logs(q.RefID, found.Records, d.search.Placer())
+		out = frames.LogsFrames(q.RefID, found.Records, d.search.Placer())
 	}
 	shown, _ := json.MarshalIndent(found.Executed, "", "  ")
-	frame.Meta.ExecutedQueryString = string(shown)
-	frame.Meta.Notices = found.Notices
-	return data.Frames{frame}, nil
+	out[0].Meta.ExecutedQueryString = string(shown)
+	out[0].Meta.Notices = found.Notices
+	return out, nil
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // A data source admits queries while the memory they may hold fits a budget, so that a burst of concurrent
-// queries waits its turn instead of taking the process past its memory limit (320 MiB by default). A query's
+// queries waits its turn instead of taking the process past its memory limit (184 MiB by default). A query's
 // weight is what its records may take, held and shaped into frames; the largest query runs alone.
 const (
 	admissionBudget = 160 << 20
