@@ -88,6 +88,7 @@ func LogsFrames(name string, records []cbc.Record, places geoip.Placer) data.Fra
 	return out
 }
 
+// logsFrame is the logs frame of records, whose ids are given.
 func logsFrame(name string, records []cbc.Record, ids []string, places geoip.Placer) *data.Frame {
 	n := len(records)
 	times := make([]time.Time, n)
@@ -248,18 +249,18 @@ func placeFields(records []cbc.Record, places geoip.Placer) []*data.Field {
 	for i, r := range records {
 		p := memo.Of(r.ActorIP)
 		countries[i], names[i], cities[i], orgs[i] = p.Country, p.CountryName, p.City, p.ASOrg
-		n, ok := seen[r.ActorIP]
+		num, ok := seen[r.ActorIP]
 		if !ok {
 			if p.Located {
-				n.lat, n.lon = &p.Latitude, &p.Longitude
+				num.lat, num.lon = &p.Latitude, &p.Longitude
 			}
 			if p.ASN != 0 {
 				asn := int64(p.ASN)
-				n.asn = &asn
+				num.asn = &asn
 			}
-			seen[r.ActorIP] = n
+			seen[r.ActorIP] = num
 		}
-		lats[i], lons[i], asns[i] = n.lat, n.lon, n.asn
+		lats[i], lons[i], asns[i] = num.lat, num.lon, num.asn
 	}
 	return []*data.Field{
 		data.NewField("country", nil, countries),
