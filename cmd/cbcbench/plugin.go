@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"time"
 
@@ -163,34 +162,11 @@ func (p *pluginProcess) export(span timeSpan) (int, error) {
 			return 0, fmt.Errorf("export %s: %s", st.Status, st.Message)
 		}
 	}
-	if err := p.download(ctx, job.ID); err != nil {
-		return 0, err
+	// Into a buffer reused from run to run, as the direct download reads into its own.
+	p.file.Reset()
+	status, err = p.plugin.StreamResource(ctx, p.ds, "GET", fmt.Sprintf("exports/%d/download", job.ID), nil, &p.file)
+	if err != nil || status != 200 {
+		return 0, fmt.Errorf("download: %d %v", status, err)
 	}
 	return bytes.Count(p.file.Bytes(), []byte("\n")) - 1, nil // minus the header
-}
-
-// download reads export id's file through the plugin's resource into p.file, chunk by chunk as Grafana relays
-// it to the browser.
-func (p *pluginProcess) download(ctx context.Context, id int64) error {
-	path := fmt.Sprintf("exports/%d/download", id)
-	stream, err := p.plugin.Resource.CallResource(ctx, backend.ToProto().CallResourceRequest(&backend.CallResourceRequest{
-		PluginContext: p.ds.PluginContext(), Method: "GET", Path: path, URL: path,
-	}))
-	if err != nil {
-		return err
-	}
-	p.file.Reset()
-	for {
-		chunk, err := stream.Recv()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if chunk.Code != 0 && chunk.Code != 200 {
-			return fmt.Errorf("download: %d %s", chunk.Code, chunk.Body)
-		}
-		p.file.Write(chunk.Body)
-	}
 }

@@ -239,28 +239,28 @@ func placeFields(records []cbc.Record, places geoip.Placer) []*data.Field {
 	n := len(records)
 	countries, names, cities, orgs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	lats, lons, asns := make([]*float64, n), make([]*float64, n), make([]*int64, n)
-	// Each address's coordinates and AS number are held once, however many records share the address.
-	type numbers struct {
+	// Each address is placed once, and its coordinates and AS number held once, however many records share it.
+	type placed struct {
+		geoip.Place
 		lat, lon *float64
 		asn      *int64
 	}
-	seen := map[string]numbers{}
-	memo := geoip.NewMemo(places)
+	seen := map[string]*placed{}
 	for i, r := range records {
-		p := memo.Of(r.ActorIP)
-		countries[i], names[i], cities[i], orgs[i] = p.Country, p.CountryName, p.City, p.ASOrg
-		num, ok := seen[r.ActorIP]
+		p, ok := seen[r.ActorIP]
 		if !ok {
+			p = &placed{Place: places.Place(r.ActorIP)}
 			if p.Located {
-				num.lat, num.lon = &p.Latitude, &p.Longitude
+				p.lat, p.lon = &p.Latitude, &p.Longitude
 			}
 			if p.ASN != 0 {
 				asn := int64(p.ASN)
-				num.asn = &asn
+				p.asn = &asn
 			}
-			seen[r.ActorIP] = num
+			seen[r.ActorIP] = p
 		}
-		lats[i], lons[i], asns[i] = num.lat, num.lon, num.asn
+		countries[i], names[i], cities[i], orgs[i] = p.Country, p.CountryName, p.City, p.ASOrg
+		lats[i], lons[i], asns[i] = p.lat, p.lon, p.asn
 	}
 	return []*data.Field{
 		data.NewField("country", nil, countries),

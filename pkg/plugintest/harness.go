@@ -366,26 +366,35 @@ func (p *Plugin) CheckHealth(ctx context.Context, ds DataSource) (*backend.Check
 
 // CallResource calls a resource route and returns its status and whole body.
 func (p *Plugin) CallResource(ctx context.Context, ds DataSource, method, path string, body []byte) (int, []byte, error) {
+	var out bytes.Buffer
+	status, err := p.StreamResource(ctx, ds, method, path, body, &out)
+	return status, out.Bytes(), err
+}
+
+// StreamResource calls a resource route, writes its body to w chunk by chunk as Grafana relays it, and returns
+// its status.
+func (p *Plugin) StreamResource(ctx context.Context, ds DataSource, method, path string, body []byte, w io.Writer) (int, error) {
 	stream, err := p.Resource.CallResource(ctx, backend.ToProto().CallResourceRequest(&backend.CallResourceRequest{
 		PluginContext: ds.PluginContext(), Method: method, Path: path, URL: path, Body: body,
 	}))
 	if err != nil {
-		return 0, nil, err
+		return 0, err
 	}
 	status := 0
-	var out []byte
 	for {
 		chunk, err := stream.Recv()
 		if err == io.EOF {
-			return status, out, nil
+			return status, nil
 		}
 		if err != nil {
-			return status, out, err
+			return status, err
 		}
 		if chunk.Code != 0 {
 			status = int(chunk.Code)
 		}
-		out = append(out, chunk.Body...)
+		if _, err := w.Write(chunk.Body); err != nil {
+			return status, err
+		}
 	}
 }
 
